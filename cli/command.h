@@ -1,0 +1,27 @@
+// Every verb of the quantgrid CLI registers itself through one function of
+// this shape: it adds its subcommand (with --help) to `app` and, when chosen,
+// sets `action` to what must run. main() runs the action and turns an Error
+// into one line and an exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+#include "core/base/result.h"
+
+namespace qg::cli {
+
+using Action = std::function<Status()>;
+
+// Options every LibTorch verb takes.
+struct RuntimeFlags {
+  int threads = 0;  // 0 = one per hardware thread
+};
+void AddRuntimeFlags(CLI::App& command, RuntimeFlags& flags);
+
+void AddTrainCommand(CLI::App& app, Action& action);
+void AddEvalCommand(CLI::App& app, Action& action);
+void AddBenchLatencyCommand(CLI::App& app, Action& action);
+
+}  // namespace qg::cli

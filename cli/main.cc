@@ -1,0 +1,34 @@
+// quantgrid: one executable, one subcommand per verb.
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "cli/command.h"
+#include "core/base/build_info.h"
+#include "core/base/logging.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"quantgrid: quantization studies as reproducible, distributed experiments"};
+  app.set_version_flag("--version", std::string("quantgrid ") + qg::kQuantgridVersion + " (" + qg::kGitCommit + ")");
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")->capture_default_str();
+
+  qg::cli::Action action;
+  qg::cli::AddTrainCommand(app, action);
+  qg::cli::AddEvalCommand(app, action);
+  qg::cli::AddBenchLatencyCommand(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  qg::InitLogging(log_level);
+  const qg::Status status = action ? action() : qg::Status(qg::Error::InvalidArgument("no verb given"));
+  if (!status) {
+    fmt::print(stderr, "quantgrid: {}\n", status.error().ToString());
+    return qg::ExitCodeFor(status.error().code);
+  }
+  return 0;
+}

@@ -1,0 +1,68 @@
+# Helpers every folder's CMakeLists.txt uses (abseil's absl_cc_library shape).
+#
+#   qg_cc_library(NAME qg_foo SRCS a.cc b.cc DEPS qg_base [TORCH] [PLAIN a.cc])
+#   qg_cc_test(NAME qg_foo_tests SRCS a_test.cc DEPS qg_foo LABELS unit [TORCH])
+#
+# TORCH links LibTorch and reuses the one shared precompiled <torch/torch.h>:
+# parsing that header costs ~19 s per translation unit here, so only targets
+# that need it say TORCH. PLAIN lists sources of a TORCH target that do not
+# touch LibTorch; they skip the precompiled header and build in a second.
+
+add_library(qg_warnings INTERFACE)
+add_library(qg::warnings ALIAS qg_warnings)
+target_compile_options(qg_warnings INTERFACE -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
+                       # GCC 12 false positives inside std::string (GCC bug 105329)
+                       -Wno-restrict
+                       $<$<BOOL:${QG_WERROR}>:-Werror>)
+if(QG_SANITIZE)
+  target_compile_options(qg_warnings INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+                         -fno-sanitize-recover=undefined)
+  target_link_options(qg_warnings INTERFACE -fsanitize=address,undefined)
+endif()
+
+function(qg_setup_torch_pch)
+  file(WRITE ${PROJECT_BINARY_DIR}/generated/torch_pch.cc "// anchor for the shared LibTorch PCH\n")
+  add_library(qg_torch_pch OBJECT ${PROJECT_BINARY_DIR}/generated/torch_pch.cc)
+  target_link_libraries(qg_torch_pch PUBLIC ${TORCH_LIBRARIES} qg::warnings)
+  target_precompile_headers(qg_torch_pch PRIVATE <torch/torch.h>)
+endfunction()
+
+function(_qg_apply_common target torch)
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
+  target_link_libraries(${target} PRIVATE qg::warnings)
+  if(torch)
+    target_link_libraries(${target} PUBLIC ${TORCH_LIBRARIES})
+    target_precompile_headers(${target} REUSE_FROM qg_torch_pch)
+  endif()
+endfunction()
+
+function(qg_cc_library)
+  cmake_parse_arguments(QG "TORCH" "NAME" "SRCS;DEPS;PLAIN" ${ARGN})
+  add_library(${QG_NAME} STATIC ${QG_SRCS})
+  _qg_apply_common(${QG_NAME} ${QG_TORCH})
+  if(QG_PLAIN)
+    set_source_files_properties(${QG_PLAIN} TARGET_DIRECTORY ${QG_NAME} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+  endif()
+  target_link_libraries(${QG_NAME} PUBLIC ${QG_DEPS})
+endfunction()
+
+function(qg_cc_test)
+  if(NOT QG_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(QG "TORCH" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;PLAIN" ${ARGN})
+  if(NOT QG_TIMEOUT)
+    set(QG_TIMEOUT 300)
+  endif()
+  add_executable(${QG_NAME} ${QG_SRCS})
+  _qg_apply_common(${QG_NAME} ${QG_TORCH})
+  if(QG_PLAIN)
+    set_source_files_properties(${QG_PLAIN} TARGET_DIRECTORY ${QG_NAME} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+  endif()
+  target_link_libraries(${QG_NAME} PRIVATE ${QG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${QG_NAME}
+    DISCOVERY_MODE PRE_TEST
+    WORKING_DIRECTORY ${PROJECT_BINARY_DIR}
+    PROPERTIES LABELS "${QG_LABELS}" TIMEOUT ${QG_TIMEOUT}
+               ENVIRONMENT "QG_SOURCE_DIR=${PROJECT_SOURCE_DIR};QG_BINARY_DIR=${PROJECT_BINARY_DIR}")
+endfunction()

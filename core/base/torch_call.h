@@ -1,0 +1,44 @@
+// TorchCall: the boundary where LibTorch's exceptions become Errors.
+// Header-only and included only by targets that link LibTorch (qg_base itself
+// does not). `context` names the culprit ("checkpoint 'runs/a.pt'").
+//
+//   QG_ASSIGN_OR_RETURN(auto t, TorchCall("loading 'x.pt'", [&] { return Load(x); }));
+#pragma once
+
+#include <c10/util/Exception.h>
+
+#include <exception>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "core/base/result.h"
+
+namespace qg {
+
+namespace internal {
+// First line of a LibTorch message: the rest is a C++ backtrace nobody asked for.
+inline std::string FirstLine(std::string_view what) {
+  const auto end = what.find('\n');
+  return std::string(what.substr(0, end));
+}
+}  // namespace internal
+
+template <typename F>
+auto TorchCall(std::string_view context, F&& f) -> Result<std::invoke_result_t<F>> {
+  using T = std::invoke_result_t<F>;
+  try {
+    if constexpr (std::is_void_v<T>) {
+      f();
+      return OkStatus();
+    } else {
+      return Result<T>(f());
+    }
+  } catch (const c10::Error& e) {
+    return Error::Internal("{}: {}", context, internal::FirstLine(e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return Error::Internal("{}: {}", context, internal::FirstLine(e.what()));
+  }
+}
+
+}  // namespace qg

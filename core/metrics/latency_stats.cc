@@ -1,0 +1,63 @@
+#include "core/metrics/latency_stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/base/check.h"
+
+namespace qg::metrics {
+namespace {
+
+// Linear interpolation between closest ranks (numpy's default percentile).
+double Percentile(const std::vector<double>& sorted, double q) {
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const auto lo = static_cast<size_t>(std::floor(pos));
+  const auto hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - static_cast<double>(lo));
+}
+
+}  // namespace
+
+LatencyStats Summarize(std::vector<double> batch_ms, int64_t batch_size) {
+  QG_CHECK(!batch_ms.empty() && batch_size > 0);
+  std::sort(batch_ms.begin(), batch_ms.end());
+  const double n = static_cast<double>(batch_ms.size());
+  const double mean = std::accumulate(batch_ms.begin(), batch_ms.end(), 0.0) / n;
+  double var = 0;
+  for (double v : batch_ms) var += (v - mean) * (v - mean);
+  LatencyStats s;
+  s.batch_size = batch_size;
+  s.runs = static_cast<int64_t>(batch_ms.size());
+  s.mean_ms = mean;
+  s.std_ms = batch_ms.size() > 1 ? std::sqrt(var / (n - 1)) : 0.0;
+  s.p50_ms = Percentile(batch_ms, 0.50);
+  s.p95_ms = Percentile(batch_ms, 0.95);
+  s.min_ms = batch_ms.front();
+  s.ms_per_image = mean / static_cast<double>(batch_size);
+  return s;
+}
+
+nlohmann::json LatencyStats::ToJson() const {
+  return {{"batch_size", batch_size}, {"runs", runs},     {"mean_ms", mean_ms},
+          {"std_ms", std_ms},         {"p50_ms", p50_ms}, {"p95_ms", p95_ms},
+          {"min_ms", min_ms},         {"ms_per_image", ms_per_image}, {"threads", threads},
+          {"device", device}};
+}
+
+LatencyStats LatencyStats::FromJson(const nlohmann::json& j) {
+  LatencyStats s;
+  s.batch_size = j.value("batch_size", int64_t{0});
+  s.runs = j.value("runs", int64_t{0});
+  s.mean_ms = j.value("mean_ms", 0.0);
+  s.std_ms = j.value("std_ms", 0.0);
+  s.p50_ms = j.value("p50_ms", 0.0);
+  s.p95_ms = j.value("p95_ms", 0.0);
+  s.min_ms = j.value("min_ms", 0.0);
+  s.ms_per_image = j.value("ms_per_image", 0.0);
+  s.threads = j.value("threads", 0);
+  s.device = j.value("device", "cpu");
+  return s;
+}
+
+}  // namespace qg::metrics

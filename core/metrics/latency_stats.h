@@ -1,0 +1,32 @@
+// Latency statistics of timed runs: mean, std, p50, p95 per batch, per image.
+// Plain C++ (no LibTorch) so storage and reports share it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace qg::metrics {
+
+struct LatencyStats {
+  int64_t batch_size = 0;
+  int64_t runs = 0;
+  double mean_ms = 0;  // per batch
+  double std_ms = 0;
+  double p50_ms = 0;
+  double p95_ms = 0;
+  double min_ms = 0;
+  double ms_per_image = 0;  // mean_ms / batch_size
+  int threads = 0;
+  std::string device = "cpu";
+
+  nlohmann::json ToJson() const;
+  static LatencyStats FromJson(const nlohmann::json& j);
+};
+
+// Statistics of per-batch times in milliseconds (at least one sample).
+LatencyStats Summarize(std::vector<double> batch_ms, int64_t batch_size);
+
+}  // namespace qg::metrics

@@ -1,0 +1,28 @@
+#include "core/metrics/latency_stats.h"
+
+#include <gtest/gtest.h>
+
+namespace qg::metrics {
+namespace {
+
+TEST(LatencyStats, KnownAnswers) {
+  const auto s = Summarize({4, 1, 3, 2, 10}, 2);
+  EXPECT_EQ(s.runs, 5);
+  EXPECT_DOUBLE_EQ(s.mean_ms, 4.0);
+  EXPECT_DOUBLE_EQ(s.p50_ms, 3.0);
+  EXPECT_DOUBLE_EQ(s.p95_ms, 4 + 0.8 * 6);  // numpy.percentile([1,2,3,4,10], 95)
+  EXPECT_DOUBLE_EQ(s.min_ms, 1.0);
+  EXPECT_NEAR(s.std_ms, 3.5355339, 1e-6);   // sample std-dev
+  EXPECT_DOUBLE_EQ(s.ms_per_image, 2.0);
+}
+
+TEST(LatencyStats, SingleSampleAndJsonRoundTrip) {
+  auto s = Summarize({7.5}, 64);
+  EXPECT_DOUBLE_EQ(s.std_ms, 0.0);
+  s.threads = 2;
+  const auto back = LatencyStats::FromJson(s.ToJson());
+  EXPECT_EQ(back.ToJson(), s.ToJson());
+}
+
+}  // namespace
+}  // namespace qg::metrics

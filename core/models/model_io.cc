@@ -1,0 +1,62 @@
+#include "core/models/model_io.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "core/base/torch_call.h"
+
+namespace qg::models {
+
+namespace {
+constexpr const char* kRecordKey = "quantgrid_model";
+}
+
+Status SaveModel(const GraphModule& model, const std::string& path) {
+  const nlohmann::json record{{"format", 1},
+                              {"graph", model->graph().ToJson()},
+                              {"model_name", model->meta().model_name},
+                              {"options", model->meta().options},
+                              {"transforms", model->meta().transforms}};
+  std::error_code ec;
+  const std::filesystem::path target(path);
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
+  const std::string tmp = path + ".tmp";
+  QG_RETURN_IF_ERROR(TorchCall(fmt::format("writing model file '{}'", path), [&] {
+    torch::serialize::OutputArchive archive;
+    archive.write(kRecordKey, c10::IValue(record.dump()));
+    model->save(archive);
+    archive.save_to(tmp);
+  }));
+  std::filesystem::rename(tmp, target, ec);
+  if (ec) return Error::IOError("cannot rename '{}' to '{}': {}", tmp, path, ec.message());
+  return OkStatus();
+}
+
+Result<GraphModule> LoadModel(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return Error::NotFound("model file '{}' does not exist", path);
+  torch::serialize::InputArchive archive;
+  auto loaded = TorchCall("", [&] { archive.load_from(path); });
+  if (!loaded) return Error::Corruption("model file '{}' is not a readable LibTorch archive ({})", path, loaded.error().message);
+  c10::IValue record_value;
+  if (!archive.try_read(kRecordKey, record_value) || !record_value.isString()) {
+    return Error::Corruption("model file '{}' has no quantgrid record (not written by quantgrid?)", path);
+  }
+  const auto record = nlohmann::json::parse(record_value.toStringRef(), nullptr, /*allow_exceptions=*/false);
+  if (record.is_discarded() || !record.contains("graph")) {
+    return Error::Corruption("model file '{}': damaged quantgrid record", path);
+  }
+  QG_ASSIGN_OR_RETURN(Graph graph, Graph::FromJson(record["graph"]));
+  ModelMeta meta{.model_name = record.value("model_name", ""),
+                 .options = record.value("options", nlohmann::json::object()),
+                 .transforms = record.value("transforms", nlohmann::json::array())};
+  GraphModule model(std::move(graph), std::move(meta));
+  auto params = TorchCall("", [&] { model->load(archive); });
+  if (!params) return Error::Corruption("model file '{}': parameters do not match its graph ({})", path, params.error().message);
+  model->UseChannelsLast();
+  model->eval();
+  return model;
+}
+
+}  // namespace qg::models
