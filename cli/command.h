@@ -23,5 +23,6 @@ void AddRuntimeFlags(CLI::App& command, RuntimeFlags& flags);
 void AddTrainCommand(CLI::App& app, Action& action);
 void AddEvalCommand(CLI::App& app, Action& action);
 void AddBenchLatencyCommand(CLI::App& app, Action& action);
+void AddQuantizeCommand(CLI::App& app, Action& action);
 
 }  // namespace qg::cli

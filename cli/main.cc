@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   qg::cli::AddTrainCommand(app, action);
   qg::cli::AddEvalCommand(app, action);
   qg::cli::AddBenchLatencyCommand(app, action);
+  qg::cli::AddQuantizeCommand(app, action);
 
   try {
     app.parse(argc, argv);

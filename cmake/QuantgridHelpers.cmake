@@ -11,8 +11,9 @@
 add_library(qg_warnings INTERFACE)
 add_library(qg::warnings ALIAS qg_warnings)
 target_compile_options(qg_warnings INTERFACE -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
-                       # GCC 12 false positives inside std::string (GCC bug 105329)
-                       -Wno-restrict
+                       # GCC 12 -O3 false positives inside libstdc++ (GCC bugs 105329,
+                       # 106199) and on LibTorch's UndefinedTensorImpl singleton
+                       -Wno-restrict -Wno-array-bounds -Wno-stringop-overflow -Wno-free-nonheap-object
                        $<$<BOOL:${QG_WERROR}>:-Werror>)
 if(QG_SANITIZE)
   target_compile_options(qg_warnings INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer

@@ -9,6 +9,9 @@
 //     if (bytes.empty()) return Error::Corruption("'{}' is empty", path);
 //     return ParseTable(bytes);
 //   }
+//
+// QG_ASSIGN_OR_RETURN declares a variable in the enclosing scope, so an `if`
+// whose body it is needs braces.
 #pragma once
 
 #include <tl/expected.hpp>

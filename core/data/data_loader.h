@@ -7,8 +7,9 @@
 // [s*B*W, (s+1)*B*W) and rank r takes its r-th B-sized piece, so W ranks of
 // batch B see the same examples per step as one process of batch B*W.
 //
-// A DataLoader is immutable and may be shared; each EpochIterator belongs to
-// one consumer thread.
+// A DataLoader is immutable, cheap to copy and may be shared; each
+// EpochIterator holds its own copy (so it may outlive the loader it came from)
+// and belongs to one consumer thread.
 #pragma once
 
 #include <condition_variable>
@@ -75,7 +76,7 @@ class EpochIterator {
   EpochIterator(const DataLoader& loader, int64_t epoch);
   void Produce();
 
-  const DataLoader& loader_;
+  const DataLoader loader_;
   int64_t epoch_;
   std::vector<int64_t> order_;
   int64_t steps_;

@@ -63,6 +63,19 @@ void GraphModuleImpl::UseChannelsLast() {
   }
 }
 
+GraphModule CloneModel(const GraphModule& model) {
+  torch::NoGradGuard no_grad;
+  GraphModule copy(model->graph(), model->meta());
+  auto src_params = model->parameters();
+  auto dst_params = copy->parameters();
+  for (size_t i = 0; i < src_params.size(); ++i) dst_params[i].copy_(src_params[i]);
+  auto src_buffers = model->buffers();
+  auto dst_buffers = copy->buffers();
+  for (size_t i = 0; i < src_buffers.size(); ++i) dst_buffers[i].copy_(src_buffers[i]);
+  copy->train(model->is_training());
+  return copy;
+}
+
 int64_t GraphModuleImpl::ParameterCount() const {
   int64_t count = 0;
   for (const auto& p : parameters()) count += p.numel();

@@ -77,6 +77,9 @@ class GraphModuleImpl : public torch::nn::Module {
 
 TORCH_MODULE(GraphModule);
 
+// A deep copy: same graph, meta, parameters and buffers; training mode kept.
+GraphModule CloneModel(const GraphModule& model);
+
 // Module names may not contain '.', node names do: "layer1.0.conv" -> "layer1_0_conv".
 std::string ModuleKey(const std::string& node_name);
 

@@ -153,6 +153,8 @@ Result<TrainReport> Train(models::GraphModule& model, const TrainRun& run) {
   ObserverList observers;
   observers.Add(rank == 0 ? run.observer : nullptr);
   models::ForwardHooks* hooks = run.sync ? run.sync->TrainingHooks() : nullptr;
+  if (run.hooks && hooks) return Error::InvalidArgument("training hooks and data-parallel hooks cannot be combined");
+  if (run.hooks) hooks = run.hooks;
   const auto run_start = SteadyClock::now();
   for (int64_t epoch = start_epoch; epoch < o.epochs && !report.stopped_early; ++epoch) {
     model->train();

@@ -44,6 +44,7 @@ struct TrainRun {
   std::shared_ptr<const data::Dataset> train_set;  // the whole training split
   TrainObserver* observer = nullptr;
   GradientSync* sync = nullptr;  // data-parallel; null for one process
+  models::ForwardHooks* hooks = nullptr;  // QAT fake-quantization; not together with sync hooks
   std::string state_path;        // resumable state written after every epoch; "" = none
   bool resume = false;           // continue from state_path when it exists
 };

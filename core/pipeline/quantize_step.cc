@@ -1,0 +1,86 @@
+#include "core/pipeline/quantize_step.h"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "core/base/files.h"
+#include "core/base/logging.h"
+#include "core/base/sha256.h"
+#include "core/base/torch_call.h"
+#include "core/models/fp32_inference.h"
+#include "core/models/model_io.h"
+#include "core/quant/engine.h"
+#include "core/quant/layer_mse.h"
+#include "core/quant/quantized_model.h"
+#include "core/quant/strategy.h"
+
+namespace qg::pipeline {
+
+nlohmann::json QuantizeStepResult::ToJson() const {
+  return {{"strategy", strategy},         {"params", params},
+          {"precision", precision},       {"runtime", runtime},
+          {"model_path", model_path},     {"model_sha256", model_sha256},
+          {"model_bytes", model_bytes},   {"fp32_model_bytes", fp32_model_bytes},
+          {"measured", measured.ToJson()}, {"vs_fp32", vs_fp32.ToJson()},
+          {"layer_mse", layer_mse},       {"details", details}};
+}
+
+Result<QuantizeStepResult> RunQuantizeStep(const QuantizeStepSpec& spec, train::TrainObserver* progress) {
+  QG_ASSIGN_OR_RETURN(const quant::Strategy* strategy, quant::FindStrategy(spec.strategy));
+  QG_ASSIGN_OR_RETURN(nlohmann::json params, strategy->ResolveParams(spec.params, spec.strategy));
+  QG_RETURN_IF_ERROR(quant::UseEngine(spec.engine));
+  QG_ASSIGN_OR_RETURN(auto fp32, models::LoadModel(spec.fp32_model_path));
+  QG_ASSIGN_OR_RETURN(auto splits, data::OpenDataset(spec.dataset));
+
+  QuantizeStepResult result{.strategy = spec.strategy, .params = params};
+  QG_ASSIGN_OR_RETURN(result.fp32_model_bytes, FileSize(spec.fp32_model_path));
+  std::filesystem::create_directories(spec.out_dir);
+  Log("quant")->info("{} on {} (engine {}, params {})", spec.strategy, fp32->meta().model_name, spec.engine,
+                     params.dump());
+  QG_ASSIGN_OR_RETURN(quant::StrategyResult applied,
+                      strategy->Apply({.fp32 = fp32,
+                                       .train_set = splits.train,
+                                       .engine = spec.engine,
+                                       .device = spec.device,
+                                       .out_dir = spec.out_dir,
+                                       .seed = spec.seed,
+                                       .fp32_model_bytes = result.fp32_model_bytes,
+                                       .progress = progress},
+                                      params));
+  result.precision = applied.precision;
+  result.runtime = applied.model->Describe();
+  result.details = applied.details;
+  result.model_path = applied.model_path;
+  QG_ASSIGN_OR_RETURN(result.model_sha256, Sha256File(applied.model_path));
+  QG_ASSIGN_OR_RETURN(result.model_bytes, FileSize(applied.model_path));
+
+  MeasureOptions measure = spec.measure;
+  measure.keep_logits = true;
+  measure.latency.device = spec.device;
+  QG_ASSIGN_OR_RETURN(result.measured, Measure(*applied.model, splits.test, measure, spec.strategy));
+
+  // The FP32 reference on the same images, on its fastest path.
+  QG_ASSIGN_OR_RETURN(auto reference, models::CompiledFp32Model::Compile(fp32));
+  MeasureOptions ref_options{.eval_batch_size = measure.eval_batch_size, .eval_limit = measure.eval_limit,
+                             .keep_logits = true, .latency = {.batch_sizes = {}}};
+  QG_ASSIGN_OR_RETURN(auto ref, Measure(*reference, splits.test, ref_options, "fp32 reference"));
+  result.vs_fp32 = metrics::CompareOutputs(ref.logits, result.measured.logits);
+
+  if (applied.int8 && spec.layer_mse_images > 0) {
+    QG_ASSIGN_OR_RETURN(auto batch, splits.test->Fetch([&] {
+      std::vector<int64_t> idx;
+      for (int64_t i = 0; i < std::min(spec.layer_mse_images, splits.test->Size()); ++i) idx.push_back(i);
+      return idx;
+    }()));
+    const auto& info = splits.test->Info();
+    const auto images = data::Normalize(batch.images, info.mean, info.std);
+    QG_ASSIGN_OR_RETURN(result.layer_mse, quant::LayerwiseMse(fp32, *applied.int8, images));
+  }
+  result.measured.logits = torch::Tensor();  // not needed past here
+  QG_RETURN_IF_ERROR(WriteFileAtomic((std::filesystem::path(spec.out_dir) / "result.json").string(),
+                                     result.ToJson().dump(2)));
+  return result;
+}
+
+}  // namespace qg::pipeline

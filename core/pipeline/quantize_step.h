@@ -1,0 +1,53 @@
+// QuantizeStep: one cell of a strategy grid. Load the trained FP32 model,
+// apply a strategy (fp32, fp16, naive_ptq, bn_fold, bias_correction, mpq, qat)
+// on an engine, write the resulting model file, then measure it: accuracy on
+// the test split, latency over batch sizes, file size, output difference and
+// layer-wise MSE against FP32.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "core/base/result.h"
+#include "core/data/dataset_registry.h"
+#include "core/data/transforms.h"
+#include "core/metrics/output_diff.h"
+#include "core/pipeline/measure_step.h"
+#include "core/train/train_observer.h"
+
+namespace qg::pipeline {
+
+struct QuantizeStepSpec {
+  std::string fp32_model_path;
+  data::DatasetSpec dataset;
+  std::string strategy = "naive_ptq";
+  nlohmann::json params = nlohmann::json::object();  // resolved by the strategy before it runs
+  std::string engine = "onednn";
+  std::string device = "cpu";
+  MeasureOptions measure;
+  std::string out_dir;
+  uint64_t seed = 0;
+  int64_t layer_mse_images = 256;
+};
+
+struct QuantizeStepResult {
+  std::string strategy;
+  nlohmann::json params;   // with defaults filled in
+  std::string precision;   // fp32, fp16, int8, mixed
+  std::string runtime;     // what actually runs, in words
+  std::string model_path;
+  std::string model_sha256;
+  int64_t model_bytes = 0;
+  int64_t fp32_model_bytes = 0;
+  MeasureResult measured;
+  metrics::OutputDiff vs_fp32;
+  nlohmann::json layer_mse = nlohmann::json::array();
+  nlohmann::json details = nlohmann::json::object();
+
+  nlohmann::json ToJson() const;
+};
+
+Result<QuantizeStepResult> RunQuantizeStep(const QuantizeStepSpec& spec, train::TrainObserver* progress = nullptr);
+
+}  // namespace qg::pipeline

@@ -1,0 +1,170 @@
+#include "core/quant/convert.h"
+
+#include <torch/torch.h>
+
+#include "core/base/logging.h"
+#include "core/base/torch_call.h"
+#include "core/quant/engine.h"
+#include "core/quant/internal/qstep.h"
+#include "core/quant/observers.h"
+
+namespace qg::quant {
+
+using internal::Step;
+using internal::StepKind;
+
+torch::Tensor QuantizeWeight(const torch::Tensor& w, const ConvertOptions& o) {
+  const auto weight = w.detach().contiguous();
+  auto ranges = WeightRanges(weight, o.weight_observer, o.weight_spec);
+  if (!ranges) throw std::invalid_argument(ranges.error().message);
+  if (o.per_channel) {
+    const auto [scales, zps] = ChooseQParamsPerChannel(ranges->first, ranges->second, o.weight_spec);
+    return at::quantize_per_channel(weight, scales, zps, 0, o.weight_spec.dtype);
+  }
+  const QParams q = ChooseQParams(ranges->first.min().item<double>(), ranges->second.max().item<double>(),
+                                  o.weight_spec);
+  return at::quantize_per_tensor(weight, q.scale, q.zero_point, o.weight_spec.dtype);
+}
+
+namespace {
+
+// The FP32 parameters of a block's main node.
+void CopyFp32Params(const models::GraphModule& m, const Block& b, Step& s) {
+  if (auto conv = m->conv(b.main)) {
+    s.weight = conv->weight.detach().clone().contiguous(torch::MemoryFormat::ChannelsLast);
+    if (conv->bias.defined()) s.bias = conv->bias.detach().clone();
+  } else if (auto lin = m->linear(b.main)) {
+    s.weight = lin->weight.detach().clone();
+    if (lin->bias.defined()) s.bias = lin->bias.detach().clone();
+  } else if (auto bn = m->bn(b.main)) {
+    s.weight = bn->weight.detach().clone();
+    s.bias = bn->bias.detach().clone();
+    s.bn_mean = bn->running_mean.detach().clone();
+    s.bn_var = bn->running_var.detach().clone();
+    s.eps = bn->options.eps();
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<QuantizedModel>> Convert(const models::GraphModule& model, const QuantPlan& plan,
+                                                const ActivationQParams& qparams, const ConvertOptions& o) {
+  const auto& graph = model->graph();
+  for (const auto& name : o.fp32_layers) {
+    if (!plan.FindBlock(name)) return Error::InvalidArgument("fp32 layer '{}' is not a layer of this model", name);
+  }
+  auto qp = [&](int node) -> Result<QParams> {
+    const auto it = qparams.find(node);
+    if (it == qparams.end()) return Error::Internal("no activation qparams for node '{}'", graph.nodes[node].name);
+    return it->second;
+  };
+  const std::string engine = CurrentEngine();
+  std::vector<Step> steps;
+  for (const Block& b : plan.blocks) {
+    const models::Node& n = graph.nodes[b.main];
+    Step s{.name = b.name, .inputs = b.inputs, .output = b.output, .relu = b.relu};
+    s.kernel = n.kernel;
+    s.stride = n.stride;
+    s.padding = n.padding;
+    s.output_size = n.output_size;
+    s.ceil_mode = n.ceil_mode;
+    s.count_include_pad = n.count_include_pad;
+    s.dim = n.dim;
+    s.groups = n.groups;
+    if (b.Requantizes()) {
+      QG_ASSIGN_OR_RETURN(s.out, qp(b.output));
+    }
+    const bool keep_fp32 = o.fp32_layers.count(b.name) > 0;
+    switch (b.kind) {
+      case BlockKind::kConv:
+      case BlockKind::kLinear: {
+        CopyFp32Params(model, b, s);
+        if (auto it = o.bias_overrides.find(b.name); it != o.bias_overrides.end()) s.bias = it->second.clone();
+        if (keep_fp32) {
+          s.kind = b.kind == BlockKind::kConv ? StepKind::kFp32Conv : StepKind::kFp32Linear;
+          break;
+        }
+        s.kind = b.kind == BlockKind::kConv ? StepKind::kConv : StepKind::kLinear;
+        auto packed = TorchCall("", [&] {
+          s.qweight = QuantizeWeight(s.weight, o);
+          internal::PackWeights(s);
+        });
+        if (!packed) {
+          if (!o.allow_fp32_fallback) {
+            return Error::FailedPrecondition("layer '{}' ({}): engine '{}' cannot quantize it: {}", b.name,
+                                             BlockKindName(b.kind), engine, packed.error().message);
+          }
+          Log("quant")->warn("layer '{}' ({}) stays FP32: engine '{}' cannot quantize it: {}", b.name,
+                             BlockKindName(b.kind), engine, packed.error().message);
+          s.kind = b.kind == BlockKind::kConv ? StepKind::kFp32Conv : StepKind::kFp32Linear;
+          s.qweight = torch::Tensor();
+          break;
+        }
+        s.weight = torch::Tensor();  // the packed copy is what runs
+        break;
+      }
+      case BlockKind::kBatchNorm:
+        CopyFp32Params(model, b, s);
+        s.kind = keep_fp32 ? StepKind::kFp32BatchNorm : StepKind::kBatchNorm;
+        break;
+      case BlockKind::kAdd:
+        s.kind = StepKind::kAdd;
+        break;
+      case BlockKind::kConcat:
+        s.kind = StepKind::kConcat;
+        break;
+      case BlockKind::kMaxPool:
+        s.kind = StepKind::kMaxPool;
+        break;
+      case BlockKind::kAvgPool:
+        s.kind = StepKind::kAvgPool;
+        break;
+      case BlockKind::kAdaptiveAvgPool:
+        s.kind = StepKind::kAdaptiveAvgPool;
+        break;
+      case BlockKind::kFlatten:
+        s.kind = StepKind::kFlatten;
+        break;
+      case BlockKind::kReLU:
+        s.kind = StepKind::kReLU;
+        break;
+      case BlockKind::kIdentity:
+        s.kind = StepKind::kIdentity;
+        break;
+    }
+    steps.push_back(std::move(s));
+  }
+
+  // Which values must be quantized tensors: those an INT8 step reads, and,
+  // through pass-through steps (pooling, flatten, relu), what feeds those.
+  std::vector<char> needs_int8(graph.nodes.size(), 0);
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    const bool passthrough = !it->IsInt8() && it->kind != StepKind::kFp32Conv && it->kind != StepKind::kFp32Linear &&
+                             it->kind != StepKind::kFp32BatchNorm;
+    if (it->IsInt8() || (passthrough && needs_int8[it->output])) {
+      for (int in : it->inputs) needs_int8[in] = 1;
+    }
+  }
+  for (auto& s : steps) {
+    const bool fp32 = s.kind == StepKind::kFp32Conv || s.kind == StepKind::kFp32Linear ||
+                      s.kind == StepKind::kFp32BatchNorm;
+    if (fp32 && needs_int8[s.output]) {
+      s.quantize_output = true;
+      QG_ASSIGN_OR_RETURN(s.out, qp(s.output));
+    }
+  }
+  if (needs_int8[0]) {
+    Step quantize{.kind = StepKind::kQuantizeInput, .name = "input", .inputs = {0}, .output = 0};
+    QG_ASSIGN_OR_RETURN(quantize.out, qp(0));
+    steps.insert(steps.begin(), std::move(quantize));
+  }
+  nlohmann::json meta = o.meta;
+  meta["model_name"] = model->meta().model_name;
+  meta["options"] = model->meta().options;
+  meta["value_names"] = nlohmann::json::array();
+  for (const auto& n : graph.nodes) meta["value_names"].push_back(n.name);
+  return std::make_unique<QuantizedModel>(std::move(steps), static_cast<int>(graph.nodes.size()), plan.prediction,
+                                          engine, meta);
+}
+
+}  // namespace qg::quant

@@ -1,0 +1,164 @@
+#include "core/quant/convert.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/base/files.h"
+#include "core/data/dataset_registry.h"
+#include "core/models/model_io.h"
+#include "core/models/model_registry.h"
+#include "core/quant/bn_fold.h"
+#include "core/quant/engine.h"
+#include "core/quant/layer_mse.h"
+#include "tests/testing/temp_dir.h"
+
+namespace qg::quant {
+namespace {
+
+using qg::testing::TempDir;
+
+struct Converted {
+  models::GraphModule model{nullptr};
+  QuantPlan plan;
+  ActivationQParams qparams;
+};
+
+// A model with random weights and BN statistics from a few training-mode passes,
+// calibrated on synthetic images.
+Converted Prepare(const std::string& name, bool fold, int channels = 1, int size = 28) {
+  auto model = *models::CreateModel(name, {.in_channels = channels, .image_size = size, .num_classes = 10}, 0);
+  const auto data = *data::OpenDataset({.name = "synthetic", .synthetic_train = 64, .synthetic_test = 16,
+                                        .synthetic_channels = channels, .synthetic_size = size});
+  data::DataLoader loader(data.train, {.batch_size = 32});
+  {
+    torch::NoGradGuard g;
+    model->train();
+    auto e = loader.Epoch(0);
+    while (auto b = *e->Next()) model->forward(b->images);
+  }
+  model->eval();
+  Converted c;
+  c.model = fold ? *FoldBatchNorm(model) : model;
+  c.plan = *PlanQuantization(c.model->graph());
+  c.qparams = *Calibrate(c.model, c.plan, loader, {.kind = "minmax"}, QuantSpec{});
+  return c;
+}
+
+TEST(Convert, IntermediateActivationsAreQuantizedTensors) {
+  ASSERT_TRUE(UseEngine(DefaultEngine()));
+  for (bool fold : {false, true}) {
+    auto c = Prepare("compact_cnn", fold);
+    auto q = Convert(c.model, c.plan, c.qparams, {});
+    ASSERT_TRUE(q) << q.error().ToString();
+    const auto values = (*q)->RunKeepingValues(torch::randn({3, 1, 28, 28}));
+    int checked = 0;
+    for (const auto& block : c.plan.blocks) {
+      if (block.kind == BlockKind::kIdentity) continue;  // dropout: same tensor
+      ASSERT_TRUE(values[block.output].defined()) << block.name;
+      EXPECT_TRUE(values[block.output].is_quantized()) << block.name;
+      if (block.output != c.plan.prediction) {
+        EXPECT_EQ(values[block.output].scalar_type(), torch::kQUInt8) << block.name;
+      }
+      ++checked;
+    }
+    EXPECT_EQ(checked, fold ? 9 : 12);  // (conv [bn] pool) x 3, flatten, fc1, fc2
+    EXPECT_TRUE(values[0].is_quantized());  // the input, quantized once
+    const auto logits = (*q)->Predict(torch::randn({3, 1, 28, 28}));
+    EXPECT_FALSE(logits.is_quantized());
+    EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{3, 10}));
+  }
+}
+
+TEST(Convert, ResNetUsesQuantizedResidualAddsAndAgreesWithFp32) {
+  ASSERT_TRUE(UseEngine(DefaultEngine()));
+  auto c = Prepare("resnet18_cifar", /*fold=*/true, 3, 32);
+  auto q = Convert(c.model, c.plan, c.qparams, {});
+  ASSERT_TRUE(q) << q.error().ToString();
+  int adds = 0;
+  for (const auto& [name, kind, int8] : (*q)->DescribeSteps()) {
+    if (kind == "add") {
+      EXPECT_TRUE(int8);
+      ++adds;
+    }
+  }
+  EXPECT_EQ(adds, 8);
+  EXPECT_EQ((*q)->Int8Layers().size(), 21u);
+  const auto x = torch::randn({2, 3, 32, 32});
+  const auto values = (*q)->RunKeepingValues(x);
+  const int add_node = c.model->graph().Find("layer1.0.add");
+  ASSERT_GE(add_node, 0);
+  // The add's ReLU is fused: the block output is layer1.0.relu.
+  EXPECT_TRUE(values[c.model->graph().Find("layer1.0.relu")].is_quantized());
+}
+
+TEST(Convert, RefusedLayerIsNamedOrFallsBackToFp32) {
+  ASSERT_TRUE(UseEngine("onednn"));
+  auto c = Prepare("compact_cnn", true);
+  ConvertOptions o;
+  o.weight_spec.scheme = QScheme::kAffine;  // onednn only takes symmetric weights
+  const auto refused = Convert(c.model, c.plan, c.qparams, o);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(refused.error().message.find("layer 'block1.conv' (conv2d): engine 'onednn' cannot quantize it"),
+            std::string::npos)
+      << refused.error().message;
+  o.allow_fp32_fallback = true;
+  auto fallback = Convert(c.model, c.plan, c.qparams, o);
+  ASSERT_TRUE(fallback) << fallback.error().ToString();
+  EXPECT_EQ((*fallback)->Fp32Layers().size(), 5u);
+  EXPECT_EQ((*fallback)->Predict(torch::randn({2, 1, 28, 28})).sizes(), (std::vector<int64_t>{2, 10}));
+}
+
+TEST(Convert, Fp32LayersStayFp32AndNeighboursStayInt8) {
+  ASSERT_TRUE(UseEngine(DefaultEngine()));
+  auto c = Prepare("compact_cnn", true);
+  ConvertOptions o;
+  o.fp32_layers = {"block2.conv"};
+  auto q = Convert(c.model, c.plan, c.qparams, o);
+  ASSERT_TRUE(q);
+  EXPECT_EQ((*q)->Fp32Layers(), (std::vector<std::string>{"block2.conv"}));
+  const auto values = (*q)->RunKeepingValues(torch::randn({2, 1, 28, 28}));
+  // block2's output is read by an INT8 layer (through the pool), so it is requantized.
+  EXPECT_TRUE(values[c.model->graph().Find("block2.relu")].is_quantized());
+  o.fp32_layers = {"no_such_layer"};
+  const auto bad = Convert(c.model, c.plan, c.qparams, o);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "fp32 layer 'no_such_layer' is not a layer of this model");
+}
+
+TEST(Convert, SaveLoadRoundTripOnEveryEngineAndSizeIsAQuarter) {
+  TempDir dir;
+  auto c = Prepare("compact_cnn", true);
+  ASSERT_TRUE(models::SaveModel(c.model, dir.File("fp32.pt")));
+  for (const auto& engine : SupportedEngines()) {
+    ASSERT_TRUE(UseEngine(engine));
+    auto q = *Convert(c.model, c.plan, c.qparams, {});
+    const std::string path = dir.File("int8_" + engine + ".pt");
+    ASSERT_TRUE(q->Save(path));
+    auto loaded = QuantizedModel::Load(path);
+    ASSERT_TRUE(loaded) << loaded.error().ToString();
+    EXPECT_EQ((*loaded)->engine(), engine);
+    const auto x = torch::randn({4, 1, 28, 28});
+    EXPECT_TRUE(torch::equal(q->Predict(x), (*loaded)->Predict(x))) << engine;
+    const double ratio = static_cast<double>(*FileSize(path)) / static_cast<double>(*FileSize(dir.File("fp32.pt")));
+    EXPECT_LT(ratio, 0.3) << engine;
+  }
+  std::filesystem::resize_file(dir.File("int8_onednn.pt"), 1000);
+  const auto truncated = QuantizedModel::Load(dir.File("int8_onednn.pt"));
+  ASSERT_FALSE(truncated);
+  EXPECT_EQ(truncated.error().code, ErrorCode::kCorruption);
+}
+
+TEST(LayerMse, NamesEveryInt8LayerAndIsSmall) {
+  ASSERT_TRUE(UseEngine(DefaultEngine()));
+  auto c = Prepare("compact_cnn", false);
+  auto q = *Convert(c.model, c.plan, c.qparams, {});
+  const auto mse = LayerwiseMse(c.model, *q, torch::randn({8, 1, 28, 28}));
+  ASSERT_TRUE(mse) << mse.error().ToString();
+  ASSERT_EQ(mse->size(), 8u);  // 3 conv + 3 bn + 2 linear
+  EXPECT_EQ((*mse)[0]["layer"], "block1.conv");
+  for (const auto& row : *mse) EXPECT_LT(row["relative_mse"].get<double>(), 0.05) << row.dump();
+}
+
+}  // namespace
+}  // namespace qg::quant

@@ -1,0 +1,57 @@
+#include "core/quant/engine.h"
+
+#include <ATen/Context.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+namespace qg::quant {
+namespace {
+
+std::string EngineName(at::QEngine e) {
+  switch (e) {
+    case at::QEngine::FBGEMM:
+      return "fbgemm";
+    case at::QEngine::QNNPACK:
+      return "qnnpack";
+    case at::QEngine::ONEDNN:
+      return "onednn";
+    case at::QEngine::X86:
+      return "x86";
+    default:
+      return "none";
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> SupportedEngines() {
+  std::vector<std::string> names;
+  for (auto e : at::globalContext().supportedQEngines()) {
+    if (e != at::QEngine::NoQEngine) names.push_back(EngineName(e));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string DefaultEngine() {
+  const auto names = SupportedEngines();
+  if (std::find(names.begin(), names.end(), "onednn") != names.end()) return "onednn";
+  return names.empty() ? "none" : names.front();
+}
+
+Status UseEngine(const std::string& name) {
+  for (auto e : at::globalContext().supportedQEngines()) {
+    if (e != at::QEngine::NoQEngine && EngineName(e) == name) {
+      at::globalContext().setQEngine(e);
+      return OkStatus();
+    }
+  }
+  return Error::InvalidArgument("quantization engine '{}' is not in this LibTorch build; supported: {}", name,
+                                fmt::join(SupportedEngines(), ", "));
+}
+
+std::string CurrentEngine() { return EngineName(at::globalContext().qEngine()); }
+
+}  // namespace qg::quant

@@ -1,0 +1,162 @@
+// Every INT8 step against a reference built from dequantize -> FP32 op ->
+// requantize, on random inputs, for every engine this LibTorch supports: the
+// results may differ by at most one quantization step.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/quant/engine.h"
+#include "core/quant/internal/qstep.h"
+
+namespace qg::quant::internal {
+namespace {
+
+torch::Tensor RandomQuint8(std::vector<int64_t> shape, double scale, int64_t zp) {
+  return at::quantize_per_tensor(torch::randn(shape), scale, zp, torch::kQUInt8);
+}
+
+QParams Covering(const torch::Tensor& y) {
+  return ChooseQParams(y.min().item<double>(), y.max().item<double>(), QuantSpec{});
+}
+
+int64_t MaxStepDiff(const torch::Tensor& got, const torch::Tensor& expected) {
+  EXPECT_TRUE(got.is_quantized());
+  EXPECT_EQ(got.scalar_type(), torch::kQUInt8);
+  EXPECT_DOUBLE_EQ(got.q_scale(), expected.q_scale());
+  EXPECT_EQ(got.q_zero_point(), expected.q_zero_point());
+  return (got.int_repr().to(torch::kInt32) - expected.int_repr().to(torch::kInt32)).abs().max().item<int64_t>();
+}
+
+torch::Tensor Requantize(const torch::Tensor& y, const QParams& q) {
+  return at::quantize_per_tensor(y, q.scale, q.zero_point, torch::kQUInt8);
+}
+
+class Int8Step : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(UseEngine(GetParam()));
+    torch::manual_seed(7);
+  }
+};
+
+TEST_P(Int8Step, ConvAndConvReluMatchReference) {
+  for (bool relu : {false, true}) {
+    for (int64_t groups : {1, 2}) {
+      const auto x = RandomQuint8({2, 8, 9, 9}, 0.03, 120);
+      const auto w = torch::randn({16, 8 / groups, 3, 3}) * 0.2;
+      const auto scales = (w.abs().flatten(1).amax(1) / 127.5).to(torch::kDouble);
+      const auto qw = at::quantize_per_channel(w, scales, torch::zeros({16}, torch::kLong), 0, torch::kQInt8);
+      const auto bias = torch::randn({16}) * 0.1;
+      auto y = torch::conv2d(x.dequantize(), qw.dequantize(), bias, {2, 2}, {1, 1}, {1, 1}, groups);
+      if (relu) y = torch::relu(y);
+      const QParams q = Covering(y);
+      Step s{.kind = StepKind::kConv, .inputs = {0}, .output = 1, .out = q, .relu = relu};
+      s.stride = {2, 2};
+      s.padding = {1, 1};
+      s.groups = groups;
+      s.qweight = qw;
+      s.bias = bias;
+      PackWeights(s);
+      std::vector<torch::Tensor> values{x, torch::Tensor()};
+      RunStep(s, values);
+      EXPECT_LE(MaxStepDiff(values[1], Requantize(y, q)), 1) << "relu " << relu << " groups " << groups;
+    }
+  }
+}
+
+TEST_P(Int8Step, LinearAndLinearReluMatchReference) {
+  for (bool relu : {false, true}) {
+    const auto x = RandomQuint8({5, 32}, 0.05, 128);
+    const auto w = torch::randn({12, 32}) * 0.2;
+    const auto scales = (w.abs().amax(1) / 127.5).to(torch::kDouble);
+    const auto qw = at::quantize_per_channel(w, scales, torch::zeros({12}, torch::kLong), 0, torch::kQInt8);
+    const auto bias = torch::randn({12}) * 0.1;
+    auto y = torch::linear(x.dequantize(), qw.dequantize(), bias);
+    if (relu) y = torch::relu(y);
+    const QParams q = Covering(y);
+    Step s{.kind = StepKind::kLinear, .inputs = {0}, .output = 1, .out = q, .relu = relu};
+    s.qweight = qw;
+    s.bias = bias;
+    PackWeights(s);
+    std::vector<torch::Tensor> values{x, torch::Tensor()};
+    RunStep(s, values);
+    EXPECT_LE(MaxStepDiff(values[1], Requantize(y, q)), 1) << "relu " << relu;
+  }
+}
+
+TEST_P(Int8Step, AddAndAddReluMatchReference) {
+  for (bool relu : {false, true}) {
+    const auto a = RandomQuint8({2, 4, 5, 5}, 0.02, 100), b = RandomQuint8({2, 4, 5, 5}, 0.04, 140);
+    auto y = a.dequantize() + b.dequantize();
+    if (relu) y = torch::relu(y);
+    const QParams q = Covering(y);
+    Step s{.kind = StepKind::kAdd, .inputs = {0, 1}, .output = 2, .out = q, .relu = relu};
+    std::vector<torch::Tensor> values{a, b, torch::Tensor()};
+    RunStep(s, values);
+    EXPECT_LE(MaxStepDiff(values[2], Requantize(y, q)), 1);
+  }
+}
+
+TEST_P(Int8Step, ConcatMatchesReference) {
+  const auto a = RandomQuint8({2, 3, 4, 4}, 0.02, 100), b = RandomQuint8({2, 5, 4, 4}, 0.05, 30);
+  const auto y = torch::cat({a.dequantize(), b.dequantize()}, 1);
+  const QParams q = Covering(y);
+  Step s{.kind = StepKind::kConcat, .inputs = {0, 1}, .output = 2, .out = q};
+  std::vector<torch::Tensor> values{a, b, torch::Tensor()};
+  RunStep(s, values);
+  EXPECT_LE(MaxStepDiff(values[2], Requantize(y, q)), 1);
+}
+
+TEST_P(Int8Step, BatchNormMatchesReference) {
+  for (bool relu : {false, true}) {
+    const auto x = RandomQuint8({2, 6, 5, 5}, 0.03, 110);
+    Step s{.kind = StepKind::kBatchNorm, .inputs = {0}, .output = 1, .relu = relu};
+    s.weight = torch::rand({6}) + 0.5;
+    s.bias = torch::randn({6}) * 0.1;
+    s.bn_mean = torch::randn({6}) * 0.1;
+    s.bn_var = torch::rand({6}) + 0.5;
+    s.eps = 1e-5;
+    auto y = torch::batch_norm(x.dequantize(), s.weight, s.bias, s.bn_mean, s.bn_var, false, 0.0, s.eps, false);
+    if (relu) y = torch::relu(y);
+    s.out = Covering(y);
+    std::vector<torch::Tensor> values{x, torch::Tensor()};
+    RunStep(s, values);
+    EXPECT_LE(MaxStepDiff(values[1], Requantize(y, s.out)), 1);
+  }
+}
+
+TEST_P(Int8Step, PoolingKeepsInputScaleAndMatchesReference) {
+  const auto x = RandomQuint8({2, 4, 8, 8}, 0.03, 90);
+  const QParams in{x.q_scale(), x.q_zero_point()};
+  struct Case {
+    StepKind kind;
+    torch::Tensor expected;
+  };
+  const auto xf = x.dequantize();
+  const Case cases[] = {
+      {StepKind::kMaxPool, torch::max_pool2d(xf, {2, 2}, {2, 2})},
+      {StepKind::kAvgPool, torch::avg_pool2d(xf, {3, 3}, {1, 1}, {1, 1})},
+      {StepKind::kAdaptiveAvgPool, torch::adaptive_avg_pool2d(xf, {1, 1})},
+  };
+  for (const auto& c : cases) {
+    Step s{.kind = c.kind, .inputs = {0}, .output = 1};
+    s.kernel = c.kind == StepKind::kMaxPool ? std::array<int64_t, 2>{2, 2} : std::array<int64_t, 2>{3, 3};
+    s.stride = c.kind == StepKind::kMaxPool ? std::array<int64_t, 2>{2, 2} : std::array<int64_t, 2>{1, 1};
+    s.padding = c.kind == StepKind::kMaxPool ? std::array<int64_t, 2>{0, 0} : std::array<int64_t, 2>{1, 1};
+    std::vector<torch::Tensor> values{x, torch::Tensor()};
+    RunStep(s, values);
+    EXPECT_LE(MaxStepDiff(values[1], Requantize(c.expected, in)), 1) << StepKindName(c.kind);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, Int8Step, ::testing::ValuesIn(SupportedEngines()));
+
+TEST(Engine, UnknownEngineListsTheSupportedOnes) {
+  const auto r = UseEngine("fbgemm-turbo");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("quantization engine 'fbgemm-turbo' is not in this LibTorch build; supported: "),
+            std::string::npos);
+  EXPECT_FALSE(SupportedEngines().empty());
+}
+
+}  // namespace
+}  // namespace qg::quant::internal

@@ -1,0 +1,177 @@
+#include "core/quant/internal/qstep.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/torch.h>
+
+#include <cstring>
+
+namespace qg::quant::internal {
+namespace {
+
+// Typed handles into the dispatcher, looked up once. Conv and linear bypass the
+// dispatcher altogether through their packed params' virtual apply().
+using ConvPrepackFn = c10::intrusive_ptr<ConvPackedParamsBase<2>>(at::Tensor, c10::optional<at::Tensor>,
+                                                                  torch::List<int64_t>, torch::List<int64_t>,
+                                                                  torch::List<int64_t>, int64_t);
+using LinearPrepackFn = c10::intrusive_ptr<LinearPackedParamsBase>(at::Tensor, c10::optional<at::Tensor>);
+using AddFn = at::Tensor(at::Tensor, at::Tensor, double, int64_t);
+using BatchNormFn = at::Tensor(at::Tensor, c10::optional<at::Tensor>, c10::optional<at::Tensor>, at::Tensor,
+                               at::Tensor, double, double, int64_t);
+
+template <typename Fn>
+c10::TypedOperatorHandle<Fn> Op(const char* name, const char* overload = "") {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, overload).typed<Fn>();
+}
+
+const auto& ConvPrepack() {
+  static const auto op = Op<ConvPrepackFn>("quantized::conv2d_prepack");
+  return op;
+}
+const auto& LinearPrepack() {
+  static const auto op = Op<LinearPrepackFn>("quantized::linear_prepack");
+  return op;
+}
+const auto& QAdd(bool relu) {
+  static const auto add = Op<AddFn>("quantized::add");
+  static const auto add_relu = Op<AddFn>("quantized::add_relu");
+  return relu ? add_relu : add;
+}
+// quantized::cat goes boxed: LibTorch 1.13's typed call cannot find the
+// dispatch key inside a c10::List argument.
+at::Tensor QCat(const std::vector<int>& inputs, const std::vector<torch::Tensor>& values, int64_t dim,
+                const QParams& out) {
+  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::cat", "");
+  c10::List<at::Tensor> parts;
+  parts.reserve(inputs.size());
+  for (int in : inputs) parts.push_back(values[in]);
+  torch::jit::Stack stack{c10::IValue(std::move(parts)), dim, out.scale, out.zero_point};
+  op.callBoxed(&stack);
+  return stack.back().toTensor();
+}
+const auto& QBatchNorm(bool relu) {
+  static const auto bn = Op<BatchNormFn>("quantized::batch_norm2d");
+  static const auto bn_relu = Op<BatchNormFn>("quantized::batch_norm2d_relu");
+  return relu ? bn_relu : bn;
+}
+
+constexpr std::pair<StepKind, const char*> kNames[] = {
+    {StepKind::kQuantizeInput, "quantize_input"}, {StepKind::kConv, "conv"},
+    {StepKind::kLinear, "linear"},                {StepKind::kBatchNorm, "batch_norm"},
+    {StepKind::kAdd, "add"},                      {StepKind::kConcat, "concat"},
+    {StepKind::kMaxPool, "max_pool"},             {StepKind::kAvgPool, "avg_pool"},
+    {StepKind::kAdaptiveAvgPool, "adaptive_avg_pool"}, {StepKind::kFlatten, "flatten"},
+    {StepKind::kReLU, "relu"},                    {StepKind::kIdentity, "identity"},
+    {StepKind::kFp32Conv, "fp32_conv"},           {StepKind::kFp32Linear, "fp32_linear"},
+    {StepKind::kFp32BatchNorm, "fp32_batch_norm"},
+};
+
+torch::Tensor AsFloat(const torch::Tensor& t) { return t.is_quantized() ? t.dequantize() : t; }
+
+torch::Tensor MaybeQuantize(const Step& s, torch::Tensor y) {
+  if (s.relu) y = torch::relu(y);
+  if (!s.quantize_output) return y;
+  return at::quantize_per_tensor(y, s.out.scale, s.out.zero_point, torch::kQUInt8);
+}
+
+}  // namespace
+
+bool Step::IsInt8() const {
+  switch (kind) {
+    case StepKind::kConv:
+    case StepKind::kLinear:
+    case StepKind::kBatchNorm:
+    case StepKind::kAdd:
+    case StepKind::kConcat:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const char* StepKindName(StepKind kind) {
+  for (const auto& [k, n] : kNames) {
+    if (k == kind) return n;
+  }
+  return "?";
+}
+
+bool StepKindFromName(const std::string& name, StepKind* kind) {
+  for (const auto& [k, n] : kNames) {
+    if (name == n) {
+      *kind = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+void PackWeights(Step& s) {
+  const c10::optional<at::Tensor> bias = s.bias.defined() ? c10::optional<at::Tensor>(s.bias) : c10::nullopt;
+  if (s.kind == StepKind::kConv) {
+    s.packed_conv = ConvPrepack().call(s.qweight, bias, {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]},
+                                       {1, 1}, s.groups);
+  } else if (s.kind == StepKind::kLinear) {
+    s.packed_linear = LinearPrepack().call(s.qweight, bias);
+  }
+}
+
+void RunStep(const Step& s, std::vector<torch::Tensor>& values) {
+  const auto& x = values[s.inputs.empty() ? 0 : s.inputs[0]];
+  torch::Tensor y;
+  switch (s.kind) {
+    case StepKind::kQuantizeInput:
+      y = at::quantize_per_tensor(x, s.out.scale, s.out.zero_point, torch::kQUInt8);
+      break;
+    case StepKind::kConv:
+      y = s.relu ? s.packed_conv->apply_relu(x, s.out.scale, s.out.zero_point)
+                 : s.packed_conv->apply(x, s.out.scale, s.out.zero_point);
+      break;
+    case StepKind::kLinear:
+      y = s.relu ? s.packed_linear->apply_relu(x, s.out.scale, s.out.zero_point)
+                 : s.packed_linear->apply(x, s.out.scale, s.out.zero_point);
+      break;
+    case StepKind::kBatchNorm:
+      y = QBatchNorm(s.relu).call(x, s.weight, s.bias, s.bn_mean, s.bn_var, s.eps, s.out.scale, s.out.zero_point);
+      break;
+    case StepKind::kAdd:
+      y = QAdd(s.relu).call(x, values[s.inputs[1]], s.out.scale, s.out.zero_point);
+      break;
+    case StepKind::kConcat:
+      y = QCat(s.inputs, values, s.dim, s.out);
+      break;
+    case StepKind::kMaxPool:
+      y = at::max_pool2d(x, {s.kernel[0], s.kernel[1]}, {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]},
+                         {1, 1}, s.ceil_mode);
+      break;
+    case StepKind::kAvgPool:
+      y = at::avg_pool2d(x, {s.kernel[0], s.kernel[1]}, {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]},
+                         s.ceil_mode, s.count_include_pad);
+      break;
+    case StepKind::kAdaptiveAvgPool:
+      y = at::adaptive_avg_pool2d(x, {s.output_size[0], s.output_size[1]});
+      break;
+    case StepKind::kFlatten:
+      y = torch::flatten(x, s.dim);
+      break;
+    case StepKind::kReLU:
+      y = torch::relu(x);
+      break;
+    case StepKind::kIdentity:
+      y = x;
+      break;
+    case StepKind::kFp32Conv:
+      y = MaybeQuantize(s, torch::conv2d(AsFloat(x).contiguous(torch::MemoryFormat::ChannelsLast), s.weight, s.bias,
+                                         {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]}, {1, 1}, s.groups));
+      break;
+    case StepKind::kFp32Linear:
+      y = MaybeQuantize(s, torch::linear(AsFloat(x), s.weight, s.bias));
+      break;
+    case StepKind::kFp32BatchNorm:
+      y = MaybeQuantize(s, torch::batch_norm(AsFloat(x), s.weight, s.bias, s.bn_mean, s.bn_var, false, 0.0, s.eps,
+                                             false));
+      break;
+  }
+  values[s.output] = std::move(y);
+}
+
+}  // namespace qg::quant::internal

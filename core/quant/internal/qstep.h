@@ -1,0 +1,71 @@
+// QStep: one operation of an INT8 model, as the converter builds it and the
+// QuantizedModel runs it. Internal to core/quant.
+#pragma once
+
+#include <ATen/native/quantized/PackedParams.h>
+#include <torch/types.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "core/quant/qparams.h"
+
+namespace qg::quant::internal {
+
+enum class StepKind {
+  kQuantizeInput,   // float graph input -> quint8
+  kConv,            // packed INT8 conv (+ReLU)
+  kLinear,          // packed INT8 linear (+ReLU)
+  kBatchNorm,       // quantized::batch_norm2d(_relu)
+  kAdd,             // quantized::add(_relu)
+  kConcat,          // quantized::cat
+  kMaxPool,
+  kAvgPool,
+  kAdaptiveAvgPool,
+  kFlatten,
+  kReLU,
+  kIdentity,
+  kFp32Conv,        // a layer kept in FP32: dequantize in, quantize out when read by INT8
+  kFp32Linear,
+  kFp32BatchNorm,
+};
+
+struct Step {
+  StepKind kind = StepKind::kIdentity;
+  std::string name;
+  std::vector<int> inputs;  // value slots = graph node ids
+  int output = -1;
+  QParams out;                   // requantizing steps, and FP32 steps with quantize_output
+  bool quantize_output = false;  // FP32 steps whose readers need INT8
+  bool relu = false;
+  std::array<int64_t, 2> kernel{1, 1}, stride{1, 1}, padding{0, 0}, output_size{1, 1};
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+  int64_t dim = 1;
+  int64_t groups = 1;
+  double eps = 1e-5;
+
+  // INT8 weights: packed for the engine, and the quantized tensor kept for saving.
+  c10::intrusive_ptr<ConvPackedParamsBase<2>> packed_conv;
+  c10::intrusive_ptr<LinearPackedParamsBase> packed_linear;
+  torch::Tensor qweight;  // qint8, per-channel or per-tensor
+  torch::Tensor bias;     // float32; undefined when none
+  // FP32 layers and BN.
+  torch::Tensor weight;   // float32
+  torch::Tensor bn_mean, bn_var;
+
+  bool IsInt8() const;
+};
+
+const char* StepKindName(StepKind kind);
+bool StepKindFromName(const std::string& name, StepKind* kind);
+
+// Packs `step.qweight`/`step.bias` for the current engine. Throws c10::Error
+// when the engine refuses (e.g. onednn with non-zero weight zero points).
+void PackWeights(Step& step);
+
+// Runs one step; `values` holds every node's current value.
+void RunStep(const Step& step, std::vector<torch::Tensor>& values);
+
+}  // namespace qg::quant::internal

@@ -1,0 +1,59 @@
+// QuantPlan: how a Graph maps onto INT8 operators. Graph preparation finds the
+// patterns the engine runs as one kernel: Conv2d(+ReLU), Linear(+ReLU),
+// BatchNorm2d(+ReLU) (when BN was not folded), residual Add(+ReLU), Concat.
+// Pooling, Flatten, ReLU and Dropout pass quantized tensors through with their
+// input's scale. Every block that writes a new tensor (conv, linear, BN, add,
+// concat) has an output "quantization point" that calibration observes; so
+// does the graph input.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/base/result.h"
+#include "core/models/graph.h"
+
+namespace qg::quant {
+
+enum class BlockKind {
+  kConv,
+  kLinear,
+  kBatchNorm,
+  kAdd,
+  kConcat,
+  kMaxPool,
+  kAvgPool,
+  kAdaptiveAvgPool,
+  kFlatten,
+  kReLU,
+  kIdentity,
+};
+
+struct Block {
+  BlockKind kind = BlockKind::kIdentity;
+  std::string name;         // the main node's name: how users name layers
+  int main = -1;            // the conv / linear / add ... node
+  int output = -1;          // the node whose value the block produces (main, or its fused ReLU)
+  bool relu = false;        // a ReLU fused into the kernel
+  std::vector<int> inputs;  // nodes whose values the block reads
+
+  // Writes a tensor with its own scale (a quantization point).
+  bool Requantizes() const;
+  // Has weights: a "layer" in the sense of MPQ and bias correction.
+  bool IsWeightLayer() const { return kind == BlockKind::kConv || kind == BlockKind::kLinear; }
+};
+
+struct QuantPlan {
+  std::vector<Block> blocks;       // execution order; only what the prediction needs
+  std::vector<int> quant_points;   // graph input + outputs of requantizing blocks
+  int prediction = -1;             // node of the model's prediction
+
+  std::vector<std::string> WeightLayers() const;
+  const Block* FindBlock(const std::string& name) const;
+};
+
+std::string_view BlockKindName(BlockKind kind);
+// InvalidArgument naming the node for an op the planner does not know.
+Result<QuantPlan> PlanQuantization(const models::Graph& graph);
+
+}  // namespace qg::quant

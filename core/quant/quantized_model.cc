@@ -1,0 +1,87 @@
+#include "core/quant/quantized_model.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "core/quant/internal/qstep.h"
+
+namespace qg::quant {
+
+using internal::Step;
+using internal::StepKind;
+
+QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int prediction, std::string engine,
+                               nlohmann::json meta)
+    : steps_(std::move(steps)),
+      num_values_(num_values),
+      prediction_(prediction),
+      engine_(std::move(engine)),
+      meta_(std::move(meta)) {
+  // Free each value after the last step that reads it: inference keeps only
+  // what is still needed.
+  last_use_.assign(static_cast<size_t>(num_values_), -1);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    for (int in : steps_[i].inputs) last_use_[in] = static_cast<int>(i);
+  }
+  last_use_[prediction_] = static_cast<int>(steps_.size());
+  values_.resize(static_cast<size_t>(num_values_));
+}
+
+QuantizedModel::~QuantizedModel() = default;
+
+std::string QuantizedModel::Describe() const {
+  return fmt::format("int8 ({}): {} INT8 layers, {} FP32 layers", engine_, Int8Layers().size(), Fp32Layers().size());
+}
+
+torch::Tensor QuantizedModel::Predict(const torch::Tensor& images) {
+  torch::InferenceMode guard;
+  values_[0] = images;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    internal::RunStep(steps_[i], values_);
+    for (int in : steps_[i].inputs) {
+      if (last_use_[in] == static_cast<int>(i)) values_[in].reset();
+    }
+  }
+  torch::Tensor out = std::move(values_[prediction_]);
+  return out.is_quantized() ? out.dequantize() : out;
+}
+
+std::vector<torch::Tensor> QuantizedModel::RunKeepingValues(const torch::Tensor& images) {
+  torch::InferenceMode guard;
+  std::vector<torch::Tensor> values(static_cast<size_t>(num_values_));
+  values[0] = images;
+  for (const auto& s : steps_) internal::RunStep(s, values);
+  return values;
+}
+
+std::vector<std::string> QuantizedModel::Int8Layers() const {
+  std::vector<std::string> names;
+  for (const auto& s : steps_) {
+    if (s.kind == StepKind::kConv || s.kind == StepKind::kLinear) names.push_back(s.name);
+  }
+  return names;
+}
+
+std::vector<std::string> QuantizedModel::Fp32Layers() const {
+  std::vector<std::string> names;
+  for (const auto& s : steps_) {
+    if (s.kind == StepKind::kFp32Conv || s.kind == StepKind::kFp32Linear) names.push_back(s.name);
+  }
+  return names;
+}
+
+std::vector<std::pair<std::string, int>> QuantizedModel::Int8Outputs() const {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& s : steps_) {
+    if (s.IsInt8()) out.emplace_back(s.name, s.output);
+  }
+  return out;
+}
+
+std::vector<std::tuple<std::string, std::string, bool>> QuantizedModel::DescribeSteps() const {
+  std::vector<std::tuple<std::string, std::string, bool>> out;
+  for (const auto& s : steps_) out.emplace_back(s.name, internal::StepKindName(s.kind), s.IsInt8());
+  return out;
+}
+
+}  // namespace qg::quant

@@ -1,0 +1,66 @@
+// QuantizedModel: a model whose forward pass runs LibTorch's INT8 operators
+// on quantized tensors: packed quantized::conv2d / linear kernels called
+// directly through their packed params, quantized::add / cat / batch_norm2d,
+// quantized pooling. The input is quantized once, the prediction dequantized
+// once. Layers left in FP32 (MPQ, fallback) dequantize their input and
+// requantize their output when an INT8 layer reads it.
+//
+// Weights are packed once, at conversion or load, for the engine that was
+// current then; keep that engine current while predicting. Not thread-safe:
+// it reuses one value buffer across calls.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/base/result.h"
+#include "core/models/inference_model.h"
+
+namespace qg::quant {
+
+namespace internal {
+struct Step;
+}
+
+class QuantizedModel final : public models::InferenceModel {
+ public:
+  QuantizedModel(std::vector<internal::Step> steps, int num_values, int prediction, std::string engine,
+                 nlohmann::json meta);
+  ~QuantizedModel() override;
+
+  std::string Describe() const override;
+  torch::Tensor Predict(const torch::Tensor& images) override;
+  // Every node's value after a forward pass (quantized where INT8 produced it),
+  // for layer-wise comparisons and tests. Keeps everything alive: not for speed.
+  std::vector<torch::Tensor> RunKeepingValues(const torch::Tensor& images);
+
+  const std::string& engine() const { return engine_; }
+  std::vector<std::string> Int8Layers() const;  // conv/linear layers running in INT8
+  std::vector<std::string> Fp32Layers() const;  // conv/linear layers kept in FP32
+  // (step name, value slot) of every INT8 step that writes a new tensor.
+  std::vector<std::pair<std::string, int>> Int8Outputs() const;
+  // (step name, kind, INT8?) in execution order.
+  std::vector<std::tuple<std::string, std::string, bool>> DescribeSteps() const;
+  const nlohmann::json& meta() const { return meta_; }
+
+  // One LibTorch archive: INT8 weights as int8 bytes plus per-channel scales,
+  // float biases, activation qparams and the step list as JSON.
+  Status Save(const std::string& path) const;
+  // Repacks the weights for `engine` (default: the one recorded in the file).
+  static Result<std::unique_ptr<QuantizedModel>> Load(const std::string& path, const std::string& engine = "");
+
+ private:
+  std::vector<internal::Step> steps_;
+  std::vector<int> last_use_;
+  int num_values_;
+  int prediction_;
+  std::string engine_;
+  nlohmann::json meta_;
+  std::vector<torch::Tensor> values_;
+};
+
+}  // namespace qg::quant

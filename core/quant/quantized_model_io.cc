@@ -1,0 +1,158 @@
+// QuantizedModel::Save / Load: the INT8 model file.
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "core/base/torch_call.h"
+#include "core/quant/engine.h"
+#include "core/quant/internal/qstep.h"
+#include "core/quant/quantized_model.h"
+
+namespace qg::quant {
+
+using internal::Step;
+using internal::StepKind;
+
+namespace {
+
+constexpr const char* kRecordKey = "quantgrid_int8_model";
+
+nlohmann::json StepToJson(const Step& s) {
+  nlohmann::json j{{"kind", internal::StepKindName(s.kind)}, {"name", s.name},   {"inputs", s.inputs},
+                   {"output", s.output},                    {"relu", s.relu},   {"quantize_output", s.quantize_output},
+                   {"scale", s.out.scale},                  {"zero_point", s.out.zero_point},
+                   {"kernel", s.kernel},                    {"stride", s.stride}, {"padding", s.padding},
+                   {"output_size", s.output_size},          {"ceil_mode", s.ceil_mode},
+                   {"count_include_pad", s.count_include_pad}, {"dim", s.dim}, {"groups", s.groups}, {"eps", s.eps}};
+  if (s.qweight.defined()) {
+    j["weight_qscheme"] = s.qweight.qscheme() == torch::kPerChannelAffine ? "per_channel" : "per_tensor";
+    j["weight_shape"] = s.qweight.sizes().vec();
+  }
+  return j;
+}
+
+Result<Step> StepFromJson(const nlohmann::json& j) {
+  Step s;
+  const std::string kind = j.at("kind");
+  if (!internal::StepKindFromName(kind, &s.kind)) return Error::Corruption("unknown INT8 step kind '{}'", kind);
+  s.name = j.at("name");
+  s.inputs = j.at("inputs").get<std::vector<int>>();
+  s.output = j.at("output");
+  s.relu = j.at("relu");
+  s.quantize_output = j.at("quantize_output");
+  s.out = QParams{j.at("scale").get<double>(), j.at("zero_point").get<int64_t>()};
+  s.kernel = j.at("kernel");
+  s.stride = j.at("stride");
+  s.padding = j.at("padding");
+  s.output_size = j.at("output_size");
+  s.ceil_mode = j.at("ceil_mode");
+  s.count_include_pad = j.at("count_include_pad");
+  s.dim = j.at("dim");
+  s.groups = j.at("groups");
+  s.eps = j.at("eps");
+  return s;
+}
+
+}  // namespace
+
+Status QuantizedModel::Save(const std::string& path) const {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : steps_) steps.push_back(StepToJson(s));
+  const nlohmann::json record{{"format", 1},           {"engine", engine_},        {"num_values", num_values_},
+                              {"prediction", prediction_}, {"steps", steps},         {"meta", meta_}};
+  std::error_code ec;
+  const std::filesystem::path target(path);
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
+  const std::string tmp = path + ".tmp";
+  QG_RETURN_IF_ERROR(TorchCall(fmt::format("writing INT8 model '{}'", path), [&] {
+    torch::serialize::OutputArchive archive;
+    archive.write(kRecordKey, c10::IValue(record.dump()));
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      const Step& s = steps_[i];
+      const std::string p = fmt::format("s{}_", i);
+      if (s.qweight.defined()) {
+        // int8 bytes + scales: the quantized tensor's own serialization would
+        // store the same, but this layout is engine- and version-neutral.
+        archive.write(p + "qweight", s.qweight.int_repr());
+        if (s.qweight.qscheme() == torch::kPerChannelAffine) {
+          archive.write(p + "wscale", s.qweight.q_per_channel_scales().to(torch::kFloat64));
+          archive.write(p + "wzero", s.qweight.q_per_channel_zero_points().to(torch::kInt32));
+        } else {
+          archive.write(p + "wscale", torch::tensor({s.qweight.q_scale()}, torch::kFloat64));
+          archive.write(p + "wzero", torch::tensor({static_cast<int32_t>(s.qweight.q_zero_point())}, torch::kInt32));
+        }
+      }
+      if (s.weight.defined()) archive.write(p + "weight", s.weight.contiguous());
+      if (s.bias.defined()) archive.write(p + "bias", s.bias);
+      if (s.bn_mean.defined()) {
+        archive.write(p + "bn_mean", s.bn_mean);
+        archive.write(p + "bn_var", s.bn_var);
+      }
+    }
+    archive.save_to(tmp);
+  }));
+  std::filesystem::rename(tmp, target, ec);
+  if (ec) return Error::IOError("cannot rename '{}' to '{}': {}", tmp, path, ec.message());
+  return OkStatus();
+}
+
+Result<std::unique_ptr<QuantizedModel>> QuantizedModel::Load(const std::string& path, const std::string& engine) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return Error::NotFound("INT8 model file '{}' does not exist", path);
+  torch::serialize::InputArchive archive;
+  if (auto loaded = TorchCall("", [&] { archive.load_from(path); }); !loaded) {
+    return Error::Corruption("INT8 model file '{}' is not a readable LibTorch archive ({})", path,
+                             loaded.error().message);
+  }
+  c10::IValue record_value;
+  if (!archive.try_read(kRecordKey, record_value) || !record_value.isString()) {
+    return Error::Corruption("'{}' is not an INT8 model written by quantgrid", path);
+  }
+  const auto record = nlohmann::json::parse(record_value.toStringRef(), nullptr, false);
+  if (record.is_discarded()) return Error::Corruption("INT8 model file '{}': damaged record", path);
+  const std::string use_engine = engine.empty() ? record.value("engine", std::string("onednn")) : engine;
+  QG_RETURN_IF_ERROR(UseEngine(use_engine));
+
+  std::vector<Step> steps;
+  try {
+    for (const auto& js : record.at("steps")) {
+      QG_ASSIGN_OR_RETURN(Step s, StepFromJson(js));
+      steps.push_back(std::move(s));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Error::Corruption("INT8 model file '{}': {}", path, e.what());
+  }
+  auto rebuilt = TorchCall(fmt::format("INT8 model file '{}'", path), [&] {
+    for (size_t i = 0; i < steps.size(); ++i) {
+      Step& s = steps[i];
+      const std::string p = fmt::format("s{}_", i);
+      torch::Tensor t;
+      if (archive.try_read(p + "weight", t)) s.weight = t.contiguous(s.kind == StepKind::kFp32Conv
+                                                                          ? torch::MemoryFormat::ChannelsLast
+                                                                          : torch::MemoryFormat::Contiguous);
+      if (archive.try_read(p + "bias", t)) s.bias = t;
+      if (archive.try_read(p + "bn_mean", t)) {
+        s.bn_mean = t;
+        archive.read(p + "bn_var", s.bn_var);
+      }
+      torch::Tensor q;
+      if (archive.try_read(p + "qweight", q)) {
+        torch::Tensor scales, zeros;
+        archive.read(p + "wscale", scales);
+        archive.read(p + "wzero", zeros);
+        if (record.at("steps")[i].value("weight_qscheme", "") == "per_channel") {
+          s.qweight = at::_make_per_channel_quantized_tensor(q, scales, zeros.to(torch::kLong), 0);
+        } else {
+          s.qweight = at::_make_per_tensor_quantized_tensor(q, scales[0].item<double>(), zeros[0].item<int64_t>());
+        }
+        internal::PackWeights(s);
+      }
+    }
+  });
+  if (!rebuilt) return Error::Corruption("{}", rebuilt.error().message);
+  return std::make_unique<QuantizedModel>(std::move(steps), record.at("num_values"), record.at("prediction"),
+                                          use_engine, record.value("meta", nlohmann::json::object()));
+}
+
+}  // namespace qg::quant

@@ -1,0 +1,141 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/base/files.h"
+#include "core/data/dataset_registry.h"
+#include "core/metrics/evaluate.h"
+#include "core/models/fp32_inference.h"
+#include "core/models/model_io.h"
+#include "core/models/model_registry.h"
+#include "core/quant/engine.h"
+#include "core/quant/quantized_model.h"
+#include "core/quant/strategy.h"
+#include "core/train/trainer.h"
+#include "tests/testing/temp_dir.h"
+
+namespace qg::quant {
+namespace {
+
+using qg::testing::TempDir;
+
+class Strategies : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    data_ = new data::DatasetSplits(
+        *data::OpenDataset({.name = "synthetic", .synthetic_train = 1024, .synthetic_test = 256, .seed = 3}));
+    auto model = *models::CreateModel("compact_cnn", {.in_channels = 1, .image_size = 28}, 0);
+    train::TrainOptions o;
+    o.epochs = 2;
+    o.batch_size = 64;
+    o.seed = 0;
+    ASSERT_TRUE(train::Train(model, {.options = o, .train_set = data_->train}));
+    model_ = new models::GraphModule(model);
+  }
+  static void TearDownTestSuite() {
+    delete data_;
+    delete model_;
+  }
+
+  double Top1(models::InferenceModel& m) {
+    data::DataLoader loader(data_->test, {.batch_size = 128});
+    return metrics::Evaluate(m, loader, "test")->report.top1;
+  }
+
+  static data::DatasetSplits* data_;
+  static models::GraphModule* model_;
+};
+
+data::DatasetSplits* Strategies::data_ = nullptr;
+models::GraphModule* Strategies::model_ = nullptr;
+
+TEST_F(Strategies, EveryStrategyStaysWithinOnePointAndInt8FilesAreSmall) {
+  TempDir dir;
+  ASSERT_TRUE(models::SaveModel(*model_, dir.File("fp32.pt")));
+  const int64_t fp32_bytes = *FileSize(dir.File("fp32.pt"));
+  auto fp32 = *models::CompiledFp32Model::Compile(*model_);
+  const double fp32_top1 = Top1(*fp32);
+  ASSERT_GT(fp32_top1, 90.0);
+  const std::map<std::string, nlohmann::json> params = {
+      {"naive_ptq", {{"calibration_size", 256}}},
+      {"bn_fold", {{"calibration_size", 256}}},
+      {"bias_correction", {{"calibration_size", 256}}},
+      {"mpq", {{"calibration_size", 256}, {"selection_size", 256}, {"sensitivity_size", 128}}},
+      {"qat", {{"calibration_size", 256}, {"max_steps_per_epoch", 4}}},
+      {"fp16", nlohmann::json::object()},
+      {"fp32", nlohmann::json::object()},
+  };
+  for (const auto& name : KnownStrategies()) {
+    const Strategy* s = *FindStrategy(name);
+    auto resolved = s->ResolveParams(params.at(name), name);
+    ASSERT_TRUE(resolved) << resolved.error().ToString();
+    const std::string out = dir.File(name);
+    auto r = s->Apply({.fp32 = *model_, .train_set = data_->train, .engine = DefaultEngine(), .out_dir = out,
+                       .seed = 0, .fp32_model_bytes = fp32_bytes},
+                      *resolved);
+    ASSERT_TRUE(r) << name << ": " << r.error().ToString();
+    const double top1 = Top1(*r->model);
+    EXPECT_NEAR(top1, fp32_top1, 1.0) << name;
+    const double ratio = static_cast<double>(*FileSize(r->model_path)) / static_cast<double>(fp32_bytes);
+    if (r->precision == "int8") {
+      EXPECT_TRUE(r->int8 != nullptr);
+      EXPECT_LE(ratio, 0.3) << name;
+    } else if (name == "fp16") {
+      EXPECT_LT(ratio, 0.55);
+    }
+  }
+}
+
+TEST_F(Strategies, MpqRecordsSensitivitiesAndTheFront) {
+  TempDir dir;
+  const Strategy* s = *FindStrategy("mpq");
+  auto params = *s->ResolveParams({{"calibration_size", 128}, {"selection_size", 128}, {"sensitivity_size", 64},
+                                   {"size_budget", 10.0}, {"accuracy_budget", 0.0}},
+                                  "mpq");
+  auto r = s->Apply({.fp32 = *model_, .train_set = data_->train, .engine = DefaultEngine(), .out_dir = dir.File("m"),
+                     .fp32_model_bytes = 1'600'000},
+                    params);
+  ASSERT_TRUE(r) << r.error().ToString();
+  const auto& d = r->details;
+  ASSERT_EQ(d["sensitivity"].size(), 5u);
+  ASSERT_EQ(d["pareto_front"].size(), 6u);
+  // Most sensitive first.
+  for (size_t i = 1; i < d["sensitivity"].size(); ++i) {
+    EXPECT_GE(d["sensitivity"][i - 1]["relative_mse"].get<double>(), d["sensitivity"][i]["relative_mse"].get<double>());
+  }
+  // Everything FP32 is the biggest point of the front.
+  EXPECT_GT(d["pareto_front"][5]["model_bytes"].get<int64_t>(), d["pareto_front"][0]["model_bytes"].get<int64_t>() * 3);
+  EXPECT_EQ(r->int8->Fp32Layers().size(), d["chosen_fp32_count"].get<size_t>());
+}
+
+TEST(StrategyParams, ErrorsNameTheJsonPath) {
+  const Strategy* ptq = *FindStrategy("naive_ptq");
+  auto bad_observer = ptq->ResolveParams({{"observer", "minmx"}}, "grid.strategies[2]");
+  ASSERT_FALSE(bad_observer);
+  EXPECT_EQ(bad_observer.error().message,
+            "grid.strategies[2].observer: unknown \"minmx\"; known: minmax, moving_average, histogram, entropy, mse");
+  auto unknown = ptq->ResolveParams({{"obsrver", "minmax"}}, "grid.strategies[0]");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("grid.strategies[0]: unknown parameter \"obsrver\""), std::string::npos);
+  auto range = ptq->ResolveParams({{"calibration_size", 0}}, "s");
+  ASSERT_FALSE(range);
+  EXPECT_EQ(range.error().message, "s.calibration_size: 0 is outside [1, 1000000]");
+  auto type = ptq->ResolveParams({{"fold_bn", "yes"}}, "s");
+  ASSERT_FALSE(type);
+  EXPECT_EQ(type.error().message, "s.fold_bn: must be true or false");
+  const auto unknown_strategy = FindStrategy("int4_magic");
+  ASSERT_FALSE(unknown_strategy);
+  EXPECT_EQ(unknown_strategy.error().message,
+            "unknown strategy \"int4_magic\"; known: bias_correction, bn_fold, fp16, fp32, mpq, naive_ptq, qat");
+}
+
+TEST(StrategyParams, DefaultsAreFilledSoHashesDoNotDependOnSpelling) {
+  const Strategy* ptq = *FindStrategy("bn_fold");
+  const auto a = *ptq->ResolveParams(nlohmann::json::object(), "s");
+  const auto b = *ptq->ResolveParams({{"observer", "minmax"}, {"fold_bn", true}}, "s");
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a["fold_bn"], true);
+  EXPECT_EQ((*(*FindStrategy("naive_ptq"))->ResolveParams({}, "s"))["fold_bn"], false);
+}
+
+}  // namespace
+}  // namespace qg::quant
