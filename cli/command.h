@@ -24,5 +24,8 @@ void AddTrainCommand(CLI::App& app, Action& action);
 void AddEvalCommand(CLI::App& app, Action& action);
 void AddBenchLatencyCommand(CLI::App& app, Action& action);
 void AddQuantizeCommand(CLI::App& app, Action& action);
+void AddRunCommand(CLI::App& app, Action& action);
+void AddTableCommand(CLI::App& app, Action& action);
+void AddExecJobCommand(CLI::App& app, Action& action);
 
 }  // namespace qg::cli

@@ -19,6 +19,9 @@ int main(int argc, char** argv) {
   qg::cli::AddEvalCommand(app, action);
   qg::cli::AddBenchLatencyCommand(app, action);
   qg::cli::AddQuantizeCommand(app, action);
+  qg::cli::AddRunCommand(app, action);
+  qg::cli::AddTableCommand(app, action);
+  qg::cli::AddExecJobCommand(app, action);
 
   try {
     app.parse(argc, argv);

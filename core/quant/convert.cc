@@ -45,6 +45,65 @@ void CopyFp32Params(const models::GraphModule& m, const Block& b, Step& s) {
   }
 }
 
+// Channels of a node's value, found by walking back to what produced them.
+int64_t ChannelsOf(const models::Graph& g, int node) {
+  const models::Node& n = g.nodes[node];
+  switch (n.op) {
+    case models::Op::kConv2d:
+    case models::Op::kBatchNorm2d:
+    case models::Op::kLinear:
+      return n.out_channels;
+    case models::Op::kConcat: {
+      int64_t c = 0;
+      for (int in : n.inputs) c += ChannelsOf(g, in);
+      return c;
+    }
+    case models::Op::kInput:
+      return -1;  // unknown here; no rewrite
+    default:
+      return ChannelsOf(g, n.inputs[0]);
+  }
+}
+
+// Flatten -> Linear over a C x H x W map: flatten in NHWC order instead (a free
+// view of channels-last tensors) and permute the Linear's weight columns from
+// (c, h, w) to (h, w, c) order so it computes the same function.
+void UseNhwcFlatten(const models::Graph& g, std::vector<Step>& steps) {
+  for (size_t i = 0; i + 1 < steps.size(); ++i) {
+    Step& flatten = steps[i];
+    if (flatten.kind != StepKind::kFlatten || flatten.dim != 1) continue;
+    std::vector<Step*> readers;
+    for (auto& s : steps) {
+      if (std::find(s.inputs.begin(), s.inputs.end(), flatten.output) != s.inputs.end()) readers.push_back(&s);
+    }
+    if (readers.size() != 1) continue;
+    Step& linear = *readers[0];
+    const bool int8 = linear.kind == StepKind::kLinear;
+    if (!int8 && linear.kind != StepKind::kFp32Linear) continue;
+    const int64_t c = ChannelsOf(g, flatten.inputs[0]);
+    const torch::Tensor& w = int8 ? linear.qweight : linear.weight;
+    if (c <= 0 || w.size(1) % c != 0 || w.size(1) == c) continue;  // 1x1 maps need nothing
+    const int64_t hw = w.size(1) / c;
+    auto permute = [&](const torch::Tensor& t) {
+      return t.reshape({t.size(0), c, hw}).permute({0, 2, 1}).reshape({t.size(0), -1}).contiguous();
+    };
+    if (int8) {
+      // Quantized tensors cannot be permuted in LibTorch 1.13: permute the int8
+      // bytes and keep the scales (column order does not change a row's range).
+      const auto& q = linear.qweight;
+      linear.qweight = q.qscheme() == torch::kPerChannelAffine
+                           ? at::_make_per_channel_quantized_tensor(permute(q.int_repr()), q.q_per_channel_scales(),
+                                                                    q.q_per_channel_zero_points(), 0)
+                           : at::_make_per_tensor_quantized_tensor(permute(q.int_repr()), q.q_scale(),
+                                                                   q.q_zero_point());
+      PackWeights(linear);
+    } else {
+      linear.weight = permute(linear.weight);
+    }
+    flatten.nhwc = true;
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<QuantizedModel>> Convert(const models::GraphModule& model, const QuantPlan& plan,
@@ -153,6 +212,7 @@ Result<std::unique_ptr<QuantizedModel>> Convert(const models::GraphModule& model
       QG_ASSIGN_OR_RETURN(s.out, qp(s.output));
     }
   }
+  UseNhwcFlatten(graph, steps);
   if (needs_int8[0]) {
     Step quantize{.kind = StepKind::kQuantizeInput, .name = "input", .inputs = {0}, .output = 0};
     QG_ASSIGN_OR_RETURN(quantize.out, qp(0));

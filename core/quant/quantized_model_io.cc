@@ -24,7 +24,7 @@ nlohmann::json StepToJson(const Step& s) {
                    {"scale", s.out.scale},                  {"zero_point", s.out.zero_point},
                    {"kernel", s.kernel},                    {"stride", s.stride}, {"padding", s.padding},
                    {"output_size", s.output_size},          {"ceil_mode", s.ceil_mode},
-                   {"count_include_pad", s.count_include_pad}, {"dim", s.dim}, {"groups", s.groups}, {"eps", s.eps}};
+                   {"count_include_pad", s.count_include_pad}, {"dim", s.dim}, {"groups", s.groups}, {"eps", s.eps}, {"nhwc", s.nhwc}};
   if (s.qweight.defined()) {
     j["weight_qscheme"] = s.qweight.qscheme() == torch::kPerChannelAffine ? "per_channel" : "per_tensor";
     j["weight_shape"] = s.qweight.sizes().vec();
@@ -51,6 +51,7 @@ Result<Step> StepFromJson(const nlohmann::json& j) {
   s.dim = j.at("dim");
   s.groups = j.at("groups");
   s.eps = j.at("eps");
+  s.nhwc = j.value("nhwc", false);
   return s;
 }
 

@@ -45,6 +45,10 @@ struct Step {
   int64_t dim = 1;
   int64_t groups = 1;
   double eps = 1e-5;
+  // Flatten in NHWC order: a free view of the channels-last tensors conv and
+  // pooling produce. The Linear that reads it had its weight columns permuted
+  // to match at conversion.
+  bool nhwc = false;
 
   // INT8 weights: packed for the engine, and the quantized tensor kept for saving.
   c10::intrusive_ptr<ConvPackedParamsBase<2>> packed_conv;

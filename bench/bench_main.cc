@@ -1,0 +1,196 @@
+// qg_bench: quantgrid's benchmarks, each printing ours beside the reference,
+// measured in the same run (rounds alternate between the two so that machine
+// noise hits both), with ratios. Not tests: CI does not run them.
+//
+//   qg_bench foundation   training throughput and FP32 latency vs python3-torch
+//   qg_bench int8         INT8 vs FP32 per engine, quantgrid INT8 vs PyTorch FX INT8
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "core/base/text_table.h"
+#include "core/data/dataset_registry.h"
+#include "core/models/fp32_inference.h"
+#include "core/models/model_registry.h"
+#include "core/pipeline/torch_runtime.h"
+#include "core/quant/bn_fold.h"
+#include "core/quant/calibration.h"
+#include "core/quant/convert.h"
+#include "core/quant/engine.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+struct Options {
+  int threads = 2;
+  int rounds = 3;
+  int runs = 100;
+  std::string python = "/usr/bin/python3";
+  std::string reference = (fs::path(QG_BENCH_DIR) / "reference" / "torch_reference.py").string();
+};
+
+// Median milliseconds of `runs` calls after `warmup` calls.
+template <typename F>
+double MedianMs(F&& f, int warmup, int runs) {
+  for (int i = 0; i < warmup; ++i) f();
+  std::vector<double> t;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = Clock::now();
+    f();
+    t.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+  return t[t.size() / 2];
+}
+
+nlohmann::json RunReference(const Options& o, const std::string& args) {
+  const std::string cmd = fmt::format("{} {} {} --threads {} 2>/dev/null", o.python, o.reference, args, o.threads);
+  std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(cmd.c_str(), "r"), &pclose);
+  std::string out;
+  char buf[4096];
+  while (pipe && fgets(buf, sizeof buf, pipe.get())) out += buf;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  if (j.is_discarded()) {
+    fmt::print(stderr, "reference failed: {}\n", cmd);
+    std::exit(1);
+  }
+  return j;
+}
+
+qg::models::GraphModule CompactCnn() {
+  return *qg::models::CreateModel("compact_cnn", {.in_channels = 1, .image_size = 28, .num_classes = 10}, 0);
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void Foundation(const Options& o) {
+  qg::pipeline::ConfigureThreads(o.threads);
+  fmt::print("foundation benchmark: compact_cnn, 1x28x28, {} threads, {} rounds; {}\n\n", o.threads, o.rounds,
+             qg::pipeline::DescribeRuntime());
+  // Training: one SGD step (forward, loss, backward, update) on a fixed batch of 128.
+  auto model = CompactCnn();
+  model->train();
+  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(5e-4));
+  const auto x = torch::randn({128, 1, 28, 28});
+  const auto y = torch::randint(0, 10, {128});
+  auto step = [&] {
+    opt.zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+    loss.backward();
+    opt.step();
+  };
+  std::vector<double> ours, ref, ref_cl;
+  for (int r = 0; r < o.rounds; ++r) {
+    ours.push_back(128 * 1000.0 / MedianMs(step, 5, 30));
+    ref.push_back(RunReference(o, "train --batch 128 --warmup 5 --runs 30")["images_per_second"]);
+    ref_cl.push_back(RunReference(o, "train --batch 128 --warmup 5 --runs 30 --channels-last")["images_per_second"]);
+  }
+  qg::TextTable train({"Training (batch 128)", "images/s (median of rounds)", "quantgrid / this"}, {true});
+  train.AddRow({"quantgrid", fmt::format("{:.0f}", Median(ours)), "1.00"});
+  train.AddRow({"python3-torch (default, NCHW)", fmt::format("{:.0f}", Median(ref)),
+                fmt::format("{:.2f}x", Median(ours) / Median(ref))});
+  train.AddRow({"python3-torch (channels_last)", fmt::format("{:.0f}", Median(ref_cl)),
+                fmt::format("{:.2f}x", Median(ours) / Median(ref_cl))});
+  fmt::print("{}\n", train.Render(qg::TableFormat::kMarkdown));
+
+  // FP32 inference: our fastest path vs the frozen + optimized TorchScript model in Python.
+  model->eval();
+  auto compiled = *qg::models::CompiledFp32Model::Compile(model);
+  qg::TextTable lat({"FP32 inference", "batch", "quantgrid (ms)", "python3-torch frozen (ms)", "time ratio"}, {true});
+  for (int64_t batch : {1, 64}) {
+    const auto in = torch::randn({batch, 1, 28, 28});
+    std::vector<double> a, b;
+    for (int r = 0; r < o.rounds; ++r) {
+      a.push_back(MedianMs([&] { compiled->Predict(in); }, 20, o.runs));
+      b.push_back(RunReference(o, fmt::format("fp32 --batch {} --runs {}", batch, o.runs))["median_ms"]);
+    }
+    lat.AddRow({"median of rounds", fmt::format("{}", batch), fmt::format("{:.3f}", Median(a)),
+                fmt::format("{:.3f}", Median(b)), fmt::format("{:.2f}x", Median(a) / Median(b))});
+  }
+  fmt::print("{}\ntime ratio = quantgrid / python (goal <= 1.0x); training goal >= 1.1x\n",
+             lat.Render(qg::TableFormat::kMarkdown));
+}
+
+void Int8(const Options& o) {
+  qg::pipeline::ConfigureThreads(o.threads);
+  fmt::print("INT8 benchmark: compact_cnn (BN folded), 1x28x28, {} threads, {} rounds; {}\n\n", o.threads, o.rounds,
+             qg::pipeline::DescribeRuntime());
+  auto model = CompactCnn();
+  auto data = *qg::data::OpenDataset({.name = "synthetic", .synthetic_train = 256, .synthetic_test = 16});
+  {
+    torch::NoGradGuard g;
+    model->train();
+    model->forward(data.train->Fetch({0, 1, 2, 3, 4, 5, 6, 7})->images.to(torch::kFloat) / 255.0);
+  }
+  model->eval();
+  auto folded = *qg::quant::FoldBatchNorm(model);
+  auto plan = *qg::quant::PlanQuantization(folded->graph());
+  qg::data::DataLoader calib(data.train, {.batch_size = 64});
+  auto qparams = *qg::quant::Calibrate(folded, plan, calib, {.kind = "minmax"}, {});
+  auto fp32 = *qg::models::CompiledFp32Model::Compile(model);
+
+  qg::TextTable speed({"engine", "batch", "fp32 fastest (ms)", "int8 (ms)", "int8 speedup"}, {true});
+  std::map<int64_t, double> ours_onednn;
+  for (const auto& engine : qg::quant::SupportedEngines()) {
+    (void)qg::quant::UseEngine(engine);
+    auto int8 = *qg::quant::Convert(folded, plan, qparams, {});
+    for (int64_t batch : {1, 64}) {
+      const auto in = torch::randn({batch, 1, 28, 28});
+      std::vector<double> f, q;
+      for (int r = 0; r < o.rounds; ++r) {
+        f.push_back(MedianMs([&] { fp32->Predict(in); }, 20, o.runs));
+        q.push_back(MedianMs([&] { int8->Predict(in); }, 20, o.runs));
+      }
+      if (engine == "onednn") ours_onednn[batch] = Median(q);
+      speed.AddRow({engine, fmt::format("{}", batch), fmt::format("{:.3f}", Median(f)), fmt::format("{:.3f}", Median(q)),
+                    fmt::format("{:.2f}x", Median(f) / Median(q))});
+    }
+  }
+  fmt::print("{}\ngoal: int8 >= 3.4x faster than the fastest FP32 path at batch 64\n\n",
+             speed.Render(qg::TableFormat::kMarkdown));
+
+  (void)qg::quant::UseEngine("onednn");
+  auto int8 = *qg::quant::Convert(folded, plan, qparams, {});
+  qg::TextTable fx({"onednn", "batch", "quantgrid int8 (ms)", "PyTorch FX int8 (ms)", "quantgrid speedup"}, {true});
+  for (int64_t batch : {1, 64}) {
+    const auto in = torch::randn({batch, 1, 28, 28});
+    std::vector<double> a, b;
+    for (int r = 0; r < o.rounds; ++r) {
+      a.push_back(MedianMs([&] { int8->Predict(in); }, 20, o.runs));
+      b.push_back(RunReference(o, fmt::format("int8 --batch {} --runs {}", batch, o.runs))["median_ms"]);
+    }
+    fx.AddRow({"median of rounds", fmt::format("{}", batch), fmt::format("{:.4f}", Median(a)),
+               fmt::format("{:.4f}", Median(b)), fmt::format("{:.2f}x", Median(b) / Median(a))});
+  }
+  fmt::print("{}\ngoals: not slower at batch 64, >= 1.3x faster at batch 1\n", fx.Render(qg::TableFormat::kMarkdown));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"quantgrid benchmarks: ours beside the reference, ratios from one run"};
+  app.require_subcommand(1);
+  Options o;
+  app.add_option("--threads", o.threads)->capture_default_str();
+  app.add_option("--rounds", o.rounds, "alternating rounds; medians are reported")->capture_default_str();
+  app.add_option("--runs", o.runs, "timed runs per latency measurement")->capture_default_str();
+  app.add_option("--python", o.python, "an interpreter with python3-torch")->capture_default_str();
+  app.add_subcommand("foundation", "training throughput and FP32 latency vs python3-torch")->callback([&] {
+    Foundation(o);
+  });
+  app.add_subcommand("int8", "INT8 vs FP32 per engine; quantgrid INT8 vs PyTorch FX INT8")->callback([&] { Int8(o); });
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}

@@ -1,0 +1,180 @@
+#include "core/pipeline/job_runner.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "core/base/build_info.h"
+#include "core/base/clock.h"
+#include "core/base/sha256.h"
+#include "core/pipeline/quantize_step.h"
+#include "core/pipeline/torch_runtime.h"
+#include "core/pipeline/train_step.h"
+
+namespace qg::pipeline {
+namespace {
+
+using nlohmann::json;
+
+std::string Hostname() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+data::DatasetSpec DatasetFrom(const json& j) {
+  data::DatasetSpec d;
+  d.name = j.value("name", d.name);
+  d.dir = j.value("dir", "");
+  d.image_size = j.value("image_size", d.image_size);
+  return d;
+}
+
+Result<storage::Artifact> ArtifactOf(const std::string& kind, const std::string& path) {
+  const std::string absolute = std::filesystem::absolute(path).string();
+  QG_ASSIGN_OR_RETURN(std::string sha, Sha256File(absolute));
+  std::error_code ec;
+  return storage::Artifact{kind, absolute, sha, static_cast<int64_t>(std::filesystem::file_size(absolute, ec))};
+}
+
+// Scalars of a classification report, and the report's documents.
+void AddAccuracy(const metrics::ClassificationReport& r, storage::RunRecord& run) {
+  run.metrics["top1"] = r.top1;
+  run.metrics["top5"] = r.top5;
+  run.metrics["eval_images"] = static_cast<double>(r.count);
+  run.documents["confusion"] = r.confusion;
+  run.documents["per_class_accuracy"] = r.per_class_accuracy;
+}
+
+Result<storage::RunRecord> RunTrain(const JobRequest& req, train::TrainObserver* progress, storage::RunRecord run) {
+  const json& c = req.config;
+  TrainStepSpec spec;
+  spec.dataset = DatasetFrom(c.at("dataset"));
+  spec.model = c.at("model").at("name");
+  spec.aux_logits = c.at("model").value("aux_logits", false);
+  QG_ASSIGN_OR_RETURN(spec.recipe, train::TrainOptions::FromJson(c.at("recipe"), "train"));
+  spec.out_dir = req.work_dir;
+  spec.resume = true;  // a retried or restarted job continues from its last epoch
+  QG_ASSIGN_OR_RETURN(auto result, RunTrainStep(spec, progress));
+  run.seed = static_cast<int64_t>(spec.recipe.seed);
+  AddAccuracy(result.test, run);
+  run.metrics["parameters"] = static_cast<double>(result.parameters);
+  run.metrics["size_bytes"] = static_cast<double>(result.model_bytes);
+  run.metrics["train_seconds"] = result.report.seconds;
+  if (!result.report.epochs.empty()) {
+    run.metrics["train_images_per_second"] = result.report.epochs.back().images_per_second;
+  }
+  run.documents["train_report"] = result.report.ToJson();
+  QG_ASSIGN_OR_RETURN(auto artifact, ArtifactOf("model_fp32", result.model_path));
+  run.artifacts.push_back(artifact);
+  run.result = result.ToJson();
+  return run;
+}
+
+Result<std::string> DependencyArtifact(const JobRequest& req, const std::string& kind) {
+  for (const auto& [key, dep] : req.deps) {
+    for (const auto& a : dep.artifacts) {
+      if (a.kind == kind) return a.path;
+    }
+  }
+  return Error::FailedPrecondition("job '{}' needs a '{}' artifact from its dependencies, and none has one", req.key,
+                                   kind);
+}
+
+Result<storage::RunRecord> RunQuantize(const JobRequest& req, train::TrainObserver* progress, storage::RunRecord run) {
+  const json& c = req.config;
+  QuantizeStepSpec spec;
+  QG_ASSIGN_OR_RETURN(spec.fp32_model_path, DependencyArtifact(req, "model_fp32"));
+  spec.dataset = DatasetFrom(c.at("dataset"));
+  spec.strategy = c.at("strategy");
+  spec.params = c.at("params");
+  spec.engine = c.value("engine", "");
+  if (spec.engine.empty()) spec.engine = "onednn";
+  spec.device = c.value("device", "cpu");
+  const json& m = c.at("measure");
+  spec.measure.eval_limit = m.value("eval_limit", int64_t{0});
+  spec.measure.latency.batch_sizes = m.at("batch_sizes").get<std::vector<int64_t>>();
+  spec.measure.latency.warmup_runs = m.value("warmup_runs", 20);
+  spec.measure.latency.runs = m.value("runs", 50);
+  spec.layer_mse_images = m.value("layer_mse_images", int64_t{256});
+  spec.seed = c.value("seed", uint64_t{0});
+  spec.out_dir = req.work_dir;
+  QG_ASSIGN_OR_RETURN(auto r, RunQuantizeStep(spec, progress));
+  run.seed = static_cast<int64_t>(spec.seed);
+  run.engine = c.value("engine", "");
+  run.device = spec.device;
+  AddAccuracy(r.measured.accuracy, run);
+  run.metrics["size_bytes"] = static_cast<double>(r.model_bytes);
+  run.metrics["fp32_size_bytes"] = static_cast<double>(r.fp32_model_bytes);
+  for (const auto& l : r.measured.latency) {
+    const std::string p = fmt::format("latency.{}.b{}.", l.device, l.batch_size);
+    run.metrics[p + "mean_ms"] = l.mean_ms;
+    run.metrics[p + "std_ms"] = l.std_ms;
+    run.metrics[p + "p50_ms"] = l.p50_ms;
+    run.metrics[p + "p95_ms"] = l.p95_ms;
+    run.metrics[p + "ms_per_image"] = l.p50_ms / static_cast<double>(l.batch_size);
+  }
+  run.metrics["output.max_abs"] = r.vs_fp32.max_abs;
+  run.metrics["output.mean_abs"] = r.vs_fp32.mean_abs;
+  run.metrics["output.relative_mse"] = r.vs_fp32.relative_mse;
+  run.metrics["output.top1_agreement"] = r.vs_fp32.top1_agreement;
+  run.documents["layer_mse"] = r.layer_mse;
+  run.documents["details"] = r.details;
+  run.documents["params"] = r.params;
+  run.documents["precision"] = r.precision;
+  run.documents["runtime"] = r.runtime;
+  QG_ASSIGN_OR_RETURN(auto artifact, ArtifactOf(r.precision == "fp32" || r.precision == "fp16" ? "model_" + r.precision
+                                                                                                : "model_int8",
+                                                r.model_path));
+  run.artifacts.push_back(artifact);
+  json result = r.ToJson();
+  result["measured"].erase("accuracy");  // already in documents/metrics
+  run.result = result;
+  return run;
+}
+
+// Scheduling probes for coordinator tests and benchmarks: no LibTorch work.
+Result<storage::RunRecord> RunProbe(const JobRequest& req, storage::RunRecord run) {
+  if (req.kind == "sleep") {
+    std::this_thread::sleep_for(std::chrono::duration<double>(req.config.value("seconds", 0.5)));
+  } else if (req.kind == "fail") {
+    return Error::Internal("job '{}' failed on purpose (a 'fail' probe)", req.key);
+  }
+  run.metrics["value"] = req.config.value("value", 0.0);
+  return run;
+}
+
+}  // namespace
+
+Result<storage::RunRecord> RunJob(const JobRequest& req, train::TrainObserver* progress) {
+  storage::RunRecord run;
+  run.config_hash = req.config_hash;
+  run.kind = req.kind;
+  run.job_key = req.key;
+  run.commit = kGitCommit;
+  run.quantgrid_version = kQuantgridVersion;
+  run.torch_version = TORCH_VERSION;
+  run.cpu_model = CpuModel();
+  run.host = Hostname();
+  run.device = req.config.value("device", "cpu");
+  run.threads = ConfigureThreads(req.config.value("threads", req.config.contains("measure")
+                                                                 ? req.config["measure"].value("threads", 0)
+                                                                 : 0));
+  run.started_ms = SystemClock::Instance().WallMillis();
+  if (!req.work_dir.empty()) std::filesystem::create_directories(req.work_dir);
+  Result<storage::RunRecord> out = Error::InvalidArgument("unknown job kind '{}' (job '{}')", req.kind, req.key);
+  if (req.kind == "train") {
+    out = RunTrain(req, progress, run);
+  } else if (req.kind == "quantize") {
+    out = RunQuantize(req, progress, run);
+  } else if (req.kind == "noop" || req.kind == "sleep" || req.kind == "fail") {
+    out = RunProbe(req, run);
+  }
+  if (out) out->finished_ms = SystemClock::Instance().WallMillis();
+  return out;
+}
+
+}  // namespace qg::pipeline

@@ -1,0 +1,35 @@
+// Grid expansion: an ExperimentSpec becomes a job DAG.
+//   train/seed<S>                                  one per seed
+//   quantize/<label>[/<observer>/c<N>/<engine>]/<device>/seed<S>
+//                                                  one per strategy x (INT8: observer x
+//                                                  calibration size x engine) x device x seed,
+//                                                  each waiting for its seed's training job
+//   export/<quantize key>                          ONNX export + ONNX Runtime measurement,
+//                                                  when export.onnx (waits for its quantize job)
+// INT8 strategies run on cpu only (LibTorch has no GPU INT8 kernels); fp32 and
+// fp16 run on every listed device. Keys and order are stable for a given spec.
+//
+// Each job's config holds everything that affects its result; its config hash
+// is SHA-256 of that canonical JSON, which includes the hashes of the jobs it
+// depends on and a code version per job kind, so retraining invalidates what
+// was quantized from the old weights, and a code change that alters results is
+// a version bump here.
+#pragma once
+
+#include <vector>
+
+#include "core/base/result.h"
+#include "experiments/catalog.h"
+#include "experiments/spec.h"
+#include "storage/records.h"
+
+namespace qg::exp {
+
+// Bumped when a job kind's results change meaning; part of every config hash.
+inline constexpr const char* kTrainCodeVersion = "train-1";
+inline constexpr const char* kQuantizeCodeVersion = "quantize-1";
+inline constexpr const char* kExportCodeVersion = "export-1";
+
+Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& spec, const Catalog& catalog);
+
+}  // namespace qg::exp

@@ -1,0 +1,81 @@
+#include "experiments/job_graph.h"
+
+#include <functional>
+#include <map>
+
+namespace qg::exp {
+
+using storage::JobState;
+
+namespace {
+
+// Jobs of one experiment, by key.
+std::map<std::pair<int64_t, std::string>, size_t> IndexByKey(const std::vector<storage::JobRecord>& jobs) {
+  std::map<std::pair<int64_t, std::string>, size_t> index;
+  for (size_t i = 0; i < jobs.size(); ++i) index[{jobs[i].experiment_id, jobs[i].key}] = i;
+  return index;
+}
+
+}  // namespace
+
+Status CheckDependencies(const std::vector<storage::JobRecord>& jobs) {
+  const auto index = IndexByKey(jobs);
+  for (const auto& j : jobs) {
+    for (const auto& d : j.deps) {
+      if (!index.count({j.experiment_id, d})) {
+        return Error::InvalidArgument("job '{}' depends on '{}', which is not a job", j.key, d);
+      }
+    }
+  }
+  // Depth-first search for a cycle (0 new, 1 on the stack, 2 done).
+  std::vector<int> mark(jobs.size(), 0);
+  std::function<Status(size_t)> visit = [&](size_t i) -> Status {
+    if (mark[i] == 2) return OkStatus();
+    if (mark[i] == 1) return Error::InvalidArgument("job '{}' is part of a dependency cycle", jobs[i].key);
+    mark[i] = 1;
+    for (const auto& d : jobs[i].deps) QG_RETURN_IF_ERROR(visit(index.at({jobs[i].experiment_id, d})));
+    mark[i] = 2;
+    return OkStatus();
+  };
+  for (size_t i = 0; i < jobs.size(); ++i) QG_RETURN_IF_ERROR(visit(i));
+  return OkStatus();
+}
+
+std::vector<size_t> ReadyJobs(const std::vector<storage::JobRecord>& jobs, int64_t now_ms) {
+  const auto index = IndexByKey(jobs);
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const auto& j = jobs[i];
+    if (j.state != JobState::kPending || j.not_before_ms > now_ms) continue;
+    bool ok = true;
+    for (const auto& d : j.deps) {
+      const auto it = index.find({j.experiment_id, d});
+      if (it == index.end() || jobs[it->second].state != JobState::kCompleted) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) ready.push_back(i);
+  }
+  return ready;
+}
+
+std::vector<Blocked> BlockedJobs(const std::vector<storage::JobRecord>& jobs) {
+  const auto index = IndexByKey(jobs);
+  std::vector<Blocked> blocked;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (jobs[i].state != JobState::kPending) continue;
+    for (const auto& d : jobs[i].deps) {
+      const auto it = index.find({jobs[i].experiment_id, d});
+      if (it == index.end()) continue;
+      const JobState s = jobs[it->second].state;
+      if (s == JobState::kFailed || s == JobState::kCancelled) {
+        blocked.push_back({i, "dependency '" + d + "' " + std::string(storage::JobStateName(s))});
+        break;
+      }
+    }
+  }
+  return blocked;
+}
+
+}  // namespace qg::exp

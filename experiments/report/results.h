@@ -1,0 +1,55 @@
+// ResultsView: an experiment's stored runs folded into the rows a paper
+// prints: one row per strategy (and per grid variant: observer, calibration
+// size, engine, device, where those vary), mean and sample std over seeds.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/base/result.h"
+#include "core/base/text_table.h"
+#include "storage/records.h"
+
+namespace qg::exp {
+
+struct Stat {
+  double mean = 0;
+  double std = 0;  // sample standard deviation; 0 for one value
+  int n = 0;
+  static Stat Of(const std::vector<double>& values);
+};
+
+// "91.56 ± 0.12" over several seeds, "91.56" for one, "-" for none.
+std::string FormatStat(const Stat& s, int decimals);
+
+struct ResultRow {
+  std::string label;     // "naive_ptq" or "naive_ptq (histogram, qnnpack)"
+  std::string strategy;
+  std::string device;
+  std::string precision;
+  int seeds = 0;
+  Stat top1, top5;
+  Stat latency_ms;       // per image, median of timed runs, at the view's batch size
+  Stat size_mb;
+  Stat agreement;        // top-1 agreement with FP32, percent
+  double speedup = 0;    // FP32 latency / this latency, same device; 0 without an FP32 row
+  std::vector<const storage::RunRecord*> runs;
+};
+
+struct ResultsView {
+  std::string experiment;
+  std::string dataset;
+  std::string model;
+  int64_t latency_batch = 0;
+  std::vector<ResultRow> rows;
+  const storage::RunRecord* train = nullptr;  // the first seed's training run
+};
+
+// `runs` must outlive the view. latency_batch 0 picks the largest batch measured.
+Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, const std::vector<storage::JobRecord>& jobs,
+                                 const std::vector<storage::RunRecord>& runs, int64_t latency_batch);
+
+// Strategy | Precision | Top-1 (%) | Top-5 (%) | Latency (ms/img, bB) | Speedup | Size (MB) | Agree (%)
+TextTable ResultsTable(const ResultsView& view);
+
+}  // namespace qg::exp

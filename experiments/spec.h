@@ -1,0 +1,83 @@
+// ExperimentSpec: one JSON file that describes a whole study: dataset, model,
+// training recipe, seeds, and a grid of quantization strategies x observers x
+// calibration sizes x engines x devices, plus how to measure.
+//
+//   {
+//     "name": "paper-004",
+//     "dataset": {"name": "fashion-mnist"},
+//     "model": {"name": "compact_cnn"},
+//     "train": {"epochs": 3, "lr": 0.05},
+//     "seeds": [0],
+//     "grid": {"strategies": ["fp32", "naive_ptq", {"name": "mpq", "params": {"size_budget": 0.3}}],
+//              "observers": ["minmax"], "calibration_sizes": [1000], "engines": ["onednn"]},
+//     "measure": {"batch_sizes": [1, 64], "threads": 2}
+//   }
+//
+// Parse validates everything before any work starts; every error names the
+// JSON path of the culprit: `grid.strategies[2].observer: unknown "minmx";
+// known: minmax, ...`.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/result.h"
+#include "experiments/catalog.h"
+
+namespace qg::exp {
+
+struct StrategyEntry {
+  std::string name;
+  std::string label;  // row label; defaults to the name, must be unique
+  nlohmann::json params = nlohmann::json::object();  // as written (resolved per grid cell)
+};
+
+struct MeasureSpec {
+  std::vector<int64_t> batch_sizes{1, 64};
+  int64_t eval_limit = 0;  // 0: whole test split
+  int warmup_runs = 20;
+  int runs = 50;
+  int threads = 2;
+  int64_t layer_mse_images = 256;
+};
+
+struct ExportSpec {
+  bool onnx = false;  // export every strategy's model to ONNX and measure it in ONNX Runtime
+};
+
+struct PublishedRow {
+  double top1 = 0;
+  double latency_ms = 0;  // per image
+  double size_mb = 0;
+};
+
+struct ExperimentSpec {
+  std::string name;
+  std::string description;
+  nlohmann::json dataset;  // {"name", "dir", "image_size"}
+  std::string model;
+  bool aux_logits = false;
+  nlohmann::json recipe;  // resolved training recipe, without the seed
+  std::vector<int64_t> seeds{0};
+  std::vector<StrategyEntry> strategies;
+  std::vector<std::string> observers;         // empty: each strategy's own default
+  std::vector<int64_t> calibration_sizes;     // empty: each strategy's own default
+  std::vector<std::string> engines;
+  std::vector<std::string> devices{"cpu"};
+  MeasureSpec measure;
+  ExportSpec export_;
+  int max_attempts = 3;
+  nlohmann::json published;  // optional: the paper's numbers, for `quantgrid reproduce`
+
+  nlohmann::json raw;  // the spec as written
+};
+
+// Parses and validates. `default_engine` fills an absent grid.engines.
+Result<ExperimentSpec> ParseSpec(const nlohmann::json& j, const Catalog& catalog, const std::string& default_engine);
+// Reads a spec file; errors name the file (and the JSON position of a syntax error).
+Result<ExperimentSpec> LoadSpec(const std::string& path, const Catalog& catalog, const std::string& default_engine);
+
+}  // namespace qg::exp
