@@ -27,5 +27,12 @@ void AddQuantizeCommand(CLI::App& app, Action& action);
 void AddRunCommand(CLI::App& app, Action& action);
 void AddTableCommand(CLI::App& app, Action& action);
 void AddExecJobCommand(CLI::App& app, Action& action);
+void AddReportCommand(CLI::App& app, Action& action);
+void AddCompareCommand(CLI::App& app, Action& action);
+void AddReproduceCommand(CLI::App& app, Action& action);
+void AddCoordinatorCommand(CLI::App& app, Action& action);
+void AddWorkerCommand(CLI::App& app, Action& action);
+// submit, status, cancel
+void AddClientCommands(CLI::App& app, Action& action);
 
 }  // namespace qg::cli

@@ -2,6 +2,9 @@
 // file. Schedulers (local runs, workers) start it as a child process; it is
 // not meant for people, hence hidden from --help.
 #include <fmt/format.h>
+#include <sys/prctl.h>
+
+#include <csignal>
 
 #include <memory>
 
@@ -19,6 +22,10 @@ struct ExecFlags {
 };
 
 Status RunExec(const ExecFlags& f) {
+  // A job never outlives the scheduler that started it: if that process dies
+  // (kill -9), so does this one, instead of writing into a work directory a
+  // resumed run is about to reuse.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   auto run = [&]() -> Result<storage::RunRecord> {
     QG_ASSIGN_OR_RETURN(std::string text, ReadFile(f.job));
     const auto j = nlohmann::json::parse(text, nullptr, false);

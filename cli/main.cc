@@ -21,6 +21,12 @@ int main(int argc, char** argv) {
   qg::cli::AddQuantizeCommand(app, action);
   qg::cli::AddRunCommand(app, action);
   qg::cli::AddTableCommand(app, action);
+  qg::cli::AddReportCommand(app, action);
+  qg::cli::AddCompareCommand(app, action);
+  qg::cli::AddReproduceCommand(app, action);
+  qg::cli::AddCoordinatorCommand(app, action);
+  qg::cli::AddWorkerCommand(app, action);
+  qg::cli::AddClientCommands(app, action);
   qg::cli::AddExecJobCommand(app, action);
 
   try {

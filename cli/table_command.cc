@@ -1,9 +1,8 @@
-// quantgrid table: an experiment's results as Markdown, CSV or LaTeX.
+// quantgrid table: an experiment's results as Markdown, CSV, LaTeX or JSON.
 #include <memory>
 
 #include "cli/command.h"
 #include "cli/results_output.h"
-#include "storage/sqlite_result_store.h"
 
 namespace qg::cli {
 namespace {
@@ -16,8 +15,7 @@ struct TableFlags {
 };
 
 Status RunTable(const TableFlags& f) {
-  QG_ASSIGN_OR_RETURN(auto store, storage::SqliteResultStore::Open(f.db, SystemClock::Instance(),
-                                                                    {.create = false, .read_only = true}));
+  QG_ASSIGN_OR_RETURN(auto store, OpenForReading(f.db));
   return PrintResults(*store, f.experiment, f.format, f.batch);
 }
 
@@ -28,7 +26,7 @@ void AddTableCommand(CLI::App& app, Action& action) {
   CLI::App* cmd = app.add_subcommand("table", "Print an experiment's results table (one row per strategy)");
   cmd->add_option("--db", f->db, "results database")->capture_default_str();
   cmd->add_option("--experiment", f->experiment, "experiment name")->required();
-  cmd->add_option("--format", f->format, "md, csv or latex")->capture_default_str();
+  cmd->add_option("--format", f->format, "md, csv, latex, or json (a baseline for `compare`)")->capture_default_str();
   cmd->add_option("--batch", f->batch, "latency batch size (default: the largest measured)");
   cmd->callback([f, &action] { action = [f] { return RunTable(*f); }; });
 }

@@ -12,8 +12,9 @@ add_library(qg_warnings INTERFACE)
 add_library(qg::warnings ALIAS qg_warnings)
 target_compile_options(qg_warnings INTERFACE -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
                        # GCC 12 -O3 false positives inside libstdc++ (GCC bugs 105329,
-                       # 106199) and on LibTorch's UndefinedTensorImpl singleton
+                       # 106199, 80635 for std::optional) and on LibTorch's UndefinedTensorImpl singleton
                        -Wno-restrict -Wno-array-bounds -Wno-stringop-overflow -Wno-free-nonheap-object
+                       -Wno-maybe-uninitialized
                        $<$<BOOL:${QG_WERROR}>:-Werror>)
 if(QG_SANITIZE)
   target_compile_options(qg_warnings INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -64,6 +65,7 @@ function(qg_cc_test)
   gtest_discover_tests(${QG_NAME}
     DISCOVERY_MODE PRE_TEST
     WORKING_DIRECTORY ${PROJECT_BINARY_DIR}
-    PROPERTIES LABELS "${QG_LABELS}" TIMEOUT ${QG_TIMEOUT}
-               ENVIRONMENT "QG_SOURCE_DIR=${PROJECT_SOURCE_DIR};QG_BINARY_DIR=${PROJECT_BINARY_DIR}")
+    # Tests find the source and build trees through build_info.h (kSourceDir,
+    # kBinaryDir); a list-valued ENVIRONMENT does not survive gtest discovery.
+    PROPERTIES LABELS "${QG_LABELS}" TIMEOUT ${QG_TIMEOUT})
 endfunction()

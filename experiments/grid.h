@@ -27,7 +27,7 @@ namespace qg::exp {
 
 // Bumped when a job kind's results change meaning; part of every config hash.
 inline constexpr const char* kTrainCodeVersion = "train-1";
-inline constexpr const char* kQuantizeCodeVersion = "quantize-1";
+inline constexpr const char* kQuantizeCodeVersion = "quantize-2";
 inline constexpr const char* kExportCodeVersion = "export-1";
 
 Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& spec, const Catalog& catalog);

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "core/base/files.h"
 
@@ -33,11 +34,25 @@ Result<storage::RunRecord> RunInChildProcess(const exp::JobRequest& request, con
   int status = 0;
   try {
     std::vector<std::string> args{"exec-job", "--job", request_path, "--result", result_path};
-    bp::child child = options.log_path.empty()
-                          ? bp::child(exe, bp::args(args))
-                          : bp::child(exe, bp::args(args), (bp::std_out & bp::std_err) > options.log_path);
-    child.wait();
-    status = child.native_exit_code();
+    if (!options.on_line && options.log_path.empty()) {
+      bp::child child(exe, bp::args(args));
+      if (options.on_started) options.on_started(child.id());
+      child.wait();
+      status = child.native_exit_code();
+    } else {
+      bp::ipstream output;
+      bp::child child(exe, bp::args(args), (bp::std_out & bp::std_err) > output);
+      if (options.on_started) options.on_started(child.id());
+      std::ofstream log;
+      if (!options.log_path.empty()) log.open(options.log_path, std::ios::app);
+      std::string line;
+      while (std::getline(output, line)) {
+        if (log.is_open()) log << line << '\n' << std::flush;
+        if (options.on_line) options.on_line(line);
+      }
+      child.wait();
+      status = child.native_exit_code();
+    }
   } catch (const std::exception& e) {
     return Error::Internal("job '{}': cannot start '{}': {}", request.key, exe, e.what());
   }

@@ -15,7 +15,12 @@ namespace qg::worker {
 
 struct ChildOptions {
   std::string executable;  // the quantgrid binary; empty: this process's own executable
-  std::string log_path;    // the child's stdout and stderr; empty: inherited
+  std::string log_path;    // the child's stdout and stderr go here too; empty: not kept
+  // Each line the child prints (progress, logs); when unset and there is no
+  // log file, the child inherits this process's stdout and stderr.
+  std::function<void(const std::string& line)> on_line;
+  // Called with the child's pid once it runs (to kill it on cancellation).
+  std::function<void(int pid)> on_started;
 };
 
 // The path of the running executable (/proc/self/exe).

@@ -13,6 +13,7 @@
 #include "core/pipeline/quantize_step.h"
 #include "core/pipeline/torch_runtime.h"
 #include "core/pipeline/train_step.h"
+#include "worker/probe_jobs.h"
 
 namespace qg::pipeline {
 namespace {
@@ -136,17 +137,6 @@ Result<storage::RunRecord> RunQuantize(const JobRequest& req, train::TrainObserv
   return run;
 }
 
-// Scheduling probes for coordinator tests and benchmarks: no LibTorch work.
-Result<storage::RunRecord> RunProbe(const JobRequest& req, storage::RunRecord run) {
-  if (req.kind == "sleep") {
-    std::this_thread::sleep_for(std::chrono::duration<double>(req.config.value("seconds", 0.5)));
-  } else if (req.kind == "fail") {
-    return Error::Internal("job '{}' failed on purpose (a 'fail' probe)", req.key);
-  }
-  run.metrics["value"] = req.config.value("value", 0.0);
-  return run;
-}
-
 }  // namespace
 
 Result<storage::RunRecord> RunJob(const JobRequest& req, train::TrainObserver* progress) {
@@ -170,8 +160,8 @@ Result<storage::RunRecord> RunJob(const JobRequest& req, train::TrainObserver* p
     out = RunTrain(req, progress, run);
   } else if (req.kind == "quantize") {
     out = RunQuantize(req, progress, run);
-  } else if (req.kind == "noop" || req.kind == "sleep" || req.kind == "fail") {
-    out = RunProbe(req, run);
+  } else if (worker::IsProbeJob(req.kind)) {
+    out = worker::RunProbeJob(req, run);
   }
   if (out) out->finished_ms = SystemClock::Instance().WallMillis();
   return out;

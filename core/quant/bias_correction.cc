@@ -68,8 +68,13 @@ Result<BiasCorrection> CorrectBiases(const PreparedModel& prepared, ConvertOptio
         CaptureHook capture(block.inputs[0]);
         model->ForwardAll((*batch)->images, &capture);
         const auto q_values = int8->RunKeepingValues((*batch)->images);
-        const auto& xq = q_values[block.inputs[0]];
-        const auto x_int8 = xq.is_quantized() ? xq.dequantize() : xq;
+        // The INT8 model may lay a flattened tensor out NHWC (its Linear weights
+        // permuted to match); flatten its 4D input in the FP32 model's order.
+        const int in = block.inputs[0];
+        const bool flattened = graph.nodes[in].op == models::Op::kFlatten;
+        const auto& xq = q_values[flattened ? graph.nodes[in].inputs[0] : in];
+        auto x_int8 = xq.is_quantized() ? xq.dequantize() : xq;
+        if (flattened) x_int8 = torch::flatten(x_int8, 1);
         const auto y_fp = LayerOutput(node, capture.captured, w, bias);
         const auto y_q = LayerOutput(node, x_int8, wq, bias);
         const auto diff = (y_q - y_fp).to(torch::kFloat64);

@@ -7,7 +7,9 @@
 #include "core/models/fp32_inference.h"
 #include "core/models/model_io.h"
 #include "core/models/model_registry.h"
+#include "core/quant/bias_correction.h"
 #include "core/quant/engine.h"
+#include "core/quant/ptq.h"
 #include "core/quant/quantized_model.h"
 #include "core/quant/strategy.h"
 #include "core/train/trainer.h"
@@ -135,6 +137,39 @@ TEST(StrategyParams, DefaultsAreFilledSoHashesDoNotDependOnSpelling) {
   EXPECT_EQ(a, b);
   EXPECT_EQ(a["fold_bn"], true);
   EXPECT_EQ((*(*FindStrategy("naive_ptq"))->ResolveParams({}, "s"))["fold_bn"], false);
+}
+
+}  // namespace
+}  // namespace qg::quant
+
+namespace qg::quant {
+namespace {
+
+// Bias correction exists to pull INT8 outputs towards FP32: on the very images
+// it was fitted on, it must not push them further away.
+TEST_F(Strategies, BiasCorrectionDoesNotMoveLogitsAwayFromFp32) {
+  ASSERT_TRUE(UseEngine(DefaultEngine()));
+  StrategyContext c{.fp32 = *model_, .train_set = data_->train, .engine = DefaultEngine(), .seed = 0};
+  PtqParams p;
+  p.calibration_size = 256;
+  const auto prepared = *PrepareAndCalibrate(c, p);
+  const auto loader = CalibrationLoader(c, p.calibration_size);
+  auto plain = *Convert(prepared.model, prepared.plan, prepared.qparams, p.convert);
+  auto corrected_biases = CorrectBiases(prepared, p.convert, loader);
+  ASSERT_TRUE(corrected_biases) << corrected_biases.error().ToString();
+  auto with = p.convert;
+  with.bias_overrides = corrected_biases->biases;
+  auto corrected = *Convert(prepared.model, prepared.plan, prepared.qparams, with);
+  models::EagerFp32Model fp32(prepared.model);
+  double mse_plain = 0, mse_corrected = 0;
+  auto epoch = loader.Epoch(0);
+  while (auto b = *epoch->Next()) {
+    const auto ref = fp32.Predict(b->images);
+    mse_plain += (plain->Predict(b->images) - ref).pow(2).mean().item<double>();
+    mse_corrected += (corrected->Predict(b->images) - ref).pow(2).mean().item<double>();
+  }
+  EXPECT_LE(mse_corrected, mse_plain * 1.05) << "plain " << mse_plain << " corrected " << mse_corrected;
+  EXPECT_EQ(corrected_biases->report.size(), 5u);
 }
 
 }  // namespace

@@ -143,6 +143,18 @@ Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, co
   return view;
 }
 
+Result<std::unique_ptr<LoadedResults>> LoadResults(storage::ResultStore& store, const std::string& experiment,
+                                                   int64_t latency_batch) {
+  QG_ASSIGN_OR_RETURN(auto found, store.GetExperiment(experiment));
+  if (!found) return Error::NotFound("experiment '{}' is not in the database", experiment);
+  auto loaded = std::make_unique<LoadedResults>();
+  loaded->experiment = *found;
+  QG_ASSIGN_OR_RETURN(loaded->jobs, store.ListJobs(found->id));
+  QG_ASSIGN_OR_RETURN(loaded->runs, store.RunsOfExperiment(found->id));
+  QG_ASSIGN_OR_RETURN(loaded->view, BuildResults(loaded->experiment, loaded->jobs, loaded->runs, latency_batch));
+  return loaded;
+}
+
 TextTable ResultsTable(const ResultsView& view) {
   TextTable table({"Strategy", "Precision", "Top-1 (%)", "Top-5 (%)",
                    fmt::format("Latency (ms/img, b{})", view.latency_batch), "Speedup", "Size (MB)", "Agree (%)"},

@@ -9,6 +9,9 @@
 #include "core/base/result.h"
 #include "core/base/text_table.h"
 #include "storage/records.h"
+#include "storage/result_store.h"
+
+#include <memory>
 
 namespace qg::exp {
 
@@ -48,6 +51,17 @@ struct ResultsView {
 // `runs` must outlive the view. latency_batch 0 picks the largest batch measured.
 Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, const std::vector<storage::JobRecord>& jobs,
                                  const std::vector<storage::RunRecord>& runs, int64_t latency_batch);
+
+// An experiment's records with the view over them (the view points into runs).
+struct LoadedResults {
+  storage::ExperimentRecord experiment;
+  std::vector<storage::JobRecord> jobs;
+  std::vector<storage::RunRecord> runs;
+  ResultsView view;
+};
+// NotFound naming the experiment when the store does not have it.
+Result<std::unique_ptr<LoadedResults>> LoadResults(storage::ResultStore& store, const std::string& experiment,
+                                                   int64_t latency_batch);
 
 // Strategy | Precision | Top-1 (%) | Top-5 (%) | Latency (ms/img, bB) | Speedup | Size (MB) | Agree (%)
 TextTable ResultsTable(const ResultsView& view);

@@ -1,0 +1,56 @@
+// quantgrid compare: a sweep against a stored baseline, for nightly runs.
+// Exits non-zero when any metric regressed past its threshold.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/command.h"
+#include "cli/results_output.h"
+#include "core/base/files.h"
+#include "experiments/report/regression.h"
+
+namespace qg::cli {
+namespace {
+
+struct CompareFlags {
+  std::string db = "runs/quantgrid.db";
+  std::string experiment;
+  std::string baseline;
+  exp::Thresholds thresholds;
+};
+
+Status RunCompare(const CompareFlags& f) {
+  QG_ASSIGN_OR_RETURN(std::string text, ReadFile(f.baseline));
+  const auto baseline = nlohmann::json::parse(text, nullptr, false);
+  if (baseline.is_discarded()) return Error::InvalidArgument("baseline '{}' is not valid JSON", f.baseline);
+  QG_ASSIGN_OR_RETURN(auto store, OpenForReading(f.db));
+  const std::string experiment = f.experiment.empty() ? baseline.value("experiment", "") : f.experiment;
+  QG_ASSIGN_OR_RETURN(auto loaded,
+                      exp::LoadResults(*store, experiment, baseline.value("latency_batch", int64_t{0})));
+  auto comparison = exp::Compare(loaded->view, baseline, f.thresholds);
+  if (!comparison) return comparison.error().WithContext(fmt::format("baseline '{}'", f.baseline));
+  fmt::print("{}\n{}", experiment, exp::ComparisonTable(*comparison).Render(TableFormat::kMarkdown));
+  if (comparison->regressions > 0) {
+    return Error::FailedPrecondition("{} regression(s) against baseline '{}'", comparison->regressions, f.baseline);
+  }
+  fmt::print("no regression against {}\n", f.baseline);
+  return OkStatus();
+}
+
+}  // namespace
+
+void AddCompareCommand(CLI::App& app, Action& action) {
+  auto f = std::make_shared<CompareFlags>();
+  auto& t = f->thresholds;
+  CLI::App* cmd = app.add_subcommand("compare", "Compare a sweep with a baseline; exit non-zero on a regression");
+  cmd->add_option("--db", f->db, "results database")->capture_default_str();
+  cmd->add_option("--experiment", f->experiment, "experiment name (default: the baseline's)");
+  cmd->add_option("--baseline", f->baseline, "baseline from `quantgrid table --format json`")->required();
+  cmd->add_option("--max-top1-drop", t.top1_drop, "points")->capture_default_str();
+  cmd->add_option("--max-agreement-drop", t.agreement_drop, "points")->capture_default_str();
+  cmd->add_option("--max-latency-increase", t.latency_increase, "fraction")->capture_default_str();
+  cmd->add_option("--max-size-increase", t.size_increase, "fraction")->capture_default_str();
+  cmd->callback([f, &action] { action = [f] { return RunCompare(*f); }; });
+}
+
+}  // namespace qg::cli

@@ -1,0 +1,37 @@
+#include "cli/experiment_plan.h"
+
+#include "coordinator/protocol/messages.h"
+#include "core/base/files.h"
+#include "core/pipeline/torch_catalog.h"
+#include "core/quant/engine.h"
+#include "experiments/grid.h"
+#include "experiments/probe_spec.h"
+
+namespace qg::cli {
+
+Result<ExperimentPlan> PlanFromSpec(const exp::ExperimentSpec& spec) {
+  pipeline::TorchCatalog catalog;
+  QG_ASSIGN_OR_RETURN(auto jobs, exp::ExpandGrid(spec, catalog));
+  return ExperimentPlan{.name = spec.name, .spec = spec.raw, .jobs = std::move(jobs)};
+}
+
+Result<ExperimentPlan> PlanFromFile(const std::string& path) {
+  QG_ASSIGN_OR_RETURN(auto text, ReadFile(path));
+  auto raw = nlohmann::json::parse(text, nullptr, false);
+  if (!raw.is_discarded() && exp::IsProbeSpec(raw)) {
+    auto jobs = exp::ExpandProbeSpec(raw);
+    if (!jobs) return jobs.error().WithContext(path);
+    return ExperimentPlan{.name = raw["name"], .spec = raw, .jobs = std::move(*jobs), .probe = true};
+  }
+  pipeline::TorchCatalog catalog;
+  QG_ASSIGN_OR_RETURN(auto spec, exp::LoadSpec(path, catalog, quant::DefaultEngine()));
+  return PlanFromSpec(spec);
+}
+
+nlohmann::json SubmitRequest(const ExperimentPlan& plan, bool force) {
+  nlohmann::json jobs = nlohmann::json::array();
+  for (const auto& j : plan.jobs) jobs.push_back(protocol::JobToJson(j));
+  return {{"type", "submit"}, {"name", plan.name}, {"spec", plan.spec}, {"jobs", jobs}, {"force", force}};
+}
+
+}  // namespace qg::cli

@@ -1,0 +1,32 @@
+// ExperimentPlan: a spec file turned into the jobs a coordinator schedules.
+// Grid specs expand here, on the client, because expansion needs the model
+// and dataset catalog (LibTorch) while the coordinator stays torch-free.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/base/result.h"
+#include "experiments/spec.h"
+#include "storage/records.h"
+
+namespace qg::cli {
+
+struct ExperimentPlan {
+  std::string name;
+  nlohmann::json spec;
+  std::vector<storage::JobRecord> jobs;
+  bool probe = false;  // a scheduling probe (experiments/probe_spec.h): no table
+};
+
+// Loads, validates and expands a spec file (grid or probe). Errors name the
+// file and the JSON path, before anything is submitted.
+Result<ExperimentPlan> PlanFromFile(const std::string& path);
+Result<ExperimentPlan> PlanFromSpec(const exp::ExperimentSpec& spec);
+
+// The coordinator's submit request for a plan.
+nlohmann::json SubmitRequest(const ExperimentPlan& plan, bool force);
+
+}  // namespace qg::cli

@@ -1,0 +1,47 @@
+#include "cli/experiment_runner.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "cli/experiment_watch.h"
+#include "cli/results_output.h"
+#include "coordinator/local_cluster.h"
+#include "coordinator/protocol/client.h"
+#include "core/base/logging.h"
+
+namespace qg::cli {
+
+Status RunExperiment(const ExperimentPlan& plan, const RunOptions& f) {
+  std::error_code ec;
+  if (auto parent = std::filesystem::path(f.db).parent_path(); !parent.empty()) {
+    std::filesystem::create_directories(parent, ec);
+  }
+  Result<WatchSummary> summary = WatchSummary{};
+  {
+    coord::LocalClusterOptions options;
+    options.coordinator.db = f.db;
+    options.coordinator.artifact_root = f.root;
+    options.workers = f.workers > 0 ? f.workers : -1;
+    QG_ASSIGN_OR_RETURN(auto cluster, coord::LocalCluster::Start(options));
+    QG_ASSIGN_OR_RETURN(auto submitted, protocol::Request(cluster->endpoint(), cluster->token(), SubmitRequest(plan, f.force)));
+    Log("run")->info("'{}': {} jobs, {} already done{}", plan.name, submitted["jobs"].get<int>(),
+                     submitted["cached"].get<int>(),
+                     submitted["cached"] == submitted["jobs"] ? " (nothing to run)" : "");
+    summary = WatchExperiment(cluster->endpoint(), cluster->token(), plan.name, /*fail_when_stuck=*/true);
+  }  // the cluster stops here: its database is complete
+  QG_RETURN_IF_ERROR(summary);
+  if (!plan.probe && f.print_table) {
+    QG_ASSIGN_OR_RETURN(auto store, OpenForReading(f.db));
+    QG_RETURN_IF_ERROR(PrintResults(*store, plan.name, f.format, 0));
+  } else if (plan.probe) {
+    fmt::print("{}: {} completed, {} failed or cancelled\n", plan.name, summary->completed, summary->failed);
+  }
+  if (summary->failed > 0) {
+    return Error::FailedPrecondition("{} of {} jobs of '{}' did not complete: {}", summary->failed,
+                                     summary->failed + summary->completed, plan.name, summary->failures);
+  }
+  return OkStatus();
+}
+
+}  // namespace qg::cli

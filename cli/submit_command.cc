@@ -1,0 +1,119 @@
+// quantgrid submit / status / cancel: a client of a running coordinator.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "cli/command.h"
+#include "cli/experiment_plan.h"
+#include "cli/experiment_watch.h"
+#include "coordinator/protocol/auth.h"
+#include "coordinator/protocol/client.h"
+#include "core/base/logging.h"
+
+namespace qg::cli {
+namespace {
+
+struct ClientFlags {
+  std::string to;
+  std::string token_file;
+};
+
+void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
+  cmd->add_option("--to", f.to, "the coordinator's HOST:PORT")->required();
+  cmd->add_option("--token-file", f.token_file, "file holding the cluster token (else $QG_TOKEN_FILE or $QG_TOKEN)");
+}
+
+struct SubmitFlags {
+  ClientFlags client;
+  std::string spec;
+  bool force = false;
+  bool wait = false;
+};
+
+Status Submit(const SubmitFlags& f) {
+  QG_ASSIGN_OR_RETURN(auto plan, PlanFromFile(f.spec));
+  QG_ASSIGN_OR_RETURN(auto to, protocol::ParseEndpoint(f.client.to));
+  QG_ASSIGN_OR_RETURN(auto token, protocol::LoadToken(f.client.token_file));
+  QG_ASSIGN_OR_RETURN(auto reply, protocol::Request(to, token, SubmitRequest(plan, f.force)));
+  fmt::print("submitted '{}' to {}: {} jobs, {} already done\n", plan.name, to.ToString(), reply["jobs"].get<int>(),
+             reply["cached"].get<int>());
+  if (!f.wait) return OkStatus();
+  QG_ASSIGN_OR_RETURN(auto summary, WatchExperiment(to, token, plan.name, /*fail_when_stuck=*/false));
+  fmt::print("'{}': {} completed, {} failed or cancelled\n", plan.name, summary.completed, summary.failed);
+  if (summary.failed > 0) return Error::FailedPrecondition("'{}': {}", plan.name, summary.failures);
+  return OkStatus();
+}
+
+struct StatusFlags {
+  ClientFlags client;
+  bool json = false;
+};
+
+Status PrintStatus(const StatusFlags& f) {
+  QG_ASSIGN_OR_RETURN(auto to, protocol::ParseEndpoint(f.client.to));
+  QG_ASSIGN_OR_RETURN(auto token, protocol::LoadToken(f.client.token_file));
+  QG_ASSIGN_OR_RETURN(auto status, protocol::Request(to, token, {{"type", "status"}}));
+  if (f.json) {
+    fmt::print("{}\n", status.dump(2));
+    return OkStatus();
+  }
+  fmt::print("experiments on {}:\n", to.ToString());
+  for (const auto& e : status["experiments"]) {
+    fmt::print("  {:<24} {:>5} done {:>4} running {:>5} pending {:>4} failed {:>4} cancelled\n",
+               e["name"].get<std::string>(), e["completed"].get<int>(), e["running"].get<int>(),
+               e["pending"].get<int>(), e["failed"].get<int>(), e["cancelled"].get<int>());
+    for (const auto& x : e["failures"]) {
+      fmt::print("    failed {}: {}\n", x["key"].get<std::string>(), x["error"].get<std::string>());
+    }
+  }
+  fmt::print("workers:\n");
+  for (const auto& w : status["workers"]) {
+    fmt::print("  {:<24} {} ({} cpus, {} gpus, {} MB free of {} cpus, {} gpus)\n", w["name"].get<std::string>(),
+               w["peer"].get<std::string>(), w["free"]["cpus"].get<double>(), w["free"]["gpus"].get<int>(),
+               w["free"]["memory_mb"].get<int64_t>(), w["resources"]["cpus"].get<double>(),
+               w["resources"]["gpus"].get<int>());
+    for (const auto& r : w["running"]) {
+      fmt::print("    running {} {}\n", r["key"].get<std::string>(), r["line"].get<std::string>());
+    }
+  }
+  return OkStatus();
+}
+
+struct CancelFlags {
+  ClientFlags client;
+  std::string experiment;
+};
+
+Status Cancel(const CancelFlags& f) {
+  QG_ASSIGN_OR_RETURN(auto to, protocol::ParseEndpoint(f.client.to));
+  QG_ASSIGN_OR_RETURN(auto token, protocol::LoadToken(f.client.token_file));
+  QG_ASSIGN_OR_RETURN(auto reply, protocol::Request(to, token, {{"type", "cancel"}, {"experiment", f.experiment}}));
+  fmt::print("cancelled '{}' ({} running job(s) stopped)\n", f.experiment, reply["revoked"].get<int>());
+  return OkStatus();
+}
+
+}  // namespace
+
+void AddClientCommands(CLI::App& app, Action& action) {
+  auto submit = std::make_shared<SubmitFlags>();
+  CLI::App* cmd = app.add_subcommand("submit", "Submit an experiment spec to a coordinator");
+  cmd->add_option("spec", submit->spec, "experiment spec (JSON)")->required();
+  AddClientFlags(cmd, submit->client);
+  cmd->add_flag("--force", submit->force, "rerun jobs whose results are already stored");
+  cmd->add_flag("--wait", submit->wait, "follow progress until the experiment finishes");
+  cmd->callback([submit, &action] { action = [submit] { return Submit(*submit); }; });
+
+  auto status = std::make_shared<StatusFlags>();
+  cmd = app.add_subcommand("status", "Show a coordinator's experiments, jobs and workers");
+  AddClientFlags(cmd, status->client);
+  cmd->add_flag("--json", status->json, "print the raw status document");
+  cmd->callback([status, &action] { action = [status] { return PrintStatus(*status); }; });
+
+  auto cancel = std::make_shared<CancelFlags>();
+  cmd = app.add_subcommand("cancel", "Cancel an experiment's pending and running jobs");
+  cmd->add_option("experiment", cancel->experiment, "experiment name")->required();
+  AddClientFlags(cmd, cancel->client);
+  cmd->callback([cancel, &action] { action = [cancel] { return Cancel(*cancel); }; });
+}
+
+}  // namespace qg::cli

@@ -1,0 +1,299 @@
+#include "coordinator/job_queue.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "coordinator/protocol/auth.h"
+#include "experiments/job_graph.h"
+
+namespace qg::coord {
+
+using storage::JobRecord;
+using storage::JobState;
+
+JobQueue::JobQueue(storage::ResultStore& store, const Clock& clock, RetryPolicy retry, std::string artifact_root)
+    : store_(store), clock_(clock), retry_(retry), artifact_root_(std::move(artifact_root)) {}
+
+protocol::Resources JobQueue::NeedOf(const JobRecord& job) {
+  auto need = protocol::Resources::FromJson(job.resources);
+  return need ? *need : protocol::Resources{};  // validated at submit
+}
+
+Result<int> JobQueue::Recover() {
+  QG_ASSIGN_OR_RETURN(int requeued, store_.RequeueRunningJobs());
+  QG_ASSIGN_OR_RETURN(auto experiments, store_.ListExperiments());
+  for (const auto& e : experiments) QG_RETURN_IF_ERROR(Reload(e.id));
+  return requeued;
+}
+
+void JobQueue::SetState(JobRecord& job, JobState state) {
+  auto& e = experiments_[job.experiment_id];
+  if (state == JobState::kPending) {
+    e.pending.insert(job.id);
+  } else {
+    e.pending.erase(job.id);
+  }
+  if (job.state == JobState::kRunning && state != JobState::kRunning && !job.lease_id.empty()) {
+    job_by_lease_.erase(job.lease_id);
+    job.lease_id.clear();
+    job.lease_expires_ms = 0;
+  }
+  job.state = state;
+}
+
+Status JobQueue::Reload(int64_t experiment_id) {
+  QG_ASSIGN_OR_RETURN(auto stored, store_.ListJobs(experiment_id));
+  QG_ASSIGN_OR_RETURN(auto experiments, store_.ListExperiments());
+  auto& e = experiments_[experiment_id];
+  for (const auto& x : experiments) {
+    if (x.id == experiment_id) e.name = x.name;
+  }
+  if (std::find(turn_.begin(), turn_.end(), experiment_id) == turn_.end()) turn_.push_back(experiment_id);
+  for (auto& job : stored) {
+    auto it = jobs_.find(job.id);
+    // A job leased right now keeps its lease: the store says running too.
+    if (it != jobs_.end() && it->second.state == JobState::kRunning && job.state == JobState::kRunning) continue;
+    if (it != jobs_.end()) SetState(it->second, JobState::kCancelled);  // drop stale bookkeeping
+    const JobState state = job.state;
+    job.state = JobState::kCancelled;
+    auto& slot = jobs_[job.id];
+    if (it == jobs_.end()) jobs_by_hash_[job.config_hash].push_back(job.id);
+    slot = std::move(job);
+    e.ids_by_key[slot.key] = slot.id;
+    SetState(slot, state);
+  }
+  return OkStatus();
+}
+
+Result<SubmitSummary> JobQueue::Submit(const std::string& name, const nlohmann::json& spec,
+                                       const std::vector<JobRecord>& jobs, bool force) {
+  QG_RETURN_IF_ERROR(exp::CheckDependencies(jobs));
+  for (const auto& j : jobs) {
+    if (auto need = protocol::Resources::FromJson(j.resources); !need) {
+      return need.error().WithContext(fmt::format("job '{}'", j.key));
+    }
+  }
+  QG_ASSIGN_OR_RETURN(int64_t experiment_id, store_.PutExperiment(name, spec));
+  if (force) {
+    for (const auto& j : jobs) QG_RETURN_IF_ERROR(store_.DeleteRun(j.config_hash));
+  }
+  QG_RETURN_IF_ERROR(store_.SyncJobs(experiment_id, jobs));
+  QG_ASSIGN_OR_RETURN(auto stored, store_.ListJobs(experiment_id));
+  for (auto& j : stored) {
+    if (j.state != JobState::kFailed && j.state != JobState::kCancelled) continue;
+    j.state = JobState::kPending;
+    j.attempts = 0;
+    j.not_before_ms = 0;
+    j.last_error.clear();
+    QG_RETURN_IF_ERROR(store_.UpdateJob(j));
+  }
+  QG_RETURN_IF_ERROR(Reload(experiment_id));
+  SubmitSummary summary{.experiment_id = experiment_id};
+  for (const auto& [id, job] : jobs_) {
+    if (job.experiment_id != experiment_id) continue;
+    ++summary.jobs;
+    summary.cached += job.state == JobState::kCompleted;
+  }
+  return summary;
+}
+
+bool JobQueue::DepsCompleted(const Experiment& e, const JobRecord& job) const {
+  for (const auto& dep : job.deps) {
+    auto it = e.ids_by_key.find(dep);
+    if (it == e.ids_by_key.end() || jobs_.at(it->second).state != JobState::kCompleted) return false;
+  }
+  return true;
+}
+
+Result<exp::JobRequest> JobQueue::RequestFor(const JobRecord& job) {
+  exp::JobRequest request{.key = job.key, .kind = job.kind, .config = job.config, .config_hash = job.config_hash};
+  request.work_dir = exp::JobWorkDir(artifact_root_, job.config_hash);
+  const auto& e = experiments_.at(job.experiment_id);
+  for (const auto& dep : job.deps) {
+    const auto& other = jobs_.at(e.ids_by_key.at(dep));
+    QG_ASSIGN_OR_RETURN(auto run, store_.FindRun(other.config_hash));
+    if (!run) return Error::FailedPrecondition("job '{}': dependency '{}' has no stored result", job.key, dep);
+    request.deps[dep] = *run;
+  }
+  return request;
+}
+
+Result<std::optional<Lease>> JobQueue::LeaseNext(const protocol::Resources& free, const std::string& worker,
+                                                 int64_t lease_ms) {
+  const int64_t now = clock_.WallMillis();
+  for (size_t turn = 0; turn < turn_.size(); ++turn) {
+    const int64_t experiment_id = turn_[turn];
+    auto& e = experiments_[experiment_id];
+    for (int64_t id : e.pending) {
+      auto& job = jobs_.at(id);
+      if (job.not_before_ms > now || !free.Fits(NeedOf(job)) || !DepsCompleted(e, job)) continue;
+      QG_ASSIGN_OR_RETURN(auto request, RequestFor(job));
+      Lease lease{.lease_id = fmt::format("{}-{}-{}", job.id, ++lease_counter_, protocol::RandomNonce().substr(0, 8)),
+                  .job_id = job.id,
+                  .request = std::move(request),
+                  .need = NeedOf(job),
+                  .expires_ms = now + lease_ms};
+      JobRecord updated = job;
+      updated.state = JobState::kRunning;
+      updated.attempts += 1;
+      updated.worker = worker;
+      updated.lease_id = lease.lease_id;
+      updated.lease_expires_ms = lease.expires_ms;
+      updated.started_ms = now;
+      QG_RETURN_IF_ERROR(store_.UpdateJob(updated));
+      e.pending.erase(id);
+      job = std::move(updated);
+      job_by_lease_[lease.lease_id] = id;
+      // This experiment was served: the others go first next time.
+      turn_.erase(turn_.begin() + static_cast<std::ptrdiff_t>(turn));
+      turn_.push_back(experiment_id);
+      return std::optional<Lease>(std::move(lease));
+    }
+  }
+  return std::optional<Lease>();
+}
+
+bool JobQueue::Renew(const std::string& lease_id, int64_t lease_ms) {
+  auto it = job_by_lease_.find(lease_id);
+  if (it == job_by_lease_.end()) return false;
+  // Only in memory: after a restart every running job is re-queued anyway.
+  jobs_.at(it->second).lease_expires_ms = clock_.WallMillis() + lease_ms;
+  return true;
+}
+
+const JobRecord* JobQueue::JobOfLease(const std::string& lease_id) const {
+  auto it = job_by_lease_.find(lease_id);
+  return it == job_by_lease_.end() ? nullptr : &jobs_.at(it->second);
+}
+
+Result<bool> JobQueue::Complete(const std::string& lease_id, const storage::RunRecord& run) {
+  auto it = job_by_lease_.find(lease_id);
+  if (it == job_by_lease_.end()) return false;
+  auto& job = jobs_.at(it->second);
+  QG_RETURN_IF_ERROR(store_.CompleteJob(job.id, run));
+  // The store marks every job with this config hash completed: mirror it.
+  for (int64_t id : jobs_by_hash_[job.config_hash]) {
+    auto& same = jobs_.at(id);
+    if (same.state == JobState::kCancelled || same.state == JobState::kCompleted) continue;
+    if (same.state == JobState::kRunning && same.id != job.id) continue;  // its own lease completes it
+    same.finished_ms = clock_.WallMillis();
+    same.last_error.clear();
+    SetState(same, JobState::kCompleted);
+  }
+  return true;
+}
+
+Status JobQueue::Retire(JobRecord& job, const Error& error, bool count_attempt) {
+  const int64_t now = clock_.WallMillis();
+  JobRecord updated = job;
+  updated.last_error = error.ToString();
+  updated.finished_ms = now;
+  updated.lease_id.clear();
+  updated.lease_expires_ms = 0;
+  const bool retry = RetryPolicy::Retryable(error.code) && (!count_attempt || job.attempts < job.max_attempts);
+  updated.state = retry ? JobState::kPending : JobState::kFailed;
+  updated.not_before_ms = retry ? now + retry_.BackoffMs(std::max(job.attempts, 1)) : 0;
+  QG_RETURN_IF_ERROR(store_.UpdateJob(updated));
+  SetState(job, updated.state);
+  job.last_error = updated.last_error;
+  job.finished_ms = now;
+  job.not_before_ms = updated.not_before_ms;
+  if (!retry) QG_RETURN_IF_ERROR(CancelDependents(job));
+  return OkStatus();
+}
+
+Status JobQueue::CancelDependents(const JobRecord& failed) {
+  auto& e = experiments_.at(failed.experiment_id);
+  std::vector<std::string> frontier{failed.key};
+  while (!frontier.empty()) {
+    const std::string key = frontier.back();
+    frontier.pop_back();
+    for (auto id : std::vector<int64_t>(e.pending.begin(), e.pending.end())) {
+      auto& job = jobs_.at(id);
+      if (std::find(job.deps.begin(), job.deps.end(), key) == job.deps.end()) continue;
+      JobRecord updated = job;
+      updated.state = JobState::kCancelled;
+      updated.last_error = fmt::format("dependency '{}' did not complete", key);
+      QG_RETURN_IF_ERROR(store_.UpdateJob(updated));
+      job.last_error = updated.last_error;
+      SetState(job, JobState::kCancelled);
+      frontier.push_back(job.key);
+    }
+  }
+  return OkStatus();
+}
+
+Result<bool> JobQueue::Fail(const std::string& lease_id, const Error& error) {
+  auto it = job_by_lease_.find(lease_id);
+  if (it == job_by_lease_.end()) return false;
+  QG_RETURN_IF_ERROR(Retire(jobs_.at(it->second), error, /*count_attempt=*/true));
+  return true;
+}
+
+Status JobQueue::Release(const std::string& lease_id, const std::string& reason) {
+  auto it = job_by_lease_.find(lease_id);
+  if (it == job_by_lease_.end()) return OkStatus();
+  auto& job = jobs_.at(it->second);
+  return Retire(job, Error::Unavailable("job '{}' lost its lease on worker '{}': {}", job.key, job.worker, reason),
+                /*count_attempt=*/true);
+}
+
+Result<std::vector<std::string>> JobQueue::ExpireLeases() {
+  const int64_t now = clock_.WallMillis();
+  std::vector<std::string> expired;
+  for (const auto& [lease, id] : job_by_lease_) {
+    if (jobs_.at(id).lease_expires_ms <= now) expired.push_back(lease);
+  }
+  for (const auto& lease : expired) QG_RETURN_IF_ERROR(Release(lease, "lease expired"));
+  return expired;
+}
+
+Result<std::vector<std::string>> JobQueue::Cancel(const std::string& experiment) {
+  std::vector<std::string> revoked;
+  bool found = false;
+  for (auto& [experiment_id, e] : experiments_) {
+    if (e.name != experiment) continue;
+    found = true;
+    for (auto& [id, job] : jobs_) {
+      if (job.experiment_id != experiment_id) continue;
+      if (job.state != JobState::kPending && job.state != JobState::kRunning) continue;
+      if (job.state == JobState::kRunning) revoked.push_back(job.lease_id);
+      JobRecord updated = job;
+      updated.state = JobState::kCancelled;
+      updated.last_error = "cancelled by a client";
+      updated.lease_id.clear();
+      QG_RETURN_IF_ERROR(store_.UpdateJob(updated));
+      job.last_error = updated.last_error;
+      SetState(job, JobState::kCancelled);
+    }
+  }
+  if (!found) return Error::NotFound("no experiment named '{}' on this coordinator", experiment);
+  return revoked;
+}
+
+nlohmann::json JobQueue::Summary(const std::vector<protocol::Resources>& workers) const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [experiment_id, e] : experiments_) {
+    std::map<std::string, int> counts{{"pending", 0}, {"running", 0}, {"completed", 0}, {"failed", 0}, {"cancelled", 0}};
+    nlohmann::json failures = nlohmann::json::array();
+    int unplaceable = 0;
+    for (const auto& [id, job] : jobs_) {
+      if (job.experiment_id != experiment_id) continue;
+      counts[std::string(storage::JobStateName(job.state))] += 1;
+      if (job.state == JobState::kPending) {
+        const auto need = NeedOf(job);
+        unplaceable += std::none_of(workers.begin(), workers.end(), [&](const auto& w) { return w.Fits(need); });
+      }
+      if (job.state == JobState::kFailed) failures.push_back({{"key", job.key}, {"error", job.last_error}});
+    }
+    nlohmann::json row = counts;
+    row["name"] = e.name;
+    row["failures"] = failures;
+    row["unplaceable"] = unplaceable;
+    out.push_back(row);
+  }
+  return out;
+}
+
+}  // namespace qg::coord

@@ -1,0 +1,156 @@
+#include "coordinator/protocol/connection.h"
+
+#include <charconv>
+
+namespace qg::protocol {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+std::shared_ptr<FramedConnection> FramedConnection::Create(tcp::socket socket, uint32_t max_frame_bytes) {
+  return std::shared_ptr<FramedConnection>(new FramedConnection(std::move(socket), max_frame_bytes));
+}
+
+FramedConnection::FramedConnection(tcp::socket socket, uint32_t max_frame_bytes)
+    : socket_(std::move(socket)), max_frame_bytes_(max_frame_bytes) {
+  boost::system::error_code ec;
+  const auto remote = socket_.remote_endpoint(ec);
+  peer_ = ec ? "unknown peer" : remote.address().to_string() + ":" + std::to_string(remote.port());
+  socket_.set_option(tcp::no_delay(true), ec);  // small request/response messages
+}
+
+void FramedConnection::Start(MessageHandler on_message, CloseHandler on_close) {
+  on_message_ = std::move(on_message);
+  on_close_ = std::move(on_close);
+  started_ = true;
+  ReadHeader();
+}
+
+void FramedConnection::ReadHeader() {
+  asio::async_read(socket_, asio::buffer(header_),
+                   [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                     if (!self->open_) return;
+                     if (ec) {
+                       self->Close(ec == asio::error::eof ? "peer closed the connection"
+                                                          : "read failed: " + ec.message());
+                       return;
+                     }
+                     auto size = DecodeFrameHeader(self->header_, self->max_frame_bytes_);
+                     if (!size) {
+                       self->Close(size.error().message);
+                       return;
+                     }
+                     self->ReadPayload(*size);
+                   });
+}
+
+void FramedConnection::ReadPayload(uint32_t size) {
+  payload_.resize(size);
+  asio::async_read(socket_, asio::buffer(payload_),
+                   [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                     if (!self->open_) return;
+                     if (ec) {
+                       self->Close(ec == asio::error::eof ? "truncated frame: peer closed mid-payload"
+                                                          : "read failed: " + ec.message());
+                       return;
+                     }
+                     auto message = DecodePayload(self->payload_);
+                     if (!message) {
+                       self->Close(message.error().message);
+                       return;
+                     }
+                     self->on_message_(std::move(*message));
+                     if (self->open_) self->ReadHeader();
+                   });
+}
+
+void FramedConnection::Send(const nlohmann::json& message) {
+  if (!open_ || !close_after_write_.empty()) return;
+  auto frame = EncodeFrame(message, max_frame_bytes_);
+  if (!frame) {
+    Close(frame.error().message);
+    return;
+  }
+  outbox_.push_back(std::move(*frame));
+  if (outbox_.size() == 1) WriteNext();
+}
+
+void FramedConnection::SendAndClose(const nlohmann::json& message, const std::string& reason) {
+  Send(message);
+  if (!open_) return;
+  close_after_write_ = reason;
+  if (outbox_.empty()) Close(reason);
+}
+
+void FramedConnection::WriteNext() {
+  asio::async_write(socket_, asio::buffer(outbox_.front()),
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                      if (!self->open_) return;
+                      if (ec) {
+                        self->Close("write failed: " + ec.message());
+                        return;
+                      }
+                      self->outbox_.pop_front();
+                      if (!self->outbox_.empty()) {
+                        self->WriteNext();
+                      } else if (!self->close_after_write_.empty()) {
+                        self->Close(self->close_after_write_);
+                      }
+                    });
+}
+
+void FramedConnection::Close(const std::string& reason) {
+  if (!open_) return;
+  open_ = false;
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  outbox_.clear();
+  if (started_ && on_close_) {
+    // Deferred, so a handler that closes a connection never re-enters its
+    // owner's bookkeeping mid-iteration.
+    on_message_ = nullptr;
+    asio::post(socket_.get_executor(),
+               [self = shared_from_this(), handler = std::move(on_close_), reason] { handler(reason); });
+  }
+}
+
+Status WriteMessage(tcp::socket& socket, const nlohmann::json& message) {
+  QG_ASSIGN_OR_RETURN(auto frame, EncodeFrame(message));
+  boost::system::error_code ec;
+  asio::write(socket, asio::buffer(frame), ec);
+  if (ec) return Error::Unavailable("sending '{}' failed: {}", message.value("type", "?"), ec.message());
+  return OkStatus();
+}
+
+Result<nlohmann::json> ReadMessage(tcp::socket& socket, uint32_t max_frame_bytes) {
+  std::array<uint8_t, kFrameHeaderBytes> header{};
+  boost::system::error_code ec;
+  asio::read(socket, asio::buffer(header), ec);
+  if (ec) return Error::Unavailable("connection closed by the peer ({})", ec.message());
+  QG_ASSIGN_OR_RETURN(uint32_t size, DecodeFrameHeader(header, max_frame_bytes));
+  std::string payload(size, '\0');
+  asio::read(socket, asio::buffer(payload), ec);
+  if (ec) return Error::Corruption("truncated frame: {}", ec.message());
+  return DecodePayload(payload);
+}
+
+Result<Endpoint> ParseEndpoint(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    return Error::InvalidArgument("'{}' is not HOST:PORT", text);
+  }
+  Endpoint e;
+  e.host = text.substr(0, colon);
+  int port = -1;
+  const char* first = text.data() + colon + 1;
+  const char* last = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(first, last, port);
+  if (ec != std::errc() || ptr != last || port < 0 || port > 65535) {
+    return Error::InvalidArgument("'{}' is not HOST:PORT (bad port)", text);
+  }
+  e.port = static_cast<uint16_t>(port);
+  return e;
+}
+
+}  // namespace qg::protocol

@@ -1,0 +1,55 @@
+// The messages of the coordinator protocol (all JSON objects, framed by
+// framing.h). The conversation:
+//
+//   coordinator → peer   challenge {protocol, nonce}
+//   peer → coordinator   hello {protocol, role: "worker"|"client", name, proof, resources?}
+//   coordinator → peer   welcome {heartbeat_ms, lease_ms}   or   error {message}, then close
+//
+// then, for a worker:
+//   coordinator → worker lease {lease_id, job_id, request (exp::JobRequest), expires_ms}
+//                        cancel {lease_id}
+//   worker → coordinator heartbeat {running: [lease_id...]}
+//                        log {lease_id, line}
+//                        result {lease_id, job_id, run (storage::RunRecord) | error {code, message}}
+// and for a client (one request, one reply, on the same connection):
+//   submit {name, spec, jobs: [job...], force}  → submitted {experiment_id, jobs, cached}
+//   status {}                                   → status {experiments: [...], workers: [...]}
+//   cancel {experiment}                         → cancelled {jobs}
+//   any                                         → error {message}
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "core/base/result.h"
+#include "storage/records.h"
+
+namespace qg::protocol {
+
+// What a worker offers, or a job asks for.
+struct Resources {
+  double cpus = 1;
+  int gpus = 0;
+  int64_t memory_mb = 0;
+
+  nlohmann::json ToJson() const;
+  // Missing fields keep their defaults; InvalidArgument for negative or non-numeric ones.
+  static Result<Resources> FromJson(const nlohmann::json& j);
+  bool Fits(const Resources& need) const {
+    return need.cpus <= cpus + 1e-9 && need.gpus <= gpus && need.memory_mb <= memory_mb;
+  }
+  Resources& operator-=(const Resources& r);
+  Resources& operator+=(const Resources& r);
+};
+
+nlohmann::json ErrorMessage(const std::string& message);
+// An Error as it travels in a result or reply: {code, message}.
+nlohmann::json ErrorToJson(const Error& error);
+Error ErrorFromJson(const nlohmann::json& j);
+
+// Jobs travel from client to coordinator in submit messages.
+nlohmann::json JobToJson(const storage::JobRecord& job);
+Result<storage::JobRecord> JobFromJson(const nlohmann::json& j);
+
+}  // namespace qg::protocol

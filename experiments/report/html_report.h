@@ -1,0 +1,17 @@
+// The HTML report: one self-contained page (inline CSS and SVG, no network)
+// with the results table, accuracy-vs-latency Pareto front, model sizes,
+// training curves, confusion matrices, layer-wise MSE of every INT8 model and
+// the MPQ sensitivity list and front. A small inline script checks on load
+// that every chart laid out and marks <body data-rendered="ok N">, which the
+// headless-Chromium check reads.
+#pragma once
+
+#include <string>
+
+#include "experiments/report/results.h"
+
+namespace qg::exp {
+
+std::string RenderHtmlReport(const ResultsView& view, const storage::ExperimentRecord& experiment);
+
+}  // namespace qg::exp

@@ -1,0 +1,154 @@
+#include <gtest/gtest.h>
+
+#include "experiments/report/html_report.h"
+#include "experiments/report/regression.h"
+#include "experiments/report/reproduce.h"
+#include "experiments/report/results.h"
+#include "experiments/report/svg_plots.h"
+#include "storage/sqlite_result_store.h"
+#include "tests/testing/record_fixtures.h"
+
+namespace qg::exp {
+namespace {
+
+using qg::testing::MakeJob;
+
+storage::RunRecord Run(const storage::JobRecord& job, double top1, double p50_b64, double size_bytes, double agree,
+                       const std::string& precision) {
+  storage::RunRecord r = qg::testing::MakeRun(job, top1);
+  r.metrics = {{"top1", top1},
+               {"top5", 99.5},
+               {"size_bytes", size_bytes},
+               {"latency.cpu.b64.p50_ms", p50_b64},
+               {"latency.cpu.b1.p50_ms", p50_b64 / 20},
+               {"output.top1_agreement", agree}};
+  r.documents["precision"] = precision;
+  r.documents["layer_mse"] = nlohmann::json::array({{{"layer", "conv1"}, {"relative_mse", 1e-4}}});
+  return r;
+}
+
+storage::JobRecord Quantize(const std::string& strategy, int seed, const std::string& engine = "onednn") {
+  return MakeJob(fmt::format("quantize/{}/cpu/seed{}", strategy, seed), "quantize",
+                 {{"strategy", strategy}, {"label", strategy}, {"params", nlohmann::json::object()},
+                  {"engine", engine}, {"device", "cpu"}, {"seed", seed}});
+}
+
+// An experiment with two seeds of fp32 and naive_ptq in a fixture database.
+std::unique_ptr<LoadedResults> Fixture(storage::ResultStore& store) {
+  const int64_t e = *store.PutExperiment("paper", {{"dataset", {{"name", "fashion-mnist"}}},
+                                                   {"model", {{"name", "compact_cnn"}}}});
+  std::vector<storage::JobRecord> jobs{Quantize("fp32", 0), Quantize("fp32", 1), Quantize("naive_ptq", 0),
+                                       Quantize("naive_ptq", 1)};
+  EXPECT_TRUE(store.SyncJobs(e, jobs));
+  const auto stored = *store.ListJobs(e);
+  const double top1[] = {91.0, 92.0, 90.5, 91.5}, p50[] = {4.0, 4.4, 1.0, 1.2}, agree[] = {100, 100, 99.5, 99.7};
+  for (size_t i = 0; i < 4; ++i) {
+    const bool fp32 = i < 2;
+    EXPECT_TRUE(store.CompleteJob(stored[i].id, Run(stored[i], top1[i], p50[i], fp32 ? 1.6e6 : 0.4e6, agree[i],
+                                                     fp32 ? "fp32" : "int8")));
+  }
+  return std::move(*LoadResults(store, "paper", 64));
+}
+
+TEST(Results, RowsAggregateSeedsWithMeanAndSampleStd) {
+  auto store = *storage::SqliteResultStore::Open(":memory:");
+  const auto loaded = Fixture(*store);
+  const auto& v = loaded->view;
+  ASSERT_EQ(v.rows.size(), 2u);
+  EXPECT_EQ(v.rows[1].label, "naive_ptq");
+  EXPECT_EQ(v.rows[1].seeds, 2);
+  EXPECT_DOUBLE_EQ(v.rows[1].top1.mean, 91.0);
+  EXPECT_NEAR(v.rows[1].top1.std, 0.7071068, 1e-6);
+  EXPECT_NEAR(v.rows[1].latency_ms.mean, 1.1 / 64, 1e-12);
+  EXPECT_NEAR(v.rows[1].speedup, 4.2 / 1.1, 1e-9);
+  EXPECT_EQ(v.model, "compact_cnn");
+}
+
+TEST(Results, TableInAllThreeFormats) {
+  auto store = *storage::SqliteResultStore::Open(":memory:");
+  const auto loaded = Fixture(*store);
+  const auto table = ResultsTable(loaded->view);
+  EXPECT_EQ(table.Render(TableFormat::kMarkdown),
+            "| Strategy  | Precision |    Top-1 (%) |    Top-5 (%) | Latency (ms/img, b64) | Speedup |     Size (MB) "
+            "|     Agree (%) |\n"
+            "| :-------- | :-------- | -----------: | -----------: | --------------------: | ------: | ------------: "
+            "| ------------: |\n"
+            "| fp32      | fp32      | 91.50 ± 0.71 | 99.50 ± 0.00 |       0.0656 ± 0.0044 |   1.00x | 1.600 ± 0.000 "
+            "| 100.00 ± 0.00 |\n"
+            "| naive_ptq | int8      | 91.00 ± 0.71 | 99.50 ± 0.00 |       0.0172 ± 0.0022 |   3.82x | 0.400 ± 0.000 "
+            "|  99.60 ± 0.14 |\n");
+  EXPECT_EQ(table.Render(TableFormat::kCsv),
+            "Strategy,Precision,Top-1 (%),Top-5 (%),\"Latency (ms/img, b64)\",Speedup,Size (MB),Agree (%)\n"
+            "fp32,fp32,91.50 ± 0.71,99.50 ± 0.00,0.0656 ± 0.0044,1.00x,1.600 ± 0.000,100.00 ± 0.00\n"
+            "naive_ptq,int8,91.00 ± 0.71,99.50 ± 0.00,0.0172 ± 0.0022,3.82x,0.400 ± 0.000,99.60 ± 0.14\n");
+  EXPECT_EQ(table.Render(TableFormat::kLatex),
+            "\\begin{tabular}{llrrrrrr}\n\\toprule\n"
+            "Strategy & Precision & Top-1 (\\%) & Top-5 (\\%) & Latency (ms/img, b64) & Speedup & Size (MB) & "
+            "Agree (\\%) \\\\\n\\midrule\n"
+            "fp32 & fp32 & 91.50 $\\pm$ 0.71 & 99.50 $\\pm$ 0.00 & 0.0656 $\\pm$ 0.0044 & 1.00x & 1.600 $\\pm$ 0.000 & "
+            "100.00 $\\pm$ 0.00 \\\\\n"
+            "naive\\_ptq & int8 & 91.00 $\\pm$ 0.71 & 99.50 $\\pm$ 0.00 & 0.0172 $\\pm$ 0.0022 & 3.82x & 0.400 $\\pm$ "
+            "0.000 & 99.60 $\\pm$ 0.14 \\\\\n"
+            "\\bottomrule\n\\end{tabular}\n");
+}
+
+TEST(Regression, FlagsEachMetricPastItsThresholdAndMissingRows) {
+  auto store = *storage::SqliteResultStore::Open(":memory:");
+  const auto loaded = Fixture(*store);
+  auto baseline = BaselineJson(loaded->view);
+  const auto same = Compare(loaded->view, baseline, {});
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->regressions, 0);
+
+  baseline["rows"][1]["top1"] = 92.0;        // we are 1.0 point worse: past 0.5
+  baseline["rows"][1]["latency_ms"] = 0.01;  // we are 72 % slower: past 15 %
+  baseline["rows"].push_back({{"label", "qat"}, {"top1", 91.0}});
+  const auto worse = Compare(loaded->view, baseline, {});
+  ASSERT_TRUE(worse);
+  EXPECT_EQ(worse->regressions, 3);
+  const std::string table = ComparisonTable(*worse).Render(TableFormat::kMarkdown);
+  EXPECT_NE(table.find("row missing from this sweep"), std::string::npos);
+  EXPECT_NE(table.find("REGRESSION"), std::string::npos);
+  // Looser thresholds accept the same numbers.
+  const auto loose = Compare(loaded->view, baseline, {.top1_drop = 2, .latency_increase = 1.0});
+  EXPECT_EQ(loose->regressions, 1);  // the missing row still counts
+  EXPECT_FALSE(Compare(loaded->view, nlohmann::json{{"rows", nlohmann::json::array()}}, {}));
+}
+
+TEST(Reproduce, PrintsOursBesidePublishedWithDeltas) {
+  auto store = *storage::SqliteResultStore::Open(":memory:");
+  const auto loaded = Fixture(*store);
+  const auto table = ReproductionTable(
+      loaded->view, nlohmann::json::parse(R"({"rows": {"fp32": {"top1": 71.91, "latency_ms": 0.141, "size_mb": 2.09},
+                                                         "mpq": {"top1": 71.46}}})"));
+  ASSERT_TRUE(table) << table.error().ToString();
+  const std::string md = table->Render(TableFormat::kMarkdown);
+  EXPECT_NE(md.find("| fp32 "), std::string::npos);
+  EXPECT_NE(md.find("+19.59"), std::string::npos);   // 91.50 - 71.91
+  EXPECT_NE(md.find("-0.0754"), std::string::npos);  // 0.0656 - 0.141
+  EXPECT_NE(md.find("naive_ptq (not in paper)"), std::string::npos);
+  EXPECT_FALSE(ReproductionTable(loaded->view, nlohmann::json::object()));
+}
+
+TEST(HtmlReport, IsSelfContainedWithChartsAndNoNaN) {
+  auto store = *storage::SqliteResultStore::Open(":memory:");
+  const auto loaded = Fixture(*store);
+  const std::string html = RenderHtmlReport(loaded->view, loaded->experiment);
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("Top-1 vs latency"), std::string::npos);
+  EXPECT_NE(html.find("Confusion matrices"), std::string::npos);
+  EXPECT_EQ(html.find("NaN"), std::string::npos);
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // no external resources
+}
+
+TEST(SvgPlots, ParetoFrontKeepsOnlyUndominatedPoints) {
+  const auto front = ParetoFront({{4, 91, "fp32"}, {1, 90, "int8"}, {2, 89, "slow int8"}, {1.5, 91.2, "mpq"}});
+  ASSERT_EQ(front.size(), 2u);
+  EXPECT_EQ(front[0].label, "int8");
+  EXPECT_EQ(front[1].label, "mpq");
+  EXPECT_EQ(EscapeXml("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+}
+
+}  // namespace
+}  // namespace qg::exp

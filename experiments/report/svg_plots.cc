@@ -1,0 +1,204 @@
+#include "experiments/report/svg_plots.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace qg::exp {
+namespace {
+
+constexpr double kW = 560, kH = 340, kLeft = 70, kRight = 20, kTop = 36, kBottom = 56;
+constexpr const char* kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+
+struct Axis {
+  double lo, hi;
+  double Map(double v, double from, double to) const { return hi > lo ? from + (v - lo) / (hi - lo) * (to - from) : (from + to) / 2; }
+};
+
+Axis Padded(double lo, double hi) {
+  if (!std::isfinite(lo) || !std::isfinite(hi)) return {0, 1};
+  if (hi <= lo) return {lo - 1, hi + 1};
+  const double pad = (hi - lo) * 0.08;
+  return {lo - pad, hi + pad};
+}
+
+std::string Num(double v) {
+  if (v == 0) return "0";
+  const double a = std::abs(v);
+  if (a >= 1000) return fmt::format("{:.0f}", v);
+  if (a >= 10) return fmt::format("{:.1f}", v);
+  if (a >= 0.1) return fmt::format("{:.2f}", v);
+  return fmt::format("{:.2g}", v);
+}
+
+std::string Open(const std::string& title) {
+  return fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+      "font-family=\"sans-serif\" font-size=\"11\"><rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>"
+      "<text x=\"{2}\" y=\"20\" font-size=\"14\" font-weight=\"bold\" text-anchor=\"middle\">{3}</text>",
+      kW, kH, kW / 2, EscapeXml(title));
+}
+
+// Frame, ticks and labels for a plot area.
+std::string Frame(const Axis& x, const Axis& y, const std::string& x_label, const std::string& y_label) {
+  std::string s = fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>",
+                              kLeft, kTop, kW - kLeft - kRight, kH - kTop - kBottom);
+  for (int i = 0; i <= 4; ++i) {
+    const double xv = x.lo + (x.hi - x.lo) * i / 4, yv = y.lo + (y.hi - y.lo) * i / 4;
+    const double px = x.Map(xv, kLeft, kW - kRight), py = y.Map(yv, kH - kBottom, kTop);
+    s += fmt::format("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#ddd\"/>", px, kTop, kH - kBottom);
+    s += fmt::format("<line y1=\"{0}\" y2=\"{0}\" x1=\"{1}\" x2=\"{2}\" stroke=\"#ddd\"/>", py, kLeft, kW - kRight);
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", px, kH - kBottom + 16, Num(xv));
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", kLeft - 6, py + 4, Num(yv));
+  }
+  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", (kLeft + kW - kRight) / 2, kH - 14,
+                   EscapeXml(x_label));
+  s += fmt::format("<text transform=\"translate(16 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+                   (kTop + kH - kBottom) / 2, EscapeXml(y_label));
+  return s;
+}
+
+}  // namespace
+
+std::string EscapeXml(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::vector<ScatterPoint> ParetoFront(std::vector<ScatterPoint> points) {
+  std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.x < b.x || (a.x == b.x && a.y > b.y); });
+  std::vector<ScatterPoint> front;
+  double best = -std::numeric_limits<double>::infinity();
+  for (const auto& p : points) {
+    if (p.y > best) {
+      front.push_back(p);
+      best = p.y;
+    }
+  }
+  return front;
+}
+
+std::string ScatterSvg(const std::string& title, const std::string& x_label, const std::string& y_label,
+                       const std::vector<ScatterPoint>& points, bool draw_pareto_front) {
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  for (const auto& p : points) {
+    xlo = std::min(xlo, p.x), xhi = std::max(xhi, p.x), ylo = std::min(ylo, p.y), yhi = std::max(yhi, p.y);
+  }
+  const Axis x = Padded(std::min(xlo, 0.0), xhi), y = Padded(ylo, yhi);
+  std::string s = Open(title) + Frame(x, y, x_label, y_label);
+  if (draw_pareto_front && points.size() > 1) {
+    std::string path;
+    for (const auto& p : ParetoFront(points)) {
+      path += fmt::format("{}{:.1f},{:.1f} ", path.empty() ? "M" : "L", x.Map(p.x, kLeft, kW - kRight),
+                          y.Map(p.y, kH - kBottom, kTop));
+    }
+    s += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#d62728\" stroke-dasharray=\"5,3\"/>", path);
+  }
+  for (size_t i = 0; i < points.size(); ++i) {
+    const double px = x.Map(points[i].x, kLeft, kW - kRight), py = y.Map(points[i].y, kH - kBottom, kTop);
+    s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"{}\"><title>{}</title></circle>", px, py,
+                     kColors[i % 10], EscapeXml(points[i].label));
+    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>", px + 7, py - 6, EscapeXml(points[i].label));
+  }
+  return s + "</svg>";
+}
+
+std::string BarSvg(const std::string& title, const std::string& y_label,
+                   const std::vector<std::pair<std::string, double>>& bars, bool log_scale) {
+  auto t = [&](double v) { return log_scale ? std::log10(std::max(v, 1e-12)) : v; };
+  double lo = log_scale ? INFINITY : 0.0, hi = -INFINITY;
+  for (const auto& [name, v] : bars) lo = std::min(lo, t(v)), hi = std::max(hi, t(v));
+  Axis y = log_scale ? Axis{std::floor(lo), std::ceil(hi) + (std::ceil(hi) == std::floor(lo) ? 1 : 0)} : Padded(0, hi);
+  if (!log_scale) y.lo = 0;
+  std::string s = Open(title);
+  s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>", kLeft, kTop,
+                   kW - kLeft - kRight, kH - kTop - kBottom);
+  for (int i = 0; i <= 4; ++i) {
+    const double v = y.lo + (y.hi - y.lo) * i / 4;
+    const double py = y.Map(v, kH - kBottom, kTop);
+    s += fmt::format("<line y1=\"{0}\" y2=\"{0}\" x1=\"{1}\" x2=\"{2}\" stroke=\"#ddd\"/>", py, kLeft, kW - kRight);
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", kLeft - 6, py + 4,
+                     log_scale ? fmt::format("1e{:.0f}", v) : Num(v));
+  }
+  s += fmt::format("<text transform=\"translate(16 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+                   (kTop + kH - kBottom) / 2, EscapeXml(y_label));
+  const double slot = (kW - kLeft - kRight) / std::max<size_t>(bars.size(), 1);
+  for (size_t i = 0; i < bars.size(); ++i) {
+    const double top = y.Map(t(bars[i].second), kH - kBottom, kTop);
+    const double base = kH - kBottom;
+    const double x0 = kLeft + slot * i + slot * 0.15;
+    s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"><title>{}: {}</title></rect>",
+                     x0, std::min(top, base), slot * 0.7, std::abs(base - top), kColors[i % 10],
+                     EscapeXml(bars[i].first), Num(bars[i].second));
+    s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"end\" transform=\"rotate(-30 {:.1f} {})\">{}</text>",
+                     x0 + slot * 0.35, kH - kBottom + 14, x0 + slot * 0.35, kH - kBottom + 14, EscapeXml(bars[i].first));
+  }
+  return s + "</svg>";
+}
+
+std::string HeatmapSvg(const std::string& title, const std::vector<std::vector<int64_t>>& m,
+                       const std::vector<std::string>& labels) {
+  const size_t n = m.size();
+  constexpr double kSize = 260, kLeftPad = 90, kTopPad = 40;
+  const double cell = n ? kSize / n : kSize;
+  int64_t max = 1;
+  for (const auto& row : m) {
+    for (auto v : row) max = std::max(max, v);
+  }
+  std::string s = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
+      "font-family=\"sans-serif\" font-size=\"9\"><rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>"
+      "<text x=\"{2}\" y=\"16\" font-size=\"12\" font-weight=\"bold\" text-anchor=\"middle\">{3}</text>",
+      kLeftPad + kSize + 10, kTopPad + kSize + 20, (kLeftPad + kSize) / 2, EscapeXml(title));
+  for (size_t r = 0; r < n; ++r) {
+    s += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>", kLeftPad - 4,
+                     kTopPad + cell * (r + 0.6), EscapeXml(r < labels.size() ? labels[r] : std::to_string(r)));
+    for (size_t c = 0; c < m[r].size(); ++c) {
+      const double a = std::sqrt(static_cast<double>(m[r][c]) / static_cast<double>(max));
+      s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"rgb({},{},{})\">"
+                       "<title>true {} / predicted {}: {}</title></rect>",
+                       kLeftPad + cell * c, kTopPad + cell * r, cell, cell, static_cast<int>(255 - 225 * a),
+                       static_cast<int>(255 - 160 * a), 255, r, c, m[r][c]);
+    }
+  }
+  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">predicted</text>", kLeftPad + kSize / 2,
+                   kTopPad + kSize + 14);
+  return s + "</svg>";
+}
+
+std::string LineSvg(const std::string& title, const std::string& x_label, const std::string& y_label,
+                    const std::vector<Series>& series) {
+  double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+  for (const auto& se : series) {
+    for (const auto& [xv, yv] : se.points) {
+      xlo = std::min(xlo, xv), xhi = std::max(xhi, xv), ylo = std::min(ylo, yv), yhi = std::max(yhi, yv);
+    }
+  }
+  const Axis x = Padded(xlo, xhi), y = Padded(ylo, yhi);
+  std::string s = Open(title) + Frame(x, y, x_label, y_label);
+  for (size_t i = 0; i < series.size(); ++i) {
+    std::string path;
+    for (const auto& [xv, yv] : series[i].points) {
+      path += fmt::format("{}{:.1f},{:.1f} ", path.empty() ? "M" : "L", x.Map(xv, kLeft, kW - kRight),
+                          y.Map(yv, kH - kBottom, kTop));
+    }
+    s += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>", path, kColors[i % 10]);
+    s += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"{}\">{}</text>", kLeft + 8, kTop + 14 + 13 * i, kColors[i % 10],
+                     EscapeXml(series[i].name));
+  }
+  return s + "</svg>";
+}
+
+}  // namespace qg::exp

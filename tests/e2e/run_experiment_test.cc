@@ -1,0 +1,127 @@
+// `quantgrid run` end to end on synthetic data: results, caching, resume after
+// kill -9, determinism, bad specs.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include "storage/sqlite_result_store.h"
+#include "tests/testing/cli_runner.h"
+#include "tests/testing/temp_dir.h"
+
+namespace qg {
+namespace {
+
+using qg::testing::RunQuantgrid;
+using qg::testing::TempDir;
+
+const char* kSpec = R"({
+  "name": "tiny",
+  "dataset": {"name": "synthetic"},
+  "model": {"name": "compact_cnn"},
+  "train": {"epochs": 2, "batch_size": 64},
+  "seeds": [0],
+  "grid": {"strategies": ["fp32", "naive_ptq", "bn_fold", "bias_correction", "fp16"], "calibration_sizes": [256]},
+  "measure": {"batch_sizes": [1, 64], "runs": 10, "warmup_runs": 3}
+})";
+
+void WriteSpec(const TempDir& dir, const std::string& text = kSpec) { std::ofstream(dir.File("spec.json")) << text; }
+
+std::vector<std::string> RunArgs(const TempDir& dir) { return {"run", dir.File("spec.json"), "--db", dir.File("q.db"), "--root", dir.File("runs")}; }
+
+std::vector<storage::RunRecord> StoredRuns(const TempDir& dir) {
+  auto store = *storage::SqliteResultStore::Open(dir.File("q.db"));
+  return *store->RunsOfExperiment((*store->GetExperiment("tiny"))->id);
+}
+
+TEST(RunExperiment, PrintsTheTableAndASecondRunRerunsNothing) {
+  TempDir dir;
+  WriteSpec(dir);
+  const auto first = RunQuantgrid(RunArgs(dir), dir.path().string());
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  for (const char* row : {"| fp32 ", "| naive_ptq ", "| bn_fold ", "| bias_correction ", "| fp16 "}) {
+    EXPECT_NE(first.out.find(row), std::string::npos) << row << "\n" << first.out;
+  }
+  EXPECT_EQ(StoredRuns(dir).size(), 6u);  // train + 5 strategies
+
+  const auto second = RunQuantgrid(RunArgs(dir), dir.path().string());
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(second.out, first.out);  // the same table, from the stored results
+  EXPECT_EQ(second.err.find("running"), std::string::npos) << second.err;
+  EXPECT_LT(second.seconds, 10.0);
+  EXPECT_EQ(StoredRuns(dir).size(), 6u);
+
+  // table reads the same rows back, in every format.
+  const auto csv = RunQuantgrid({"table", "--db", dir.File("q.db"), "--experiment", "tiny", "--format", "csv"},
+                                dir.path().string());
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_EQ(csv.out.rfind("Strategy,Precision,", 0), 0u);
+  const auto missing = RunQuantgrid({"table", "--db", dir.File("q.db"), "--experiment", "nope"}, dir.path().string());
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_EQ(missing.err, "quantgrid: not_found: experiment 'nope' is not in the database\n");
+}
+
+TEST(RunExperiment, KilledHalfwayResumesWithoutRerunningOrDuplicating) {
+  TempDir dir;
+  WriteSpec(dir);
+  auto child = qg::testing::StartQuantgrid(RunArgs(dir), dir.path().string(), dir.File("killed.log"));
+  // Wait until training and at least one strategy are stored, then kill -9.
+  std::vector<storage::RunRecord> before;
+  for (int i = 0; i < 600 && before.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (std::filesystem::exists(dir.File("q.db"))) {
+      auto store = storage::SqliteResultStore::Open(dir.File("q.db"));
+      if (store) {
+        if (auto e = (*store)->GetExperiment("tiny"); e && *e) before = *(*store)->RunsOfExperiment((*e)->id);
+      }
+    }
+  }
+  ASSERT_GE(before.size(), 2u) << "the run did not get far enough";
+  ::kill(child.id(), SIGKILL);
+  child.wait();
+  ASSERT_LT(StoredRuns(dir).size(), 6u) << "killed too late to test resuming";
+
+  const auto resumed = RunQuantgrid(RunArgs(dir), dir.path().string());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const auto after = StoredRuns(dir);
+  EXPECT_EQ(after.size(), 6u);  // every job once: no duplicate rows
+  for (const auto& b : before) {
+    const auto it = std::find_if(after.begin(), after.end(), [&](const auto& a) { return a.config_hash == b.config_hash; });
+    ASSERT_NE(it, after.end());
+    EXPECT_EQ(it->finished_ms, b.finished_ms) << b.job_key << " ran again";
+    EXPECT_EQ(resumed.err.find("running " + b.job_key), std::string::npos) << b.job_key;
+  }
+}
+
+TEST(RunExperiment, TwoFreshRunsGiveIdenticalAccuraciesAndModelFiles) {
+  TempDir a, b;
+  WriteSpec(a);
+  WriteSpec(b);
+  ASSERT_EQ(RunQuantgrid(RunArgs(a), a.path().string()).exit_code, 0);
+  ASSERT_EQ(RunQuantgrid(RunArgs(b), b.path().string()).exit_code, 0);
+  const auto ra = StoredRuns(a), rb = StoredRuns(b);
+  ASSERT_EQ(ra.size(), rb.size());
+  for (size_t i = 0; i < ra.size(); ++i) {
+    EXPECT_EQ(ra[i].config_hash, rb[i].config_hash);
+    EXPECT_EQ(ra[i].metrics.at("top1"), rb[i].metrics.at("top1")) << ra[i].job_key;
+    ASSERT_EQ(ra[i].artifacts.size(), 1u);
+    EXPECT_EQ(ra[i].artifacts[0].sha256, rb[i].artifacts[0].sha256) << ra[i].job_key;
+  }
+}
+
+TEST(RunExperiment, BadSpecFailsBeforeAnyWorkWithTheJsonPath) {
+  TempDir dir;
+  std::string spec = kSpec;
+  spec.replace(spec.find("\"calibration_sizes\""), 0, R"("observers": ["minmx"], )");
+  WriteSpec(dir, spec);
+  const auto r = RunQuantgrid(RunArgs(dir), dir.path().string());
+  EXPECT_EQ(r.exit_code, 2);  // invalid_argument
+  EXPECT_EQ(r.err, "quantgrid: invalid_argument: spec '" + dir.File("spec.json") +
+                       "': grid.observers[0]: unknown \"minmx\"; known: minmax, moving_average, histogram, entropy, "
+                       "mse\n");
+  EXPECT_FALSE(std::filesystem::exists(dir.File("q.db")));
+}
+
+}  // namespace
+}  // namespace qg

@@ -1,0 +1,13 @@
+// What this machine offers a coordinator: CPU cores, memory and NVIDIA GPUs.
+// GPUs are counted from /dev/nvidiaN device nodes (respecting
+// CUDA_VISIBLE_DEVICES), so a CPU-only build still advertises a GPU box
+// correctly; flags on `quantgrid worker` override every field.
+#pragma once
+
+#include "coordinator/protocol/messages.h"
+
+namespace qg::worker {
+
+protocol::Resources ProbeResources();
+
+}  // namespace qg::worker
