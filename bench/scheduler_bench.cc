@@ -56,7 +56,7 @@ struct LoopbackCluster {
       for (const auto& e : status["experiments"]) {
         if (e["name"] == spec["name"] && e["pending"] == 0 && e["running"] == 0) return Seconds(t0);
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
 

@@ -54,11 +54,12 @@ Result<WatchSummary> WatchExperiment(const protocol::Endpoint& coordinator, cons
     const std::string eta = fresh > 0 ? ", ETA " + HumanDuration(elapsed / fresh * (running + pending)) : "";
     const std::string waiting =
         unplaceable > 0 ? fmt::format(" ({} wait for a worker with the resources they ask)", unplaceable) : "";
-    const std::string line = fmt::format("[{} done, {} running, {} pending{}, {} failed{}]{}", completed, running,
-                                         pending, waiting, failed, eta, work);
-    if (line != last_line || now - last_print > std::chrono::seconds(10)) {
-      log->info("{} elapsed {}", line, HumanDuration(elapsed));
-      last_line = line;
+    // Printed when the state or a job's output changes (not for a ticking ETA), or every 10 s.
+    const std::string state = fmt::format("{} {} {} {} {}", completed, running, pending, failed, work);
+    if (state != last_line || now - last_print > std::chrono::seconds(10)) {
+      log->info("[{} done, {} running, {} pending{}, {} failed{}]{} elapsed {}", completed, running, pending, waiting,
+                failed, eta, work, HumanDuration(elapsed));
+      last_line = state;
       last_print = now;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));

@@ -129,7 +129,9 @@ class Coordinator::Impl {
     auto it = sessions_.find(id);
     if (it == sessions_.end()) return;
     Session& s = it->second;
-    if (s.role == "worker") {
+    if (s.role == "worker" && s.leases.empty()) {
+      log_->info("worker '{}' left: {}", s.name, reason);
+    } else if (s.role == "worker") {
       // Its leases are not renewed any more: they expire and the jobs run again.
       log_->warn("worker '{}' ({}) disconnected: {}; {} job(s) wait for their leases to expire", s.name,
                  s.conn->peer(), reason, s.leases.size());

@@ -27,19 +27,45 @@ Result<int> JobQueue::Recover() {
   return requeued;
 }
 
+void JobQueue::MarkPending(Experiment& e, const JobRecord& job) {
+  if (DepsCompleted(e, job)) {
+    e.ready[ShapeOf(NeedOf(job))].insert(job.id);
+  } else {
+    e.waiting.insert(job.id);
+  }
+}
+
+void JobQueue::Unmark(Experiment& e, const JobRecord& job) {
+  e.waiting.erase(job.id);
+  auto bucket = e.ready.find(ShapeOf(NeedOf(job)));
+  if (bucket == e.ready.end()) return;
+  bucket->second.erase(job.id);
+  if (bucket->second.empty()) e.ready.erase(bucket);
+}
+
+void JobQueue::Release(Experiment& e, const std::string& key) {
+  auto it = e.dependents.find(key);
+  if (it == e.dependents.end()) return;
+  for (int64_t id : it->second) {
+    const auto& job = jobs_.at(id);
+    if (job.state == JobState::kPending && e.waiting.count(id) && DepsCompleted(e, job)) {
+      e.waiting.erase(id);
+      e.ready[ShapeOf(NeedOf(job))].insert(id);
+    }
+  }
+}
+
 void JobQueue::SetState(JobRecord& job, JobState state) {
   auto& e = experiments_[job.experiment_id];
-  if (state == JobState::kPending) {
-    e.pending.insert(job.id);
-  } else {
-    e.pending.erase(job.id);
-  }
+  if (job.state == JobState::kPending) Unmark(e, job);
+  if (state == JobState::kPending) MarkPending(e, job);
   if (job.state == JobState::kRunning && state != JobState::kRunning && !job.lease_id.empty()) {
     job_by_lease_.erase(job.lease_id);
     job.lease_id.clear();
     job.lease_expires_ms = 0;
   }
   job.state = state;
+  if (state == JobState::kCompleted) Release(e, job.key);
 }
 
 Status JobQueue::Reload(int64_t experiment_id) {
@@ -62,6 +88,18 @@ Status JobQueue::Reload(int64_t experiment_id) {
     slot = std::move(job);
     e.ids_by_key[slot.key] = slot.id;
     SetState(slot, state);
+  }
+  // Dependencies may be listed after their dependents: link and re-check once all are loaded.
+  e.dependents.clear();
+  for (const auto& [key, id] : e.ids_by_key) {
+    for (const auto& dep : jobs_.at(id).deps) e.dependents[dep].push_back(id);
+  }
+  for (auto id : std::vector<int64_t>(e.waiting.begin(), e.waiting.end())) {
+    const auto& job = jobs_.at(id);
+    if (DepsCompleted(e, job)) {
+      e.waiting.erase(id);
+      e.ready[ShapeOf(NeedOf(job))].insert(id);
+    }
   }
   return OkStatus();
 }
@@ -125,30 +163,33 @@ Result<std::optional<Lease>> JobQueue::LeaseNext(const protocol::Resources& free
   for (size_t turn = 0; turn < turn_.size(); ++turn) {
     const int64_t experiment_id = turn_[turn];
     auto& e = experiments_[experiment_id];
-    for (int64_t id : e.pending) {
-      auto& job = jobs_.at(id);
-      if (job.not_before_ms > now || !free.Fits(NeedOf(job)) || !DepsCompleted(e, job)) continue;
-      QG_ASSIGN_OR_RETURN(auto request, RequestFor(job));
-      Lease lease{.lease_id = fmt::format("{}-{}-{}", job.id, ++lease_counter_, protocol::RandomNonce().substr(0, 8)),
-                  .job_id = job.id,
-                  .request = std::move(request),
-                  .need = NeedOf(job),
-                  .expires_ms = now + lease_ms};
-      JobRecord updated = job;
-      updated.state = JobState::kRunning;
-      updated.attempts += 1;
-      updated.worker = worker;
-      updated.lease_id = lease.lease_id;
-      updated.lease_expires_ms = lease.expires_ms;
-      updated.started_ms = now;
-      QG_RETURN_IF_ERROR(store_.UpdateJob(updated));
-      e.pending.erase(id);
-      job = std::move(updated);
-      job_by_lease_[lease.lease_id] = id;
-      // This experiment was served: the others go first next time.
-      turn_.erase(turn_.begin() + static_cast<std::ptrdiff_t>(turn));
-      turn_.push_back(experiment_id);
-      return std::optional<Lease>(std::move(lease));
+    for (auto& [shape, ids] : e.ready) {
+      if (!free.Fits(NeedOf(jobs_.at(*ids.begin())))) continue;
+      for (int64_t id : ids) {
+        auto& job = jobs_.at(id);
+        if (job.not_before_ms > now) continue;  // backing off
+        QG_ASSIGN_OR_RETURN(auto request, RequestFor(job));
+        Lease lease{.lease_id = fmt::format("{}-{}-{}", job.id, ++lease_counter_, protocol::RandomNonce().substr(0, 8)),
+                    .job_id = job.id,
+                    .request = std::move(request),
+                    .need = NeedOf(job),
+                    .expires_ms = now + lease_ms};
+        JobRecord updated = job;
+        updated.state = JobState::kRunning;
+        updated.attempts += 1;
+        updated.worker = worker;
+        updated.lease_id = lease.lease_id;
+        updated.lease_expires_ms = lease.expires_ms;
+        updated.started_ms = now;
+        QG_RETURN_IF_ERROR(store_.UpdateJob(updated));
+        Unmark(e, job);
+        job = std::move(updated);
+        job_by_lease_[lease.lease_id] = id;
+        // This experiment was served: the others go first next time.
+        turn_.erase(turn_.begin() + static_cast<std::ptrdiff_t>(turn));
+        turn_.push_back(experiment_id);
+        return std::optional<Lease>(std::move(lease));
+      }
     }
   }
   return std::optional<Lease>();
@@ -209,9 +250,9 @@ Status JobQueue::CancelDependents(const JobRecord& failed) {
   while (!frontier.empty()) {
     const std::string key = frontier.back();
     frontier.pop_back();
-    for (auto id : std::vector<int64_t>(e.pending.begin(), e.pending.end())) {
+    for (int64_t id : e.dependents[key]) {
       auto& job = jobs_.at(id);
-      if (std::find(job.deps.begin(), job.deps.end(), key) == job.deps.end()) continue;
+      if (job.state != JobState::kPending) continue;
       JobRecord updated = job;
       updated.state = JobState::kCancelled;
       updated.last_error = fmt::format("dependency '{}' did not complete", key);

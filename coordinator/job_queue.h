@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -85,11 +86,22 @@ class JobQueue {
   static protocol::Resources NeedOf(const storage::JobRecord& job);
 
  private:
+  // Pending jobs are either waiting (a dependency has not completed) or
+  // ready, bucketed by the resources they ask for, so finding a job for a
+  // worker costs the number of distinct requests, not the number of jobs.
+  using Shape = std::tuple<double, int, int64_t>;  // cpus, gpus, memory_mb
+  static Shape ShapeOf(const protocol::Resources& r) { return {r.cpus, r.gpus, r.memory_mb}; }
   struct Experiment {
     std::string name;
     std::map<std::string, int64_t> ids_by_key;
-    std::set<int64_t> pending;  // ids, in submission order
+    std::map<std::string, std::vector<int64_t>> dependents;  // key -> ids of jobs that list it
+    std::set<int64_t> waiting;                                // ids, in submission order
+    std::map<Shape, std::set<int64_t>> ready;
   };
+  void MarkPending(Experiment& e, const storage::JobRecord& job);
+  void Unmark(Experiment& e, const storage::JobRecord& job);
+  // Moves `key`'s dependents whose dependencies have all completed to ready.
+  void Release(Experiment& e, const std::string& key);
   Status Reload(int64_t experiment_id);
   void SetState(storage::JobRecord& job, storage::JobState state);
   bool DepsCompleted(const Experiment& e, const storage::JobRecord& job) const;
