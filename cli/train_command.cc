@@ -8,6 +8,7 @@
 #include "core/pipeline/torch_runtime.h"
 #include "core/pipeline/train_step.h"
 #include "core/train/console_progress.h"
+#include "core/train/distributed.h"
 
 namespace qg::cli {
 namespace {
@@ -27,8 +28,16 @@ Status RunTrain(TrainFlags& f) {
   spec.resume = !f.fresh;
   QG_ASSIGN_OR_RETURN(train::TrainOptions checked, train::TrainOptions::FromJson(spec.recipe.ToJson(), "flags"));
   (void)checked;
+  // Launched as one rank of several (mpirun, srun, QG_RANK/QG_WORLD_SIZE):
+  // join the group; rank 0 reports, evaluates and writes the model.
+  QG_ASSIGN_OR_RETURN(auto distributed, train::DistributedConfigFromEnv());
+  std::unique_ptr<train::GradientSync> sync;
+  if (distributed) {
+    QG_ASSIGN_OR_RETURN(sync, train::ConnectGloo(*distributed));
+  }
   train::ConsoleProgress progress;
-  QG_ASSIGN_OR_RETURN(auto result, pipeline::RunTrainStep(spec, &progress));
+  QG_ASSIGN_OR_RETURN(auto result, pipeline::RunTrainStep(spec, &progress, sync.get()));
+  if (sync && sync->rank() != 0) return OkStatus();
 
   TextTable table({"Model", "Dataset", "Params", "Epochs", "Top-1 (%)", "Top-5 (%)", "Size (MB)", "Train (s)"},
                   {true, true});

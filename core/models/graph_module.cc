@@ -105,7 +105,7 @@ std::vector<torch::Tensor> GraphModuleImpl::ForwardAll(const torch::Tensor& x, F
         break;
       }
       case Op::kBatchNorm2d:
-        out = bn_[i]->forward(in(0));
+        out = hooks ? hooks->BatchNorm(static_cast<int>(i), n, *bn_[i], in(0)) : bn_[i]->forward(in(0));
         break;
       case Op::kReLU:
         out = torch::relu(in(0));

@@ -1,7 +1,8 @@
 // GraphModule: a Graph with its parameters, as a torch::nn::Module, and the
 // interpreter that runs it. Training, calibration and QAT all run through here;
-// ForwardHooks let calibration observe every node's output and let QAT replace
-// weights and activations with fake-quantized ones.
+// ForwardHooks let calibration observe every node's output, let QAT replace
+// weights and activations with fake-quantized ones, and let data-parallel
+// training synchronise batch-norm statistics.
 //
 // Convolutions run channels-last: LibTorch 1.13 sends channels-last
 // convolutions and pooling to oneDNN on CPU, ~3-15x faster than NCHW here, in
@@ -33,6 +34,10 @@ class ForwardHooks {
   virtual torch::Tensor AfterNode(int node, const Node& n, torch::Tensor out) { return out; }
   // The weight a Conv2d/Linear node is about to use; return it or a replacement.
   virtual torch::Tensor Weight(int node, const Node& n, torch::Tensor weight) { return weight; }
+  // A BatchNorm2d node (data-parallel training swaps in SyncBatchNorm here).
+  virtual torch::Tensor BatchNorm(int node, const Node& n, torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+    return bn.forward(x);
+  }
 };
 
 // What a model file records besides the graph: how it was made.
