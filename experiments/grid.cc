@@ -44,6 +44,11 @@ Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& s, cons
                       {"threads", s.measure.threads},
                       {"device", train_on_gpu ? "cuda" : "cpu"}},
                      {}, Resources(s.measure.threads, train_on_gpu ? "cuda" : "cpu"), s.max_attempts);
+    // Data-parallel training: the worker starts this many ranks for the job.
+    if (recipe.contains("processes") && recipe["processes"] != 1) {
+      train.config["processes"] = recipe["processes"];
+      train.config_hash = ConfigHash(train.config);
+    }
     const std::string train_hash = train.config_hash;
     jobs.push_back(std::move(train));
 

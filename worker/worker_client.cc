@@ -24,9 +24,22 @@ namespace {
 
 struct RunningJob {
   std::thread thread;
-  std::atomic<int> pid{0};
   std::atomic<bool> cancelled{false};
   std::string key;
+
+  void AddPid(int pid) {
+    std::lock_guard<std::mutex> lock(mu);
+    pids.push_back(pid);
+  }
+  // Kills the job's processes (every rank of a data-parallel job).
+  void Kill() {
+    std::lock_guard<std::mutex> lock(mu);
+    for (int pid : pids) ::kill(pid, SIGKILL);
+  }
+
+ private:
+  std::mutex mu;
+  std::vector<int> pids;
 };
 
 std::string DefaultName() {
@@ -121,7 +134,7 @@ class WorkerClient::Impl {
       if (it == running_.end()) return;
       log_->warn("{}: lease revoked by the coordinator; stopping it", it->second->key);
       it->second->cancelled = true;
-      if (int pid = it->second->pid; pid > 0) ::kill(pid, SIGKILL);
+      it->second->Kill();
       return;
     }
     conn_->Close("unknown message type '" + type + "' from the coordinator");
@@ -158,7 +171,7 @@ class WorkerClient::Impl {
       } else {
         ChildOptions child{.executable = options_.executable};
         if (!request.work_dir.empty()) child.log_path = request.work_dir + "/job.log";
-        child.on_started = [job](int pid) { job->pid = pid; };
+        child.on_started = [job](int pid) { job->AddPid(pid); };
         child.on_line = [this, lease, generation](const std::string& line) {
           asio::post(io_, [this, lease, generation, line] {
             if (generation == generation_ && conn_ && running_.count(lease)) {
@@ -196,7 +209,7 @@ class WorkerClient::Impl {
   void AbandonJobs() {
     for (auto& [lease, job] : running_) {
       job->cancelled = true;
-      if (int pid = job->pid; pid > 0) ::kill(pid, SIGKILL);
+      job->Kill();
     }
     for (auto& [lease, job] : running_) {
       if (job->thread.joinable()) job->thread.join();

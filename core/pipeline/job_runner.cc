@@ -13,6 +13,7 @@
 #include "core/pipeline/quantize_step.h"
 #include "core/pipeline/torch_runtime.h"
 #include "core/pipeline/train_step.h"
+#include "core/train/distributed.h"
 #include "worker/probe_jobs.h"
 
 namespace qg::pipeline {
@@ -59,8 +60,16 @@ Result<storage::RunRecord> RunTrain(const JobRequest& req, train::TrainObserver*
   QG_ASSIGN_OR_RETURN(spec.recipe, train::TrainOptions::FromJson(c.at("recipe"), "train"));
   spec.out_dir = req.work_dir;
   spec.resume = true;  // a retried or restarted job continues from its last epoch
-  QG_ASSIGN_OR_RETURN(auto result, RunTrainStep(spec, progress));
+  // One rank of a data-parallel job (the worker started `processes` of us).
+  QG_ASSIGN_OR_RETURN(auto distributed, train::DistributedConfigFromEnv());
+  std::unique_ptr<train::GradientSync> sync;
+  if (distributed) {
+    QG_ASSIGN_OR_RETURN(sync, train::ConnectGloo(*distributed));
+  }
+  QG_ASSIGN_OR_RETURN(auto result, RunTrainStep(spec, progress, sync.get()));
   run.seed = static_cast<int64_t>(spec.recipe.seed);
+  if (sync) run.metrics["train_processes"] = sync->world_size();
+  if (sync && sync->rank() != 0) return run;  // rank 0 reports the job's result
   AddAccuracy(result.test, run);
   run.metrics["parameters"] = static_cast<double>(result.parameters);
   run.metrics["size_bytes"] = static_cast<double>(result.model_bytes);
@@ -150,9 +159,12 @@ Result<storage::RunRecord> RunJob(const JobRequest& req, train::TrainObserver* p
   run.cpu_model = CpuModel();
   run.host = Hostname();
   run.device = req.config.value("device", "cpu");
-  run.threads = ConfigureThreads(req.config.value("threads", req.config.contains("measure")
-                                                                 ? req.config["measure"].value("threads", 0)
-                                                                 : 0));
+  int threads = req.config.value("threads", req.config.contains("measure") ? req.config["measure"].value("threads", 0) : 0);
+  if (const char* world = std::getenv("QG_WORLD_SIZE"); world != nullptr && threads == 0) {
+    // Ranks of one job share the machine's cores.
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, std::atoi(world)));
+  }
+  run.threads = ConfigureThreads(threads);
   run.started_ms = SystemClock::Instance().WallMillis();
   if (!req.work_dir.empty()) std::filesystem::create_directories(req.work_dir);
   Result<storage::RunRecord> out = Error::InvalidArgument("unknown job kind '{}' (job '{}')", req.kind, req.key);

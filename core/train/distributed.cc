@@ -105,17 +105,29 @@ class GlooGradientSync final : public GradientSync {
   }
 
   Status SynchronizeGradients(models::GraphModuleImpl& model) override {
+    const auto start = std::chrono::steady_clock::now();
     std::vector<torch::Tensor> grads;
     for (auto& p : model.parameters()) {
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
       grads.push_back(p.mutable_grad());
     }
-    return TorchCall("all-reducing gradients", [&] {
+    auto done = TorchCall("all-reducing gradients", [&] {
       ForEachBucket(grads, [&](std::vector<torch::Tensor>& flat) {
         group_->allreduce(flat)->wait();
         flat[0].div_(config_.world_size);
       });
     });
+    sync_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ++sync_steps_;
+    return done;
+  }
+
+  ~GlooGradientSync() override {
+    if (sync_steps_ > 0) {
+      Log("train")->info("rank {}/{}: {} gradient all-reduces, {:.3f} ms per step (bucketed, {} MB buckets)",
+                         config_.rank, config_.world_size, sync_steps_, 1000 * sync_seconds_ / sync_steps_,
+                         config_.bucket_bytes >> 20);
+    }
   }
 
   Result<std::vector<double>> AllReduceSum(std::vector<double> values) override {
@@ -159,6 +171,8 @@ class GlooGradientSync final : public GradientSync {
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
   std::unique_ptr<SyncBatchNormHooks> hooks_;
+  double sync_seconds_ = 0;
+  int64_t sync_steps_ = 0;
 };
 
 int PortFromJobId(const std::string& id) { return 20000 + static_cast<int>(std::hash<std::string>{}(id) % 20000); }

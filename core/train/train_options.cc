@@ -3,7 +3,7 @@
 namespace qg::train {
 
 nlohmann::json TrainOptions::ToJson() const {
-  return {{"epochs", epochs},
+  nlohmann::json j = {{"epochs", epochs},
           {"batch_size", batch_size},
           {"lr", lr},
           {"min_lr", min_lr},
@@ -18,13 +18,15 @@ nlohmann::json TrainOptions::ToJson() const {
           {"horizontal_flip", horizontal_flip},
           {"seed", seed},
           {"max_steps_per_epoch", max_steps_per_epoch}};
+  if (processes != 1) j["processes"] = processes;
+  return j;
 }
 
 Result<TrainOptions> TrainOptions::FromJson(const nlohmann::json& j, const std::string& path) {
   if (!j.is_object()) return Error::InvalidArgument("{}: must be an object", path);
   static const char* kKnown[] = {"epochs", "batch_size", "lr", "min_lr", "momentum", "nesterov", "weight_decay",
                                  "warmup_epochs", "label_smoothing", "early_stopping_patience", "val_size",
-                                 "crop_padding", "horizontal_flip", "seed", "max_steps_per_epoch"};
+                                 "crop_padding", "horizontal_flip", "seed", "max_steps_per_epoch", "processes"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
       return Error::InvalidArgument("{}.{}: unknown field", path, key);
@@ -47,12 +49,19 @@ Result<TrainOptions> TrainOptions::FromJson(const nlohmann::json& j, const std::
     o.horizontal_flip = j.value("horizontal_flip", o.horizontal_flip);
     o.seed = j.value("seed", o.seed);
     o.max_steps_per_epoch = j.value("max_steps_per_epoch", o.max_steps_per_epoch);
+    o.processes = j.value("processes", o.processes);
   } catch (const nlohmann::json::exception& e) {
     return Error::InvalidArgument("{}: {}", path, e.what());
   }
   if (o.epochs <= 0) return Error::InvalidArgument("{}.epochs: must be positive (got {})", path, o.epochs);
   if (o.batch_size <= 0) return Error::InvalidArgument("{}.batch_size: must be positive (got {})", path, o.batch_size);
   if (!(o.lr > 0)) return Error::InvalidArgument("{}.lr: must be positive (got {})", path, o.lr);
+  if (o.processes < 1 || o.processes > 64) {
+    return Error::InvalidArgument("{}.processes: must be 1 to 64 (got {})", path, o.processes);
+  }
+  if (o.batch_size % o.processes != 0) {
+    return Error::InvalidArgument("{}.batch_size: {} is not divisible by processes {}", path, o.batch_size, o.processes);
+  }
   if (o.momentum < 0 || o.momentum >= 1) return Error::InvalidArgument("{}.momentum: must be in [0, 1)", path);
   if (o.nesterov && o.momentum == 0) return Error::InvalidArgument("{}.nesterov: needs momentum > 0", path);
   if (o.label_smoothing < 0 || o.label_smoothing >= 1) {

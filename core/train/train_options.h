@@ -27,6 +27,9 @@ struct TrainOptions {
   bool horizontal_flip = false;
   uint64_t seed = 0;
   int64_t max_steps_per_epoch = 0;  // 0 = whole epoch (tests and benchmarks cut it)
+  // Data-parallel ranks a worker starts for this training (1 = one process).
+  // Only in the JSON when > 1, so single-process recipes keep their hashes.
+  int64_t processes = 1;
 
   nlohmann::json ToJson() const;
   // InvalidArgument naming the field ("train.lr: must be positive").

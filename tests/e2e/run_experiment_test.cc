@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "storage/sqlite_result_store.h"
@@ -121,6 +122,35 @@ TEST(RunExperiment, BadSpecFailsBeforeAnyWorkWithTheJsonPath) {
                        "': grid.observers[0]: unknown \"minmx\"; known: minmax, moving_average, histogram, entropy, "
                        "mse\n");
   EXPECT_FALSE(std::filesystem::exists(dir.File("q.db")));
+}
+
+TEST(RunExperiment, AWorkerStartsTheRanksOfADataParallelTrainingJob) {
+  TempDir dir;
+  WriteSpec(dir, R"({
+    "name": "tiny",
+    "dataset": {"name": "synthetic"},
+    "model": {"name": "compact_cnn"},
+    "train": {"epochs": 1, "batch_size": 64, "processes": 2},
+    "seeds": [0],
+    "grid": {"strategies": ["fp32"]},
+    "measure": {"batch_sizes": [1], "runs": 3, "warmup_runs": 1}
+  })");
+  const auto r = RunQuantgrid(RunArgs(dir), dir.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto runs = StoredRuns(dir);
+  const auto train = std::find_if(runs.begin(), runs.end(), [](const auto& x) { return x.kind == "train"; });
+  ASSERT_NE(train, runs.end());
+  EXPECT_EQ(train->metrics.at("train_processes"), 2);
+  ASSERT_EQ(train->artifacts.size(), 1u);  // one checkpoint, from rank 0
+  // Each rank logged joining the group: rank 0 into the job's log, rank 1 beside it.
+  const auto work = std::filesystem::path(train->artifacts[0].path).parent_path();
+  auto slurp = [](const std::filesystem::path& p) {
+    std::stringstream ss;
+    ss << std::ifstream(p).rdbuf();
+    return ss.str();
+  };
+  EXPECT_NE(slurp(work / "job.log").find("rank 0/2 (quantgrid)"), std::string::npos);
+  EXPECT_NE(slurp(work / "job.log.rank1").find("rank 1/2 (quantgrid)"), std::string::npos);
 }
 
 }  // namespace
