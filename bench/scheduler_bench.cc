@@ -41,9 +41,7 @@ struct LoopbackCluster {
 
   // Submits a probe spec and waits for it; seconds from submit to done.
   double RunProbe(const json& spec, double* submit_seconds) {
-    auto jobs = *exp::ExpandProbeSpec(spec);
-    json request{{"type", "submit"}, {"name", spec["name"]}, {"spec", spec}, {"jobs", json::array()}};
-    for (const auto& j : jobs) request["jobs"].push_back(protocol::JobToJson(j));
+    const auto request = protocol::SubmitMessage(spec["name"], spec, *exp::ExpandProbeSpec(spec), false);
     const auto t0 = Clock::now();
     auto reply = protocol::Request(endpoint(), cluster->token(), request);
     if (!reply) {

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "coordinator/protocol/messages.h"
 #include "core/base/files.h"
 #include "core/pipeline/job_runner.h"
 #include "core/train/console_progress.h"
@@ -35,7 +36,7 @@ Status RunExec(const ExecFlags& f) {
     return pipeline::RunJob(request, &progress);
   }();
   if (!run) {
-    const nlohmann::json error{{"error", {{"code", CodeName(run.error().code)}, {"message", run.error().message}}}};
+    const nlohmann::json error{{"error", protocol::ErrorToJson(run.error())}};
     QG_RETURN_IF_ERROR(WriteFileAtomic(f.result, error.dump()));
     return run.error();
   }

@@ -29,9 +29,7 @@ Result<ExperimentPlan> PlanFromFile(const std::string& path) {
 }
 
 nlohmann::json SubmitRequest(const ExperimentPlan& plan, bool force) {
-  nlohmann::json jobs = nlohmann::json::array();
-  for (const auto& j : plan.jobs) jobs.push_back(protocol::JobToJson(j));
-  return {{"type", "submit"}, {"name", plan.name}, {"spec", plan.spec}, {"jobs", jobs}, {"force", force}};
+  return protocol::SubmitMessage(plan.name, plan.spec, plan.jobs, force);
 }
 
 }  // namespace qg::cli

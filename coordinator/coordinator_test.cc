@@ -43,9 +43,7 @@ class Cluster {
 
   Result<json> Submit(const json& spec) {
     QG_ASSIGN_OR_RETURN(auto jobs, exp::ExpandProbeSpec(spec));
-    json request{{"type", "submit"}, {"name", spec["name"]}, {"spec", spec}, {"jobs", json::array()}};
-    for (const auto& j : jobs) request["jobs"].push_back(protocol::JobToJson(j));
-    return protocol::Request(endpoint(), kToken, request);
+    return protocol::Request(endpoint(), kToken, protocol::SubmitMessage(spec["name"], spec, jobs, false));
   }
 
   json Status() { return *protocol::Request(endpoint(), kToken, {{"type", "status"}}); }

@@ -3,13 +3,14 @@
 #include <fmt/format.h>
 #include <sys/wait.h>
 
-#include <boost/asio.hpp>
 #include <boost/process.hpp>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "coordinator/protocol/connection.h"
+#include "coordinator/protocol/messages.h"
 #include "core/base/files.h"
 
 namespace qg::worker {
@@ -23,12 +24,6 @@ std::string SelfExecutable() {
 }
 
 namespace {
-
-uint16_t FreeLoopbackPort() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
 
 // What a finished child left: its signal, or its result file.
 Result<storage::RunRecord> CollectResult(const exp::JobRequest& request, int status, const std::string& result_path,
@@ -44,9 +39,7 @@ Result<storage::RunRecord> CollectResult(const exp::JobRequest& request, int sta
   }
   const auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded()) return Error::Corruption("job '{}' wrote a damaged result '{}'", request.key, result_path);
-  if (j.contains("error")) {
-    return Error{CodeFromName(j["error"].value("code", "internal")), j["error"].value("message", "unknown error")};
-  }
+  if (j.contains("error")) return protocol::ErrorFromJson(j["error"]);
   return storage::RunRecord::FromJson(j);
 }
 
@@ -68,7 +61,7 @@ Result<storage::RunRecord> RunInChildProcess(const exp::JobRequest& request, con
 
   std::vector<int> status(ranks, 0);
   try {
-    const std::string port = ranks > 1 ? std::to_string(FreeLoopbackPort()) : "";
+    const std::string port = ranks > 1 ? std::to_string(protocol::FreeLoopbackPort()) : "";
     std::vector<bp::child> children;
     bp::ipstream output;
     for (int r = 0; r < ranks; ++r) {

@@ -135,6 +135,12 @@ Result<nlohmann::json> ReadMessage(tcp::socket& socket, uint32_t max_frame_bytes
   return DecodePayload(payload);
 }
 
+uint16_t FreeLoopbackPort() {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return acceptor.local_endpoint().port();
+}
+
 Result<Endpoint> ParseEndpoint(const std::string& text) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {

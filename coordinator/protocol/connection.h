@@ -76,4 +76,8 @@ struct Endpoint {
 };
 Result<Endpoint> ParseEndpoint(const std::string& text);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (for a rendezvous or a
+// test server; another process may still take it before it is bound again).
+uint16_t FreeLoopbackPort();
+
 }  // namespace qg::protocol

@@ -56,6 +56,13 @@ json JobToJson(const storage::JobRecord& job) {
           {"max_attempts", job.max_attempts}};
 }
 
+json SubmitMessage(const std::string& name, const json& spec, const std::vector<storage::JobRecord>& jobs,
+                   bool force) {
+  json list = json::array();
+  for (const auto& j : jobs) list.push_back(JobToJson(j));
+  return {{"type", "submit"}, {"name", name}, {"spec", spec}, {"jobs", std::move(list)}, {"force", force}};
+}
+
 Result<storage::JobRecord> JobFromJson(const json& j) {
   if (!j.is_object()) return Error::InvalidArgument("a job must be an object");
   storage::JobRecord job;

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "core/base/result.h"
 #include "storage/records.h"
@@ -51,5 +52,7 @@ Error ErrorFromJson(const nlohmann::json& j);
 // Jobs travel from client to coordinator in submit messages.
 nlohmann::json JobToJson(const storage::JobRecord& job);
 Result<storage::JobRecord> JobFromJson(const nlohmann::json& j);
+nlohmann::json SubmitMessage(const std::string& name, const nlohmann::json& spec,
+                             const std::vector<storage::JobRecord>& jobs, bool force);
 
 }  // namespace qg::protocol

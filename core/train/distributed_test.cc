@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <torch/torch.h>
 
-#include <boost/asio.hpp>
 #include <boost/process.hpp>
 
+#include "coordinator/protocol/connection.h"
 #include "core/data/dataset_registry.h"
 #include "core/models/model_registry.h"
 #include "core/train/trainer.h"
@@ -64,15 +64,9 @@ TEST(Distributed, DISABLED_RankProcess) {
               out);
 }
 
-uint16_t FreePort() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
 TEST(Distributed, TwoRanksTrainLikeOneProcessWithTheSameGlobalBatch) {
   qg::testing::TempDir dir;
-  const std::string port = std::to_string(FreePort());
+  const std::string port = std::to_string(protocol::FreeLoopbackPort());
   std::vector<bp::child> ranks;
   for (int r = 0; r < 2; ++r) {
     auto env = boost::this_process::environment();

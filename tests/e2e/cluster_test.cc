@@ -4,13 +4,13 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <boost/asio.hpp>
 #include <csignal>
 #include <fstream>
 #include <list>
 #include <thread>
 
 #include "coordinator/protocol/client.h"
+#include "coordinator/protocol/connection.h"
 #include "storage/sqlite_result_store.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/temp_dir.h"
@@ -25,17 +25,11 @@ using qg::testing::TempDir;
 
 const char* kToken = "e2e-cluster-token-0123456789";
 
-uint16_t FreePort() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
 class ClusterProcesses : public ::testing::Test {
  protected:
   void SetUp() override {
     setenv("QG_TOKEN", kToken, 1);
-    port_ = FreePort();
+    port_ = protocol::FreeLoopbackPort();
     address_ = "127.0.0.1:" + std::to_string(port_);
   }
   void TearDown() override {
