@@ -98,7 +98,8 @@ class Coordinator::Impl {
 
   // A store error leaves the coordinator unable to keep its promises: stop
   // rather than hand out work it cannot record.
-  bool Check(const Status& s, std::string_view what) {
+  template <typename T>
+  bool Check(const Result<T>& s, std::string_view what) {
     if (s) return true;
     log_->error("{}: {}", what, s.error().ToString());
     Shutdown(s.error().WithContext(std::string(what)));
@@ -228,17 +229,17 @@ class Coordinator::Impl {
       auto run = storage::RunRecord::FromJson(m["run"]);
       if (run) {
         auto done = queue_.Complete(lease, *run);
-        if (!Check(done.has_value() ? OkStatus() : Status(done.error()), "storing the result of " + key)) return;
+        if (!Check(done, "storing the result of " + key)) return;
         if (*done) log_->info("{} completed on {}", key, s.name);
       } else {
         auto failed = queue_.Fail(lease, run.error().WithContext("malformed result"));
-        if (!Check(failed.has_value() ? OkStatus() : Status(failed.error()), "recording a failure")) return;
+        if (!Check(failed, "recording a failure")) return;
       }
     } else {
       const Error error = protocol::ErrorFromJson(m.value("error", json()));
       log_->warn("{} failed on {}: {}", key, s.name, error.ToString());
       auto failed = queue_.Fail(lease, error);
-      if (!Check(failed.has_value() ? OkStatus() : Status(failed.error()), "recording a failure")) return;
+      if (!Check(failed, "recording a failure")) return;
     }
     Dispatch();
   }
@@ -325,7 +326,7 @@ class Coordinator::Impl {
         if (s.role != "worker" || !s.conn->open()) continue;
         auto lease = queue_.LeaseNext(s.free, s.name, options_.lease_ms);
         if (!lease) {
-          Check(lease.error(), "leasing a job");
+          Check(lease, "leasing a job");
           return;
         }
         if (!*lease) continue;
@@ -361,7 +362,7 @@ class Coordinator::Impl {
     for (auto& conn : to_close) conn->Close("no hello or heartbeat in time");
     auto expired = queue_.ExpireLeases();
     if (!expired) {
-      Check(expired.error(), "expiring leases");
+      Check(expired, "expiring leases");
       return;
     }
     for (const auto& lease : *expired) {

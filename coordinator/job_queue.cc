@@ -23,7 +23,7 @@ protocol::Resources JobQueue::NeedOf(const JobRecord& job) {
 Result<int> JobQueue::Recover() {
   QG_ASSIGN_OR_RETURN(int requeued, store_.RequeueRunningJobs());
   QG_ASSIGN_OR_RETURN(auto experiments, store_.ListExperiments());
-  for (const auto& e : experiments) QG_RETURN_IF_ERROR(Reload(e.id));
+  for (const auto& e : experiments) QG_RETURN_IF_ERROR(Reload(e.id, e.name));
   return requeued;
 }
 
@@ -68,13 +68,10 @@ void JobQueue::SetState(JobRecord& job, JobState state) {
   if (state == JobState::kCompleted) Release(e, job.key);
 }
 
-Status JobQueue::Reload(int64_t experiment_id) {
+Status JobQueue::Reload(int64_t experiment_id, const std::string& name) {
   QG_ASSIGN_OR_RETURN(auto stored, store_.ListJobs(experiment_id));
-  QG_ASSIGN_OR_RETURN(auto experiments, store_.ListExperiments());
   auto& e = experiments_[experiment_id];
-  for (const auto& x : experiments) {
-    if (x.id == experiment_id) e.name = x.name;
-  }
+  e.name = name;
   if (std::find(turn_.begin(), turn_.end(), experiment_id) == turn_.end()) turn_.push_back(experiment_id);
   for (auto& job : stored) {
     auto it = jobs_.find(job.id);
@@ -126,7 +123,7 @@ Result<SubmitSummary> JobQueue::Submit(const std::string& name, const nlohmann::
     j.last_error.clear();
     QG_RETURN_IF_ERROR(store_.UpdateJob(j));
   }
-  QG_RETURN_IF_ERROR(Reload(experiment_id));
+  QG_RETURN_IF_ERROR(Reload(experiment_id, name));
   SubmitSummary summary{.experiment_id = experiment_id};
   for (const auto& [id, job] : jobs_) {
     if (job.experiment_id != experiment_id) continue;
@@ -314,26 +311,26 @@ Result<std::vector<std::string>> JobQueue::Cancel(const std::string& experiment)
 }
 
 nlohmann::json JobQueue::Summary(const std::vector<protocol::Resources>& workers) const {
-  nlohmann::json out = nlohmann::json::array();
+  // One pass over the jobs: status is polled while sweeps run.
+  std::map<int64_t, nlohmann::json> rows;
   for (const auto& [experiment_id, e] : experiments_) {
-    std::map<std::string, int> counts{{"pending", 0}, {"running", 0}, {"completed", 0}, {"failed", 0}, {"cancelled", 0}};
-    nlohmann::json failures = nlohmann::json::array();
-    int unplaceable = 0;
-    for (const auto& [id, job] : jobs_) {
-      if (job.experiment_id != experiment_id) continue;
-      counts[std::string(storage::JobStateName(job.state))] += 1;
-      if (job.state == JobState::kPending) {
-        const auto need = NeedOf(job);
-        unplaceable += std::none_of(workers.begin(), workers.end(), [&](const auto& w) { return w.Fits(need); });
-      }
-      if (job.state == JobState::kFailed) failures.push_back({{"key", job.key}, {"error", job.last_error}});
-    }
-    nlohmann::json row = counts;
-    row["name"] = e.name;
-    row["failures"] = failures;
-    row["unplaceable"] = unplaceable;
-    out.push_back(row);
+    rows[experiment_id] = {{"name", e.name}, {"pending", 0}, {"running", 0}, {"completed", 0}, {"failed", 0},
+                           {"cancelled", 0}, {"failures", nlohmann::json::array()}, {"unplaceable", 0}};
   }
+  auto bump = [](nlohmann::json& count) { count = count.get<int>() + 1; };
+  for (const auto& [id, job] : jobs_) {
+    auto& row = rows[job.experiment_id];
+    bump(row[std::string(storage::JobStateName(job.state))]);
+    if (job.state == JobState::kPending) {
+      const auto need = NeedOf(job);
+      if (std::none_of(workers.begin(), workers.end(), [&](const auto& w) { return w.Fits(need); })) {
+        bump(row["unplaceable"]);
+      }
+    }
+    if (job.state == JobState::kFailed) row["failures"].push_back({{"key", job.key}, {"error", job.last_error}});
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (auto& [experiment_id, row] : rows) out.push_back(std::move(row));
   return out;
 }
 

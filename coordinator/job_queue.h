@@ -102,7 +102,7 @@ class JobQueue {
   void Unmark(Experiment& e, const storage::JobRecord& job);
   // Moves `key`'s dependents whose dependencies have all completed to ready.
   void Release(Experiment& e, const std::string& key);
-  Status Reload(int64_t experiment_id);
+  Status Reload(int64_t experiment_id, const std::string& name);
   void SetState(storage::JobRecord& job, storage::JobState state);
   bool DepsCompleted(const Experiment& e, const storage::JobRecord& job) const;
   Status CancelDependents(const storage::JobRecord& failed);
