@@ -5,8 +5,6 @@
 
 namespace qg::exp {
 
-using storage::JobState;
-
 namespace {
 
 // Jobs of one experiment, by key.
@@ -39,43 +37,6 @@ Status CheckDependencies(const std::vector<storage::JobRecord>& jobs) {
   };
   for (size_t i = 0; i < jobs.size(); ++i) QG_RETURN_IF_ERROR(visit(i));
   return OkStatus();
-}
-
-std::vector<size_t> ReadyJobs(const std::vector<storage::JobRecord>& jobs, int64_t now_ms) {
-  const auto index = IndexByKey(jobs);
-  std::vector<size_t> ready;
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    const auto& j = jobs[i];
-    if (j.state != JobState::kPending || j.not_before_ms > now_ms) continue;
-    bool ok = true;
-    for (const auto& d : j.deps) {
-      const auto it = index.find({j.experiment_id, d});
-      if (it == index.end() || jobs[it->second].state != JobState::kCompleted) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) ready.push_back(i);
-  }
-  return ready;
-}
-
-std::vector<Blocked> BlockedJobs(const std::vector<storage::JobRecord>& jobs) {
-  const auto index = IndexByKey(jobs);
-  std::vector<Blocked> blocked;
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    if (jobs[i].state != JobState::kPending) continue;
-    for (const auto& d : jobs[i].deps) {
-      const auto it = index.find({jobs[i].experiment_id, d});
-      if (it == index.end()) continue;
-      const JobState s = jobs[it->second].state;
-      if (s == JobState::kFailed || s == JobState::kCancelled) {
-        blocked.push_back({i, "dependency '" + d + "' " + std::string(storage::JobStateName(s))});
-        break;
-      }
-    }
-  }
-  return blocked;
 }
 
 }  // namespace qg::exp

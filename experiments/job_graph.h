@@ -1,10 +1,9 @@
-// Job DAG bookkeeping over stored job records: which pending jobs may start
-// (every dependency completed, backoff elapsed), and which can never start
-// because a dependency failed or was cancelled. Pure functions; the local
-// runner and the coordinator both use them.
+// Job DAG validation over job records, before anything is stored: every
+// dependency names a job of the same experiment, and there is no cycle.
+// Which jobs may start, and which never will, is the coordinator's JobQueue
+// (it tracks that incrementally as jobs finish).
 #pragma once
 
-#include <string>
 #include <vector>
 
 #include "core/base/result.h"
@@ -14,16 +13,5 @@ namespace qg::exp {
 
 // InvalidArgument when a dependency names no job or the graph has a cycle.
 Status CheckDependencies(const std::vector<storage::JobRecord>& jobs);
-
-// Indices of pending jobs whose dependencies all completed and whose
-// not_before time has passed (`now_ms`), in stored order.
-std::vector<size_t> ReadyJobs(const std::vector<storage::JobRecord>& jobs, int64_t now_ms);
-
-struct Blocked {
-  size_t index;
-  std::string reason;  // "dependency 'train/seed0' failed"
-};
-// Pending jobs that can never run: a dependency failed or was cancelled.
-std::vector<Blocked> BlockedJobs(const std::vector<storage::JobRecord>& jobs);
 
 }  // namespace qg::exp
