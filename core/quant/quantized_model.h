@@ -46,6 +46,10 @@ class QuantizedModel final : public models::InferenceModel {
   // (step name, kind, INT8?) in execution order.
   std::vector<std::tuple<std::string, std::string, bool>> DescribeSteps() const;
   const nlohmann::json& meta() const { return meta_; }
+  // The step list, for exporters (core/export) that translate it.
+  const std::vector<internal::Step>& steps() const { return steps_; }
+  int num_values() const { return num_values_; }
+  int prediction() const { return prediction_; }
 
   // One LibTorch archive: INT8 weights as int8 bytes plus per-channel scales,
   // float biases, activation qparams and the step list as JSON.

@@ -1,0 +1,160 @@
+// ExportQdq: the QuantizedModel's steps as float ONNX operators between
+// QuantizeLinear/DequantizeLinear pairs. A value the INT8 model holds as quint8
+// is a Q/DQ pair with its scale and zero point; steps that keep their input's
+// qparams (pooling, flatten, ReLU) get a pair with those, which is exact and
+// lets ONNX Runtime stay in INT8 across them.
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <optional>
+
+#include "core/export/onnx_export.h"
+#include "core/export/onnx_ops.h"
+#include "core/models/model_options.h"
+#include "core/quant/internal/qstep.h"
+
+namespace qg::onnx_export {
+namespace {
+
+using quant::QParams;
+using quant::internal::Step;
+using quant::internal::StepKind;
+
+struct Value {
+  std::string name;             // float tensor in the ONNX graph
+  std::optional<QParams> qparams;  // set when the INT8 model holds it as quint8
+};
+
+class QdqExporter {
+ public:
+  explicit QdqExporter(OnnxGraphWriter& w) : w_(w) {}
+
+  Status Run(const std::vector<Step>& steps, int num_values) {
+    values_.assign(num_values, Value{});
+    values_[0] = Value{kInputName, std::nullopt};
+    for (const auto& s : steps) QG_RETURN_IF_ERROR(Emit(s));
+    return OkStatus();
+  }
+  const Value& value(int slot) const { return values_.at(slot); }
+
+ private:
+  Status Emit(const Step& s) {
+    const Value& x = values_.at(s.inputs.empty() ? 0 : s.inputs[0]);
+    Value& out = values_.at(s.output);
+    auto requantize = [&](std::string y, const QParams& q) -> Status {
+      if (s.relu) y = EmitSimple(w_, "Relu", s.name + ":relu", {y});
+      QG_ASSIGN_OR_RETURN(out.name, EmitQuantDequant(w_, s.name, y, q));
+      out.qparams = q;
+      return OkStatus();
+    };
+    // Same qparams as the input: a Q/DQ pair when the input is quantized.
+    auto keep_qparams = [&](std::string y) -> Status {
+      if (!x.qparams) {
+        out = Value{y, std::nullopt};
+        return OkStatus();
+      }
+      return requantize(std::move(y), *x.qparams);
+    };
+    auto input_scale = [&]() -> Result<double> {
+      if (!x.qparams) return Error::Internal("ONNX export: INT8 step '{}' reads a float value", s.name);
+      return x.qparams->scale;
+    };
+    switch (s.kind) {
+      case StepKind::kQuantizeInput:
+        return requantize(x.name, s.out);
+      case StepKind::kConv:
+      case StepKind::kLinear: {
+        QG_ASSIGN_OR_RETURN(double in_scale, input_scale());
+        QG_ASSIGN_OR_RETURN(auto weight, EmitInt8Weight(w_, s.name, s.qweight));
+        std::string bias;
+        if (s.bias.defined()) {
+          QG_ASSIGN_OR_RETURN(bias, EmitInt32Bias(w_, s.name, s.bias, in_scale, s.qweight));
+        }
+        const std::string y = s.kind == StepKind::kConv
+                                  ? EmitConv(w_, s.name, x.name, weight, bias, s.kernel, s.stride, s.padding, s.groups)
+                                  : EmitGemm(w_, s.name, x.name, weight, bias);
+        return requantize(y, s.out);
+      }
+      case StepKind::kBatchNorm: {
+        QG_ASSIGN_OR_RETURN(auto y, EmitBatchNorm(w_, s.name, x.name, s.weight, s.bias, s.bn_mean, s.bn_var, s.eps));
+        return requantize(y, s.out);
+      }
+      case StepKind::kAdd:
+        return requantize(EmitSimple(w_, "Add", s.name, {x.name, values_.at(s.inputs[1]).name}), s.out);
+      case StepKind::kConcat: {
+        std::vector<std::string> parts;
+        for (int k : s.inputs) parts.push_back(values_.at(k).name);
+        return requantize(EmitConcat(w_, s.name, parts, s.dim), s.out);
+      }
+      case StepKind::kMaxPool:
+        return keep_qparams(EmitMaxPool(w_, s.name, x.name, s.kernel, s.stride, s.padding, s.ceil_mode));
+      case StepKind::kAvgPool:
+        return keep_qparams(
+            EmitAvgPool(w_, s.name, x.name, s.kernel, s.stride, s.padding, s.ceil_mode, s.count_include_pad));
+      case StepKind::kAdaptiveAvgPool: {
+        QG_ASSIGN_OR_RETURN(auto y, EmitAdaptiveAvgPool(w_, s.name, x.name, s.output_size));
+        return keep_qparams(y);
+      }
+      case StepKind::kFlatten: {
+        QG_ASSIGN_OR_RETURN(auto y, EmitFlatten(w_, s.name, x.name, s.dim, s.nhwc));
+        return keep_qparams(y);
+      }
+      case StepKind::kReLU:
+        return keep_qparams(EmitSimple(w_, "Relu", s.name, {x.name}));
+      case StepKind::kIdentity:
+        out = x;
+        return OkStatus();
+      case StepKind::kFp32Conv:
+      case StepKind::kFp32Linear:
+      case StepKind::kFp32BatchNorm:
+        return EmitFp32(s, x, out);
+    }
+    return Error::Internal("ONNX export: step '{}' has an unknown kind", s.name);
+  }
+
+  // A layer the model keeps in FP32: float in, float out, quantized only
+  // when an INT8 step reads it.
+  Status EmitFp32(const Step& s, const Value& x, Value& out) {
+    std::string y;
+    if (s.kind == StepKind::kFp32BatchNorm) {
+      QG_ASSIGN_OR_RETURN(y, EmitBatchNorm(w_, s.name, x.name, s.weight, s.bias, s.bn_mean, s.bn_var, s.eps));
+    } else {
+      QG_ASSIGN_OR_RETURN(auto p, AddFloatWeights(w_, s.name, s.weight, s.bias));
+      y = s.kind == StepKind::kFp32Conv
+              ? EmitConv(w_, s.name, x.name, p.weight, p.bias, s.kernel, s.stride, s.padding, s.groups)
+              : EmitGemm(w_, s.name, x.name, p.weight, p.bias);
+    }
+    if (s.relu) y = EmitSimple(w_, "Relu", s.name + ":relu", {y});
+    if (!s.quantize_output) {
+      out = Value{y, std::nullopt};
+      return OkStatus();
+    }
+    QG_ASSIGN_OR_RETURN(out.name, EmitQuantDequant(w_, s.name + ":out", y, s.out));
+    out.qparams = s.out;
+    return OkStatus();
+  }
+
+  OnnxGraphWriter& w_;
+  std::vector<Value> values_;
+};
+
+}  // namespace
+
+Result<onnx::ModelProto> ExportQdq(const quant::QuantizedModel& model) {
+  const auto& meta = model.meta();
+  const std::string model_name = meta.value("model_name", "model");
+  QG_ASSIGN_OR_RETURN(auto options, models::ModelOptions::FromJson(meta.value("options", nlohmann::json::object())));
+  OnnxGraphWriter w(model_name, fmt::format("quantgrid QDQ INT8 export of {} (calibrated for LibTorch {})",
+                                            model_name, model.engine()));
+  w.SetMetadata("quantgrid.model", model_name);
+  w.SetMetadata("quantgrid.precision", model.Fp32Layers().empty() ? "int8" : "mixed");
+  w.SetMetadata("quantgrid.engine", model.engine());
+  w.AddImageInput(kInputName, options.in_channels, options.image_size, options.image_size);
+  QdqExporter exporter(w);
+  QG_RETURN_IF_ERROR(exporter.Run(model.steps(), model.num_values()));
+  EmitSimple(w, "Identity", kOutputName, {exporter.value(model.prediction()).name});
+  w.AddLogitsOutput(kOutputName, options.num_classes);
+  return w.Release();
+}
+
+}  // namespace qg::onnx_export

@@ -1,0 +1,203 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "core/base/files.h"
+#include "core/data/data_loader.h"
+#include "core/data/dataset_registry.h"
+#include "core/export/onnx_export.h"
+#include "core/export/onnx_file.h"
+#include "core/export/ort_runtime.h"
+#include "core/metrics/output_diff.h"
+#include "core/models/model_registry.h"
+#include "core/quant/engine.h"
+#include "core/quant/quantized_model.h"
+#include "core/quant/strategy.h"
+#include "core/train/trainer.h"
+#include "tests/testing/dataset_fixtures.h"
+#include "tests/testing/temp_dir.h"
+
+namespace qg::onnx_export {
+namespace {
+
+using qg::testing::TempDir;
+
+models::GraphModule RandomModel(const std::string& name, const models::ModelOptions& options) {
+  auto model = *models::CreateModel(name, options, 7);
+  // Non-trivial running statistics, so BatchNormalization is really tested.
+  torch::NoGradGuard no_grad;
+  for (auto& b : model->named_buffers()) {
+    if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.2, 0.2);
+    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 1.5);
+  }
+  model->eval();
+  return model;
+}
+
+double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+class Fp32Export : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Fp32Export, OnnxRuntimeMatchesLibTorchAtBatch8AndBatch1) {
+  const models::ModelOptions options{.in_channels = 3, .image_size = 32, .num_classes = 10};
+  auto model = RandomModel(GetParam(), options);
+  TempDir dir;
+  const std::string path = dir.File("model.onnx");
+  auto proto = ExportFp32(model);
+  ASSERT_TRUE(proto) << proto.error().ToString();
+  ASSERT_TRUE(WriteOnnxFile(*proto, path));
+  auto ort = OnnxRuntime::Find();
+  ASSERT_TRUE(ort) << ort.error().ToString();
+  torch::manual_seed(1);
+  for (int64_t batch : {8, 1}) {
+    const torch::Tensor x = torch::randn({batch, 3, 32, 32});
+    torch::Tensor expected;
+    {
+      torch::NoGradGuard no_grad;
+      expected = model->forward(x).contiguous();
+    }
+    auto got = ort->Predict(path, x, batch, 2);
+    ASSERT_TRUE(got) << got.error().ToString();
+    ASSERT_EQ(got->sizes(), expected.sizes());
+    const double diff = MaxAbsDiff(*got, expected);
+    std::cout << GetParam() << " FP32 ONNX Runtime vs LibTorch, batch " << batch << ": max abs " << diff << "\n";
+    EXPECT_LE(diff, 1e-4) << GetParam() << " batch " << batch;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, Fp32Export, ::testing::Values("compact_cnn", "resnet18_cifar"));
+
+TEST(OnnxExport, EveryRegistryModelExportsAndPassesTheChecker) {
+  for (const auto& name : models::KnownModels()) {
+    const int64_t size = name == "inception_v3" ? 299 : 32;
+    auto model = RandomModel(name, {.in_channels = 3, .image_size = size, .num_classes = 10});
+    auto proto = ExportFp32(model);
+    ASSERT_TRUE(proto) << name << ": " << proto.error().ToString();
+    EXPECT_TRUE(CheckOnnxModel(*proto, name)) << name;
+    EXPECT_EQ(proto->graph().input(0).type().tensor_type().shape().dim(0).dim_param(), "batch") << name;
+  }
+}
+
+TEST(OnnxExport, TruncatedOrCorruptedFilesAreRejectedNamingThePath) {
+  auto model = RandomModel("compact_cnn", {.in_channels = 1, .image_size = 28, .num_classes = 10});
+  TempDir dir;
+  const std::string path = dir.File("model.onnx");
+  ASSERT_TRUE(WriteOnnxFile(*ExportFp32(model), path));
+  ASSERT_TRUE(ReadOnnxFile(path));
+  const int64_t size = *FileSize(path);
+
+  const std::string truncated = dir.File("truncated.onnx");
+  std::filesystem::copy_file(path, truncated);
+  qg::testing::TruncateFile(truncated, size / 2);
+  auto r = ReadOnnxFile(truncated);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(r.error().message.find(truncated), std::string::npos) << r.error().message;
+
+  const std::string corrupted = dir.File("corrupted.onnx");
+  std::string bytes = *ReadFile(path);
+  for (size_t i = 0; i < 64 && i < bytes.size(); ++i) bytes[i] = static_cast<char>(0xff);
+  ASSERT_TRUE(WriteFileAtomic(corrupted, bytes));
+  r = ReadOnnxFile(corrupted);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find(corrupted), std::string::npos) << r.error().message;
+
+  EXPECT_EQ(ReadOnnxFile(dir.File("missing.onnx")).error().code, ErrorCode::kNotFound);
+  // ONNX Runtime itself refuses it with the path in a one-line error.
+  auto ort = OnnxRuntime::Find();
+  ASSERT_TRUE(ort) << ort.error().ToString();
+  auto predicted = ort->Predict(truncated, torch::zeros({1, 1, 28, 28}), 1, 1);
+  ASSERT_FALSE(predicted);
+  EXPECT_NE(predicted.error().message.find("truncated.onnx"), std::string::npos) << predicted.error().message;
+}
+
+TEST(OnnxExport, AModelTheCheckerRejectsIsNotWritten) {
+  auto proto = *ExportFp32(RandomModel("compact_cnn", {.in_channels = 1, .image_size = 28, .num_classes = 10}));
+  proto.mutable_graph()->mutable_node(0)->set_op_type("NoSuchOp");
+  TempDir dir;
+  auto written = WriteOnnxFile(proto, dir.File("bad.onnx"));
+  ASSERT_FALSE(written);
+  EXPECT_NE(written.error().message.find("ONNX checker"), std::string::npos) << written.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir.File("bad.onnx")));
+}
+
+// The acceptance case: compact_cnn trained on Fashion-MNIST, naive PTQ,
+// exported as QDQ and run by ONNX Runtime on 1,000 test images.
+TEST(QdqExport, NaivePtqCompactCnnAgreesWithLibTorchInt8OnFashionMnist) {
+  auto splits = data::OpenDataset({.name = "fashion-mnist"});
+  ASSERT_TRUE(splits) << splits.error().ToString();
+  auto train_subset = data::SplitValidation(splits->train, 12000).val;  // 12k images: enough for ~85 %
+  auto model = *models::CreateModel("compact_cnn", {.in_channels = 1, .image_size = 28, .num_classes = 10}, 0);
+  train::TrainOptions o;
+  o.epochs = 1;
+  o.batch_size = 64;
+  ASSERT_TRUE(train::Train(model, {.options = o, .train_set = train_subset}));
+  model->eval();
+
+  TempDir dir;
+  const quant::Strategy* ptq = *quant::FindStrategy("naive_ptq");
+  auto params = *ptq->ResolveParams({{"calibration_size", 512}}, "naive_ptq");
+  auto applied = ptq->Apply({.fp32 = model, .train_set = train_subset, .engine = quant::DefaultEngine(),
+                             .out_dir = dir.File("ptq")},
+                            params);
+  ASSERT_TRUE(applied) << applied.error().ToString();
+  ASSERT_NE(applied->int8, nullptr);
+
+  const std::string fp32_path = dir.File("fp32.onnx"), int8_path = dir.File("int8.onnx");
+  ASSERT_TRUE(WriteOnnxFile(*ExportFp32(model), fp32_path));
+  auto qdq = ExportQdq(*applied->int8);
+  ASSERT_TRUE(qdq) << qdq.error().ToString();
+  ASSERT_TRUE(WriteOnnxFile(*qdq, int8_path));
+  const double ratio = static_cast<double>(*FileSize(int8_path)) / static_cast<double>(*FileSize(fp32_path));
+  EXPECT_LE(ratio, 0.3);
+
+  data::DataLoader loader(splits->test, {.batch_size = 1000, .prefetch = 0});
+  auto batch = loader.Epoch(0)->Next();
+  ASSERT_TRUE(batch && batch->has_value());
+  const torch::Tensor images = (*batch)->images;
+  ASSERT_EQ(images.size(0), 1000);
+  const torch::Tensor libtorch = applied->int8->Predict(images);
+  auto ort = OnnxRuntime::Find();
+  ASSERT_TRUE(ort) << ort.error().ToString();
+  auto onnx = ort->Predict(int8_path, images, 100, 2);
+  ASSERT_TRUE(onnx) << onnx.error().ToString();
+  const auto diff = metrics::CompareOutputs(libtorch, *onnx);
+  std::cout << "QDQ vs LibTorch INT8 on 1000 images: agreement " << diff.top1_agreement << " %, max abs "
+            << diff.max_abs << ", size ratio " << ratio << "\n";
+  EXPECT_GE(diff.top1_agreement, 99.0);
+}
+
+// Residual quantized adds and global pooling through QDQ: ResNet-18 (random
+// weights, calibrated on synthetic images) runs in ONNX Runtime and agrees.
+TEST(QdqExport, Resnet18WithQuantizedResidualAddsRunsInOnnxRuntime) {
+  auto splits = *data::OpenDataset({.name = "synthetic", .synthetic_train = 128, .synthetic_test = 64,
+                                    .synthetic_channels = 3, .synthetic_size = 32});
+  auto model = RandomModel("resnet18_cifar", {.in_channels = 3, .image_size = 32, .num_classes = 10});
+  TempDir dir;
+  const quant::Strategy* ptq = *quant::FindStrategy("naive_ptq");
+  auto params = *ptq->ResolveParams({{"calibration_size", 128}}, "naive_ptq");
+  auto applied = ptq->Apply(
+      {.fp32 = model, .train_set = splits.train, .engine = quant::DefaultEngine(), .out_dir = dir.File("ptq")}, params);
+  ASSERT_TRUE(applied) << applied.error().ToString();
+  auto qdq = ExportQdq(*applied->int8);
+  ASSERT_TRUE(qdq) << qdq.error().ToString();
+  int adds = 0;
+  for (const auto& node : qdq->graph().node()) adds += node.op_type() == "Add";
+  EXPECT_EQ(adds, 8);  // one per basic block
+  ASSERT_TRUE(WriteOnnxFile(*qdq, dir.File("int8.onnx")));
+
+  data::DataLoader loader(splits.test, {.batch_size = 64, .prefetch = 0});
+  const torch::Tensor images = (**loader.Epoch(0)->Next()).images;
+  const torch::Tensor libtorch = applied->int8->Predict(images);
+  auto onnx = OnnxRuntime::Find()->Predict(dir.File("int8.onnx"), images, 16, 2);
+  ASSERT_TRUE(onnx) << onnx.error().ToString();
+  const auto diff = metrics::CompareOutputs(libtorch, *onnx);
+  std::cout << "resnet18 QDQ vs LibTorch INT8: agreement " << diff.top1_agreement << " %, relative MSE "
+            << diff.relative_mse << "\n";
+  EXPECT_GE(diff.top1_agreement, 90.0);
+  EXPECT_LE(diff.relative_mse, 0.05);
+}
+
+}  // namespace
+}  // namespace qg::onnx_export

@@ -1,0 +1,118 @@
+#include "core/export/onnx_graph_writer.h"
+
+#include <torch/torch.h>
+
+#include "core/base/build_info.h"
+
+namespace qg::onnx_export {
+namespace {
+
+Result<int32_t> OnnxType(torch::ScalarType t) {
+  switch (t) {
+    case torch::kFloat:
+      return onnx::TensorProto_DataType_FLOAT;
+    case torch::kChar:
+      return onnx::TensorProto_DataType_INT8;
+    case torch::kByte:
+      return onnx::TensorProto_DataType_UINT8;
+    case torch::kInt:
+      return onnx::TensorProto_DataType_INT32;
+    default:
+      return Error::InvalidArgument("ONNX export: no initializer type for {}", c10::toString(t));
+  }
+}
+
+void SetShape(onnx::ValueInfoProto* v, int32_t elem_type, const std::vector<int64_t>& dims) {
+  auto* tensor = v->mutable_type()->mutable_tensor_type();
+  tensor->set_elem_type(elem_type);
+  auto* shape = tensor->mutable_shape();
+  for (int64_t d : dims) {
+    auto* dim = shape->add_dim();
+    if (d < 0) {
+      dim->set_dim_param("batch");  // the dynamic batch axis
+    } else {
+      dim->set_dim_value(d);
+    }
+  }
+}
+
+}  // namespace
+
+OnnxGraphWriter::OnnxGraphWriter(const std::string& graph_name, const std::string& doc) {
+  model_.set_ir_version(onnx::IR_VERSION);
+  model_.set_producer_name("quantgrid");
+  model_.set_producer_version(kQuantgridVersion);
+  model_.set_doc_string(doc);
+  auto* opset = model_.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(kOpset);
+  graph_ = model_.mutable_graph();
+  graph_->set_name(graph_name);
+}
+
+void OnnxGraphWriter::AddImageInput(const std::string& name, int64_t channels, int64_t height, int64_t width) {
+  auto* v = graph_->add_input();
+  v->set_name(name);
+  SetShape(v, onnx::TensorProto_DataType_FLOAT, {-1, channels, height, width});
+}
+
+void OnnxGraphWriter::AddLogitsOutput(const std::string& name, int64_t classes) {
+  auto* v = graph_->add_output();
+  v->set_name(name);
+  SetShape(v, onnx::TensorProto_DataType_FLOAT, {-1, classes});
+}
+
+Result<std::string> OnnxGraphWriter::AddInitializer(const std::string& name, const torch::Tensor& tensor) {
+  QG_ASSIGN_OR_RETURN(int32_t type, OnnxType(tensor.scalar_type()));
+  const torch::Tensor t = tensor.contiguous().cpu();
+  auto* init = graph_->add_initializer();
+  init->set_name(name);
+  init->set_data_type(type);
+  for (int64_t d : t.sizes()) init->add_dims(d);
+  init->set_raw_data(t.data_ptr(), static_cast<size_t>(t.numel()) * t.element_size());
+  return name;
+}
+
+onnx::NodeProto& OnnxGraphWriter::AddNode(const std::string& op, const std::string& name,
+                                          const std::vector<std::string>& inputs,
+                                          const std::vector<std::string>& outputs) {
+  auto* node = graph_->add_node();
+  node->set_op_type(op);
+  node->set_name(name);
+  for (const auto& i : inputs) node->add_input(i);
+  for (const auto& o : outputs) node->add_output(o);
+  return *node;
+}
+
+void OnnxGraphWriter::SetInts(onnx::NodeProto& node, const std::string& attr, const std::vector<int64_t>& values) {
+  auto* a = node.add_attribute();
+  a->set_name(attr);
+  a->set_type(onnx::AttributeProto_AttributeType_INTS);
+  for (int64_t v : values) a->add_ints(v);
+}
+
+void OnnxGraphWriter::SetInt(onnx::NodeProto& node, const std::string& attr, int64_t value) {
+  auto* a = node.add_attribute();
+  a->set_name(attr);
+  a->set_type(onnx::AttributeProto_AttributeType_INT);
+  a->set_i(value);
+}
+
+void OnnxGraphWriter::SetFloat(onnx::NodeProto& node, const std::string& attr, float value) {
+  auto* a = node.add_attribute();
+  a->set_name(attr);
+  a->set_type(onnx::AttributeProto_AttributeType_FLOAT);
+  a->set_f(value);
+}
+
+void OnnxGraphWriter::SetMetadata(const std::string& key, const std::string& value) {
+  auto* p = model_.add_metadata_props();
+  p->set_key(key);
+  p->set_value(value);
+}
+
+std::vector<int64_t> OnnxPads(const std::array<int64_t, 2>& padding) {
+  return {padding[0], padding[1], padding[0], padding[1]};
+}
+
+}  // namespace qg::onnx_export

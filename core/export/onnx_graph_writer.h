@@ -1,0 +1,57 @@
+// OnnxGraphWriter: appends nodes, initializers and the dynamic-batch input and
+// output to an ONNX ModelProto (opset 13), so the FP32 and QDQ exporters say
+// what they emit ("Conv of these names") instead of filling protobuf fields.
+// Initializer names are made unique by the caller (node name + role).
+#pragma once
+
+#include <onnx/onnx_pb.h>
+#include <torch/types.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/base/result.h"
+
+namespace qg::onnx_export {
+
+inline constexpr int64_t kOpset = 13;
+
+class OnnxGraphWriter {
+ public:
+  // `doc` ends up in the model's doc_string.
+  OnnxGraphWriter(const std::string& graph_name, const std::string& doc);
+
+  // A float input [batch, C, H, W] with a symbolic batch axis.
+  void AddImageInput(const std::string& name, int64_t channels, int64_t height, int64_t width);
+  // A float output [batch, classes].
+  void AddLogitsOutput(const std::string& name, int64_t classes);
+
+  // `tensor` is copied as raw little-endian data in its own dtype (float,
+  // int8, uint8, int32); scalars (dim 0) become rank-0 initializers.
+  // Returns `name`.
+  Result<std::string> AddInitializer(const std::string& name, const torch::Tensor& tensor);
+
+  // Appends a node; attributes go on the returned proto.
+  onnx::NodeProto& AddNode(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
+                           const std::vector<std::string>& outputs);
+
+  static void SetInts(onnx::NodeProto& node, const std::string& attr, const std::vector<int64_t>& values);
+  static void SetInt(onnx::NodeProto& node, const std::string& attr, int64_t value);
+  static void SetFloat(onnx::NodeProto& node, const std::string& attr, float value);
+
+  // Model metadata (strategy, engine, source model), shown by Netron and ORT.
+  void SetMetadata(const std::string& key, const std::string& value);
+
+  onnx::ModelProto Release() { return std::move(model_); }
+
+ private:
+  onnx::ModelProto model_;
+  onnx::GraphProto* graph_;
+};
+
+// ONNX Conv/Pool pads from symmetric {h, w} padding: [top, left, bottom, right].
+std::vector<int64_t> OnnxPads(const std::array<int64_t, 2>& padding);
+
+}  // namespace qg::onnx_export

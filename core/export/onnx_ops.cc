@@ -1,0 +1,180 @@
+#include "core/export/onnx_ops.h"
+
+#include <torch/torch.h>
+
+namespace qg::onnx_export {
+
+Result<WeightNames> AddFloatWeights(OnnxGraphWriter& w, const std::string& name, const torch::Tensor& weight,
+                                    const torch::Tensor& bias) {
+  WeightNames names;
+  QG_ASSIGN_OR_RETURN(names.weight, w.AddInitializer(name + ".weight", weight.detach().contiguous()));
+  if (bias.defined()) {
+    QG_ASSIGN_OR_RETURN(names.bias, w.AddInitializer(name + ".bias", bias.detach().contiguous()));
+  }
+  return names;
+}
+
+std::string EmitConv(OnnxGraphWriter& w, const std::string& name, const std::string& x, const std::string& weight,
+                     const std::string& bias, const Pair& kernel, const Pair& stride, const Pair& padding,
+                     int64_t groups) {
+  std::vector<std::string> inputs{x, weight};
+  if (!bias.empty()) inputs.push_back(bias);
+  auto& node = w.AddNode("Conv", name, inputs, {name});
+  OnnxGraphWriter::SetInts(node, "kernel_shape", {kernel[0], kernel[1]});
+  OnnxGraphWriter::SetInts(node, "strides", {stride[0], stride[1]});
+  OnnxGraphWriter::SetInts(node, "pads", OnnxPads(padding));
+  OnnxGraphWriter::SetInts(node, "dilations", {1, 1});
+  OnnxGraphWriter::SetInt(node, "group", groups);
+  return name;
+}
+
+std::string EmitGemm(OnnxGraphWriter& w, const std::string& name, const std::string& x, const std::string& weight,
+                     const std::string& bias) {
+  std::vector<std::string> inputs{x, weight};
+  if (!bias.empty()) inputs.push_back(bias);
+  auto& node = w.AddNode("Gemm", name, inputs, {name});
+  OnnxGraphWriter::SetInt(node, "transB", 1);
+  return name;
+}
+
+Result<std::string> EmitBatchNorm(OnnxGraphWriter& w, const std::string& name, const std::string& x,
+                                  const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& mean,
+                                  const torch::Tensor& var, double eps) {
+  auto f = [](const torch::Tensor& t) { return t.detach().to(torch::kFloat); };
+  QG_ASSIGN_OR_RETURN(auto scale_name, w.AddInitializer(name + ".weight", f(weight)));
+  QG_ASSIGN_OR_RETURN(auto bias_name, w.AddInitializer(name + ".bias", f(bias)));
+  QG_ASSIGN_OR_RETURN(auto mean_name, w.AddInitializer(name + ".running_mean", f(mean)));
+  QG_ASSIGN_OR_RETURN(auto var_name, w.AddInitializer(name + ".running_var", f(var)));
+  auto& node = w.AddNode("BatchNormalization", name, {x, scale_name, bias_name, mean_name, var_name}, {name});
+  OnnxGraphWriter::SetFloat(node, "epsilon", static_cast<float>(eps));
+  return name;
+}
+
+std::string EmitMaxPool(OnnxGraphWriter& w, const std::string& name, const std::string& x, const Pair& kernel,
+                        const Pair& stride, const Pair& padding, bool ceil_mode) {
+  auto& node = w.AddNode("MaxPool", name, {x}, {name});
+  OnnxGraphWriter::SetInts(node, "kernel_shape", {kernel[0], kernel[1]});
+  OnnxGraphWriter::SetInts(node, "strides", {stride[0], stride[1]});
+  OnnxGraphWriter::SetInts(node, "pads", OnnxPads(padding));
+  OnnxGraphWriter::SetInt(node, "ceil_mode", ceil_mode ? 1 : 0);
+  return name;
+}
+
+std::string EmitAvgPool(OnnxGraphWriter& w, const std::string& name, const std::string& x, const Pair& kernel,
+                        const Pair& stride, const Pair& padding, bool ceil_mode, bool count_include_pad) {
+  auto& node = w.AddNode("AveragePool", name, {x}, {name});
+  OnnxGraphWriter::SetInts(node, "kernel_shape", {kernel[0], kernel[1]});
+  OnnxGraphWriter::SetInts(node, "strides", {stride[0], stride[1]});
+  OnnxGraphWriter::SetInts(node, "pads", OnnxPads(padding));
+  OnnxGraphWriter::SetInt(node, "ceil_mode", ceil_mode ? 1 : 0);
+  OnnxGraphWriter::SetInt(node, "count_include_pad", count_include_pad ? 1 : 0);
+  return name;
+}
+
+Result<std::string> EmitAdaptiveAvgPool(OnnxGraphWriter& w, const std::string& name, const std::string& x,
+                                        const Pair& output_size) {
+  if (output_size != Pair{1, 1}) {
+    return Error::InvalidArgument("ONNX export: '{}' is an adaptive average pool to {}x{}; only 1x1 exports", name,
+                                  output_size[0], output_size[1]);
+  }
+  w.AddNode("GlobalAveragePool", name, {x}, {name});
+  return name;
+}
+
+Result<std::string> EmitFlatten(OnnxGraphWriter& w, const std::string& name, const std::string& x, int64_t dim,
+                                bool nhwc) {
+  if (dim != 1) return Error::InvalidArgument("ONNX export: '{}' flattens from dim {}; only dim 1 exports", name, dim);
+  std::string in = x;
+  if (nhwc) {
+    in = name + ":nhwc";
+    auto& t = w.AddNode("Transpose", in, {x}, {in});
+    OnnxGraphWriter::SetInts(t, "perm", {0, 2, 3, 1});
+  }
+  auto& node = w.AddNode("Flatten", name, {in}, {name});
+  OnnxGraphWriter::SetInt(node, "axis", 1);
+  return name;
+}
+
+std::string EmitSimple(OnnxGraphWriter& w, const std::string& op, const std::string& name,
+                       const std::vector<std::string>& inputs) {
+  w.AddNode(op, name, inputs, {name});
+  return name;
+}
+
+std::string EmitConcat(OnnxGraphWriter& w, const std::string& name, const std::vector<std::string>& inputs,
+                       int64_t axis) {
+  auto& node = w.AddNode("Concat", name, inputs, {name});
+  OnnxGraphWriter::SetInt(node, "axis", axis);
+  return name;
+}
+
+Result<std::string> EmitQuantDequant(OnnxGraphWriter& w, const std::string& name, const std::string& x,
+                                     const quant::QParams& q) {
+  if (q.zero_point < 0 || q.zero_point > 255) {
+    return Error::InvalidArgument("ONNX export: '{}' has zero point {}, outside uint8", name, q.zero_point);
+  }
+  QG_ASSIGN_OR_RETURN(auto scale, w.AddInitializer(name + ":scale", torch::tensor(static_cast<float>(q.scale))));
+  QG_ASSIGN_OR_RETURN(auto zp, w.AddInitializer(name + ":zero_point",
+                                                torch::tensor(static_cast<uint8_t>(q.zero_point), torch::kByte)));
+  w.AddNode("QuantizeLinear", name + ":q", {x, scale, zp}, {name + ":q"});
+  w.AddNode("DequantizeLinear", name + ":dq", {name + ":q", scale, zp}, {name + ":dq"});
+  return name + ":dq";
+}
+
+namespace {
+
+// Scales (float) and zero points (`zp_type`) of a quantized weight, with the
+// DequantizeLinear axis; per-tensor weights give rank-0 tensors.
+struct WeightQParams {
+  torch::Tensor scales;
+  torch::Tensor zero_points;
+  bool per_channel = false;
+};
+
+Result<WeightQParams> WeightQParamsOf(const std::string& name, const torch::Tensor& qweight) {
+  WeightQParams p;
+  if (qweight.qscheme() == torch::kPerChannelAffine || qweight.qscheme() == torch::kPerChannelSymmetric) {
+    if (qweight.q_per_channel_axis() != 0) {
+      return Error::InvalidArgument("ONNX export: '{}' is quantized per channel along axis {}, not 0", name,
+                                    qweight.q_per_channel_axis());
+    }
+    p.scales = qweight.q_per_channel_scales().to(torch::kFloat);
+    p.zero_points = qweight.q_per_channel_zero_points();
+    p.per_channel = true;
+  } else {
+    p.scales = torch::tensor(static_cast<float>(qweight.q_scale()));
+    p.zero_points = torch::tensor(qweight.q_zero_point());
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<std::string> EmitInt8Weight(OnnxGraphWriter& w, const std::string& name, const torch::Tensor& qweight) {
+  if (qweight.scalar_type() != torch::kQInt8) {
+    return Error::InvalidArgument("ONNX export: '{}' weight is {}, not qint8", name, c10::toString(qweight.scalar_type()));
+  }
+  QG_ASSIGN_OR_RETURN(auto p, WeightQParamsOf(name, qweight));
+  QG_ASSIGN_OR_RETURN(auto data, w.AddInitializer(name + ".weight:int8", qweight.int_repr().contiguous()));
+  QG_ASSIGN_OR_RETURN(auto scale, w.AddInitializer(name + ".weight:scale", p.scales));
+  QG_ASSIGN_OR_RETURN(auto zp, w.AddInitializer(name + ".weight:zero_point", p.zero_points.to(torch::kChar)));
+  auto& dq = w.AddNode("DequantizeLinear", name + ".weight:dq", {data, scale, zp}, {name + ".weight:dq"});
+  if (p.per_channel) OnnxGraphWriter::SetInt(dq, "axis", 0);
+  return name + ".weight:dq";
+}
+
+Result<std::string> EmitInt32Bias(OnnxGraphWriter& w, const std::string& name, const torch::Tensor& bias,
+                                  double input_scale, const torch::Tensor& qweight) {
+  QG_ASSIGN_OR_RETURN(auto p, WeightQParamsOf(name, qweight));
+  // Computed in double so the int32 values round like a fused kernel's would.
+  const torch::Tensor scale = (p.scales.to(torch::kDouble) * input_scale).expand({bias.size(0)}).contiguous();
+  const torch::Tensor q = torch::round(bias.detach().to(torch::kDouble) / scale).to(torch::kInt);
+  QG_ASSIGN_OR_RETURN(auto data, w.AddInitializer(name + ".bias:int32", q));
+  QG_ASSIGN_OR_RETURN(auto s, w.AddInitializer(name + ".bias:scale", scale.to(torch::kFloat)));
+  QG_ASSIGN_OR_RETURN(auto zp, w.AddInitializer(name + ".bias:zero_point", torch::zeros({bias.size(0)}, torch::kInt)));
+  auto& dq = w.AddNode("DequantizeLinear", name + ".bias:dq", {data, s, zp}, {name + ".bias:dq"});
+  OnnxGraphWriter::SetInt(dq, "axis", 0);
+  return name + ".bias:dq";
+}
+
+}  // namespace qg::onnx_export

@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+// Runs an ONNX model in ONNX Runtime (npm onnxruntime-node) for quantgrid's C++ side.
+// Protocol: exactly one JSON line on stdout ({"ok":true,...} or {"ok":false,"error":...});
+// exit 0 on success, 2 on any failure. Diagnostics go to stderr only.
+//   --mode info    --model M
+//   --mode predict --model M --input X.f32 --shape N,C,H,W --batch B --output Y.f32 [--threads T]
+//   --mode latency --model M --input X.f32 --shape N,C,H,W --batch-sizes 1,64 --warmup W --runs R [--threads T]
+// X and Y are raw little-endian float32 (the hosts we run on are little-endian, so
+// Float32Array views read and write them as is).
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+
+// stdout carries the one result line: keep stray console output (ours or a library's) off it.
+console.log = console.info = console.error;
+
+function emit(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+function parseArgs(argv) {
+  const args = {};
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i];
+    if (!key.startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument '${key}': expected --name value`);
+    args[key.slice(2)] = argv[i + 1];
+  }
+  return args;
+}
+
+function need(args, name) {
+  if (args[name] === undefined) throw new Error(`missing --${name} for --mode ${args.mode}`);
+  return args[name];
+}
+
+function intArg(args, name, min, fallback) {
+  const text = fallback !== undefined && args[name] === undefined ? String(fallback) : need(args, name);
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
+  return value;
+}
+
+function intList(args, name) {
+  const text = need(args, name);
+  const values = text.split(',').map(Number);
+  if (values.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`--${name} must be positive integers, got '${text}'`);
+  return values;
+}
+
+function loadOrt() {
+  const dir = process.env.QG_ORT_MODULES || path.resolve(__dirname, '../../deploy/ort/node_modules');
+  try {
+    const ort = require(path.join(dir, 'onnxruntime-node'));
+    const version = require(path.join(dir, 'onnxruntime-node', 'package.json')).version;
+    return { ort, version };
+  } catch (e) {
+    throw new Error(`cannot load onnxruntime-node from ${dir} (run deploy/setup.sh or set QG_ORT_MODULES): ${e.message}`);
+  }
+}
+
+// Reads the --input file as float32 with --shape; returns the data and the per-row dims.
+function readInput(args) {
+  const file = need(args, 'input');
+  const shape = intList(args, 'shape');
+  const perRow = shape.slice(1).reduce((a, b) => a * b, 1);
+  let buf;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`cannot read input ${file}: ${e.message}`);
+  }
+  if (buf.length !== shape[0] * perRow * 4) {
+    throw new Error(`input ${file} has ${buf.length} bytes, shape ${shape.join(',')} needs ${shape[0] * perRow * 4}`);
+  }
+  // Copy into an aligned buffer: small Buffers may sit at any offset in Node's pool.
+  const data = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+  return { data, rows: shape[0], rowDims: shape.slice(1), perRow };
+}
+
+async function openSession(ort, model, threads) {
+  if (!fs.existsSync(model)) throw new Error(`model not found: ${model}`);
+  ort.env.logLevel = 'error';
+  try {
+    return await ort.InferenceSession.create(model, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    });
+  } catch (e) {
+    throw new Error(`cannot load model ${model}: ${e.message}`);
+  }
+}
+
+async function predict(ort, session, input, { batch, output }) {
+  const [inName] = session.inputNames;
+  const [outName] = session.outputNames;
+  let out = null;
+  let cols = 0;
+  let seconds = 0; // time inside session.run only, not loading or file I/O
+  for (let row = 0; row < input.rows; row += batch) {
+    const n = Math.min(batch, input.rows - row);
+    const slice = input.data.slice(row * input.perRow, (row + n) * input.perRow);
+    const feed = { [inName]: new ort.Tensor('float32', slice, [n, ...input.rowDims]) };
+    const t0 = process.hrtime.bigint();
+    const result = (await session.run(feed))[outName];
+    seconds += Number(process.hrtime.bigint() - t0) / 1e9;
+    if (result.type !== 'float32') throw new Error(`output ${outName} is ${result.type}, expected float32`);
+    if (out === null) {
+      cols = result.size / n;
+      out = new Float32Array(input.rows * cols);
+    }
+    if (result.size !== n * cols) throw new Error(`output ${outName} has ${result.size} values for ${n} rows, expected ${n * cols}`);
+    out.set(result.data, row * cols);
+  }
+  try {
+    fs.writeFileSync(output, Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+  } catch (e) {
+    throw new Error(`cannot write output ${output}: ${e.message}`);
+  }
+  return { ok: true, rows: input.rows, cols, seconds };
+}
+
+async function latency(ort, session, input, { sizes, warmup, runs }) {
+  const [inName] = session.inputNames;
+  const report = [];
+  for (const b of sizes) {
+    // The first b images; tiled when the file holds fewer.
+    const data = new Float32Array(b * input.perRow);
+    for (let i = 0; i < b; i++) {
+      const src = (i % input.rows) * input.perRow;
+      data.set(input.data.subarray(src, src + input.perRow), i * input.perRow);
+    }
+    const feed = { [inName]: new ort.Tensor('float32', data, [b, ...input.rowDims]) };
+    for (let i = 0; i < warmup; i++) await session.run(feed);
+    const times = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = process.hrtime.bigint();
+      await session.run(feed);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    report.push({ batch_size: b, times_ms: times });
+  }
+  return { ok: true, latency: report };
+}
+
+async function main() {
+  // Validate every argument and read the input before the (slow) model load.
+  const args = parseArgs(process.argv.slice(2));
+  const mode = args.mode;
+  if (!['info', 'predict', 'latency'].includes(mode)) throw new Error(`--mode must be info, predict or latency, got '${mode}'`);
+  const model = need(args, 'model');
+  const threads = intArg(args, 'threads', 1, 1);
+  let input = null;
+  let opts = null;
+  if (mode === 'predict') {
+    opts = { batch: intArg(args, 'batch', 1), output: need(args, 'output') };
+    input = readInput(args);
+  } else if (mode === 'latency') {
+    opts = { sizes: intList(args, 'batch-sizes'), warmup: intArg(args, 'warmup', 0), runs: intArg(args, 'runs', 1) };
+    input = readInput(args);
+  }
+
+  const { ort, version } = loadOrt();
+  const session = await openSession(ort, model, threads);
+  try {
+    if (mode === 'info') return { ok: true, ort_version: version, inputs: session.inputNames, outputs: session.outputNames };
+    if (mode === 'predict') return await predict(ort, session, input, opts);
+    return { ...(await latency(ort, session, input, opts)), ort_version: version };
+  } catch (e) {
+    throw new Error(`running model ${model}: ${e.message}`);
+  } finally {
+    await session.release();
+  }
+}
+
+main().then(emit, (e) => {
+  emit({ ok: false, error: String(e && e.message ? e.message : e).replace(/\s*\n\s*/g, ' ') });
+  process.exitCode = 2;
+});

@@ -1,0 +1,151 @@
+#include "core/export/ort_runtime.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <stdlib.h>
+#include <torch/torch.h>
+
+#include <boost/process.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "core/base/build_info.h"
+#include "core/base/files.h"
+
+namespace qg::onnx_export {
+namespace {
+
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+
+// A private temporary folder, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "quantgrid-ort-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+Status WriteFloats(const std::string& path, const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kFloat).contiguous();
+  return WriteFileAtomic(path, std::string_view(static_cast<const char*>(c.data_ptr()), c.numel() * sizeof(float)));
+}
+
+std::string ShapeArg(const torch::Tensor& t) { return fmt::format("{}", fmt::join(t.sizes(), ",")); }
+
+}  // namespace
+
+Result<OnnxRuntime> OnnxRuntime::Find() {
+  const auto node = bp::search_path("node");
+  if (node.empty()) return Error::FailedPrecondition("ONNX Runtime needs Node.js: 'node' is not on PATH (apt install nodejs)");
+  const char* env_runner = std::getenv("QG_ORT_RUNNER");
+  const std::string runner = env_runner ? env_runner : fmt::format("{}/core/export/ort_runner.js", kSourceDir);
+  if (!fs::exists(runner)) return Error::FailedPrecondition("ONNX Runtime runner {} is missing", runner);
+  const char* env_modules = std::getenv("QG_ORT_MODULES");
+  const std::string modules = env_modules ? env_modules : fmt::format("{}/deploy/ort/node_modules", kSourceDir);
+  if (!fs::exists(fs::path(modules) / "onnxruntime-node")) {
+    return Error::FailedPrecondition(
+        "ONNX Runtime is not installed: {}/onnxruntime-node is missing (run deploy/setup.sh, which installs npm "
+        "onnxruntime-node into deploy/ort)",
+        modules);
+  }
+  OnnxRuntime ort(node.string(), runner, modules);
+  auto package = ReadFile((fs::path(modules) / "onnxruntime-node" / "package.json").string());
+  if (package) {
+    auto j = nlohmann::json::parse(*package, nullptr, /*allow_exceptions=*/false);
+    if (j.is_object()) ort.version_ = j.value("version", "");
+  }
+  return ort;
+}
+
+std::string OnnxRuntime::Describe() const {
+  return fmt::format("ONNX Runtime {} (npm onnxruntime-node, CPU execution provider)", version_);
+}
+
+Result<nlohmann::json> OnnxRuntime::RunRunner(const std::vector<std::string>& args) const {
+  bp::ipstream out;
+  bp::ipstream err;
+  auto env = boost::this_process::environment();
+  env["QG_ORT_MODULES"] = modules_;
+  std::error_code ec;
+  bp::child child(node_, runner_, bp::args(args), env, bp::std_out > out, bp::std_err > err, ec);
+  if (ec) return Error::Unavailable("cannot start {}: {}", node_, ec.message());
+  std::string last, line, err_text;
+  while (std::getline(out, line)) {
+    if (!line.empty()) last = line;
+  }
+  while (std::getline(err, line)) err_text = line;  // keep the last line: the error
+  child.wait();
+  auto reply = nlohmann::json::parse(last, nullptr, /*allow_exceptions=*/false);
+  if (!reply.is_object()) {
+    return Error::Internal("ONNX Runtime runner exited with {} and no reply{}", child.exit_code(),
+                           err_text.empty() ? "" : ": " + err_text);
+  }
+  if (!reply.value("ok", false)) {
+    return Error::InvalidArgument("ONNX Runtime: {}", reply.value("error", std::string("unknown error")));
+  }
+  return reply;
+}
+
+Result<torch::Tensor> OnnxRuntime::Predict(const std::string& model_path, const torch::Tensor& images,
+                                           int64_t batch_size, int threads) const {
+  TempDir tmp;
+  if (tmp.path().empty()) return Error::IOError("cannot create a temporary folder in {}", fs::temp_directory_path().string());
+  const std::string in = tmp.path() + "/input.f32", out = tmp.path() + "/output.f32";
+  QG_RETURN_IF_ERROR(WriteFloats(in, images));
+  QG_ASSIGN_OR_RETURN(auto reply, RunRunner({"--mode", "predict", "--model", model_path, "--input", in, "--shape",
+                                             ShapeArg(images), "--batch", std::to_string(batch_size), "--output", out,
+                                             "--threads", std::to_string(threads)}));
+  const int64_t rows = reply.value("rows", int64_t{0}), cols = reply.value("cols", int64_t{0});
+  QG_ASSIGN_OR_RETURN(std::string bytes, ReadFile(out));
+  if (rows != images.size(0) || static_cast<int64_t>(bytes.size()) != rows * cols * 4) {
+    return Error::Internal("ONNX Runtime returned {} bytes for {} x {} logits", bytes.size(), rows, cols);
+  }
+  torch::Tensor logits = torch::empty({rows, cols}, torch::kFloat);
+  std::memcpy(logits.data_ptr(), bytes.data(), bytes.size());
+  return logits;
+}
+
+Result<std::vector<metrics::LatencyStats>> OnnxRuntime::Latency(const std::string& model_path,
+                                                                const std::vector<int64_t>& input_shape,
+                                                                const metrics::LatencyOptions& options,
+                                                                int threads) const {
+  if (options.batch_sizes.empty()) return std::vector<metrics::LatencyStats>{};
+  TempDir tmp;
+  if (tmp.path().empty()) return Error::IOError("cannot create a temporary folder in {}", fs::temp_directory_path().string());
+  const int64_t largest = *std::max_element(options.batch_sizes.begin(), options.batch_sizes.end());
+  std::vector<int64_t> shape{largest};
+  shape.insert(shape.end(), input_shape.begin(), input_shape.end());
+  torch::manual_seed(1234);  // the fixed input MeasureLatency times
+  const torch::Tensor input = torch::randn(shape);
+  const std::string in = tmp.path() + "/input.f32";
+  QG_RETURN_IF_ERROR(WriteFloats(in, input));
+  QG_ASSIGN_OR_RETURN(auto reply, RunRunner({"--mode", "latency", "--model", model_path, "--input", in, "--shape",
+                                             ShapeArg(input), "--batch-sizes",
+                                             fmt::format("{}", fmt::join(options.batch_sizes, ",")), "--warmup",
+                                             std::to_string(options.warmup_runs), "--runs",
+                                             std::to_string(options.runs), "--threads", std::to_string(threads)}));
+  std::vector<metrics::LatencyStats> stats;
+  for (const auto& entry : reply.at("latency")) {
+    const auto times = entry.at("times_ms").get<std::vector<double>>();
+    if (times.empty()) return Error::Internal("ONNX Runtime returned no timings");
+    auto s = metrics::Summarize(times, entry.at("batch_size").get<int64_t>());
+    s.threads = threads;
+    s.device = "cpu";
+    stats.push_back(s);
+  }
+  return stats;
+}
+
+}  // namespace qg::onnx_export
