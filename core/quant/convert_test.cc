@@ -143,6 +143,14 @@ TEST(Convert, SaveLoadRoundTripOnEveryEngineAndSizeIsAQuarter) {
     const double ratio = static_cast<double>(*FileSize(path)) / static_cast<double>(*FileSize(dir.File("fp32.pt")));
     EXPECT_LT(ratio, 0.3) << engine;
   }
+  // Unfolded: INT8 batch-norm steps carry float weight, bias, mean and var,
+  // which must come back as four distinct tensors.
+  auto unfolded = Prepare("compact_cnn", false);
+  auto q = *Convert(unfolded.model, unfolded.plan, unfolded.qparams, {});
+  ASSERT_TRUE(q->Save(dir.File("unfolded.pt")));
+  auto loaded = *QuantizedModel::Load(dir.File("unfolded.pt"));
+  const auto x = torch::randn({4, 1, 28, 28});
+  EXPECT_TRUE(torch::equal(q->Predict(x), loaded->Predict(x)));
   std::filesystem::resize_file(dir.File("int8_onednn.pt"), 1000);
   const auto truncated = QuantizedModel::Load(dir.File("int8_onednn.pt"));
   ASSERT_FALSE(truncated);

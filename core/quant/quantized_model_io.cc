@@ -75,7 +75,7 @@ Status QuantizedModel::Save(const std::string& path) const {
       if (s.qweight.defined()) {
         // int8 bytes + scales: the quantized tensor's own serialization would
         // store the same, but this layout is engine- and version-neutral.
-        archive.write(p + "qweight", s.qweight.int_repr());
+        archive.write(p + "qweight", s.qweight.int_repr().contiguous());
         if (s.qweight.qscheme() == torch::kPerChannelAffine) {
           archive.write(p + "wscale", s.qweight.q_per_channel_scales().to(torch::kFloat64));
           archive.write(p + "wzero", s.qweight.q_per_channel_zero_points().to(torch::kInt32));
@@ -128,18 +128,26 @@ Result<std::unique_ptr<QuantizedModel>> QuantizedModel::Load(const std::string& 
     for (size_t i = 0; i < steps.size(); ++i) {
       Step& s = steps[i];
       const std::string p = fmt::format("s{}_", i);
-      torch::Tensor t;
-      if (archive.try_read(p + "weight", t)) s.weight = t.contiguous(s.kind == StepKind::kFp32Conv
-                                                                          ? torch::MemoryFormat::ChannelsLast
-                                                                          : torch::MemoryFormat::Contiguous);
-      if (archive.try_read(p + "bias", t)) s.bias = t;
-      if (archive.try_read(p + "bn_mean", t)) {
-        s.bn_mean = t;
-        archive.read(p + "bn_var", s.bn_var);
+      // A fresh tensor per read: try_read into a defined tensor set_()s it in
+      // place, which would rewrite every tensor sharing its storage.
+      auto read = [&](const std::string& key) {
+        torch::Tensor t;
+        return archive.try_read(p + key, t) ? t : torch::Tensor();
+      };
+      if (auto w = read("weight"); w.defined()) {
+        s.weight = w.contiguous(s.kind == StepKind::kFp32Conv ? torch::MemoryFormat::ChannelsLast
+                                                               : torch::MemoryFormat::Contiguous);
       }
-      torch::Tensor q;
-      if (archive.try_read(p + "qweight", q)) {
+      s.bias = read("bias");
+      s.bn_mean = read("bn_mean");
+      if (s.bn_mean.defined()) archive.read(p + "bn_var", s.bn_var);
+      torch::Tensor q = read("qweight");
+      if (q.defined()) {
         torch::Tensor scales, zeros;
+        // _make_*_quantized_tensor reads the bytes as contiguous whatever the
+        // strides say: files written before the save made them contiguous
+        // hold channels-last conv weights.
+        q = q.contiguous();
         archive.read(p + "wscale", scales);
         archive.read(p + "wzero", zeros);
         if (record.at("steps")[i].value("weight_qscheme", "") == "per_channel") {
