@@ -93,10 +93,18 @@ Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& s, cons
                                   {train_key}, Resources(s.measure.threads, device), s.max_attempts);
               const std::string quantize_hash = quantize.config_hash;
               jobs.push_back(std::move(quantize));
-              if (s.export_.onnx) {
+              // ONNX Runtime is measured on the CPU, from FP32 and QDQ INT8
+              // graphs: FP16 models and the other devices' copies are not exported.
+              if (s.export_.onnx && entry.name != "fp16" && device == "cpu") {
                 jobs.push_back(Job("export/" + key.substr(std::string("quantize/").size()), "export",
                                    {{"code", kExportCodeVersion},
                                     {"dataset", s.dataset},
+                                    {"strategy", entry.name},
+                                    {"label", entry.label},
+                                    {"params", resolved},
+                                    {"engine", engine},
+                                    {"device", "cpu"},
+                                    {"seed", seed},
                                     {"measure", measure},
                                     {"quantize_hash", quantize_hash},
                                     {"train_hash", train_hash}},

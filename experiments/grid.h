@@ -5,7 +5,8 @@
 //                                                  calibration size x engine) x device x seed,
 //                                                  each waiting for its seed's training job
 //   export/<quantize key>                          ONNX export + ONNX Runtime measurement,
-//                                                  when export.onnx (waits for its quantize job)
+//                                                  when export.onnx, for cpu jobs other than
+//                                                  fp16 (waits for its quantize job)
 // INT8 strategies run on cpu only (LibTorch has no GPU INT8 kernels); fp32 and
 // fp16 run on every listed device. Keys and order are stable for a given spec.
 //

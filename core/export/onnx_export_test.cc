@@ -158,6 +158,12 @@ TEST(QdqExport, NaivePtqCompactCnnAgreesWithLibTorchInt8OnFashionMnist) {
   const torch::Tensor images = (*batch)->images;
   ASSERT_EQ(images.size(0), 1000);
   const torch::Tensor libtorch = applied->int8->Predict(images);
+  {
+    auto reloaded = quant::QuantizedModel::Load(applied->model_path);
+    ASSERT_TRUE(reloaded) << reloaded.error().ToString();
+    const auto same = metrics::CompareOutputs(libtorch, (*reloaded)->Predict(images));
+    EXPECT_EQ(same.top1_agreement, 100.0) << "reloaded INT8 model differs, max abs " << same.max_abs;
+  }
   auto ort = OnnxRuntime::Find();
   ASSERT_TRUE(ort) << ort.error().ToString();
   auto onnx = ort->Predict(int8_path, images, 100, 2);

@@ -10,6 +10,7 @@
 #include "core/base/build_info.h"
 #include "core/base/clock.h"
 #include "core/base/sha256.h"
+#include "core/pipeline/export_step.h"
 #include "core/pipeline/quantize_step.h"
 #include "core/pipeline/torch_runtime.h"
 #include "core/pipeline/train_step.h"
@@ -94,6 +95,34 @@ Result<std::string> DependencyArtifact(const JobRequest& req, const std::string&
                                    kind);
 }
 
+// Measure options of a job's "measure" config (quantize and export jobs).
+MeasureOptions MeasureFrom(const json& m) {
+  MeasureOptions o;
+  o.eval_limit = m.value("eval_limit", int64_t{0});
+  o.latency.batch_sizes = m.at("batch_sizes").get<std::vector<int64_t>>();
+  o.latency.warmup_runs = m.value("warmup_runs", 20);
+  o.latency.runs = m.value("runs", 50);
+  return o;
+}
+
+void AddLatency(const std::vector<metrics::LatencyStats>& latency, storage::RunRecord& run) {
+  for (const auto& l : latency) {
+    const std::string p = fmt::format("latency.{}.b{}.", l.device, l.batch_size);
+    run.metrics[p + "mean_ms"] = l.mean_ms;
+    run.metrics[p + "std_ms"] = l.std_ms;
+    run.metrics[p + "p50_ms"] = l.p50_ms;
+    run.metrics[p + "p95_ms"] = l.p95_ms;
+    run.metrics[p + "ms_per_image"] = l.p50_ms / static_cast<double>(l.batch_size);
+  }
+}
+
+void AddOutputDiff(const metrics::OutputDiff& d, storage::RunRecord& run) {
+  run.metrics["output.max_abs"] = d.max_abs;
+  run.metrics["output.mean_abs"] = d.mean_abs;
+  run.metrics["output.relative_mse"] = d.relative_mse;
+  run.metrics["output.top1_agreement"] = d.top1_agreement;
+}
+
 Result<storage::RunRecord> RunQuantize(const JobRequest& req, train::TrainObserver* progress, storage::RunRecord run) {
   const json& c = req.config;
   QuantizeStepSpec spec;
@@ -105,10 +134,7 @@ Result<storage::RunRecord> RunQuantize(const JobRequest& req, train::TrainObserv
   if (spec.engine.empty()) spec.engine = "onednn";
   spec.device = c.value("device", "cpu");
   const json& m = c.at("measure");
-  spec.measure.eval_limit = m.value("eval_limit", int64_t{0});
-  spec.measure.latency.batch_sizes = m.at("batch_sizes").get<std::vector<int64_t>>();
-  spec.measure.latency.warmup_runs = m.value("warmup_runs", 20);
-  spec.measure.latency.runs = m.value("runs", 50);
+  spec.measure = MeasureFrom(m);
   spec.layer_mse_images = m.value("layer_mse_images", int64_t{256});
   spec.seed = c.value("seed", uint64_t{0});
   spec.out_dir = req.work_dir;
@@ -119,18 +145,8 @@ Result<storage::RunRecord> RunQuantize(const JobRequest& req, train::TrainObserv
   AddAccuracy(r.measured.accuracy, run);
   run.metrics["size_bytes"] = static_cast<double>(r.model_bytes);
   run.metrics["fp32_size_bytes"] = static_cast<double>(r.fp32_model_bytes);
-  for (const auto& l : r.measured.latency) {
-    const std::string p = fmt::format("latency.{}.b{}.", l.device, l.batch_size);
-    run.metrics[p + "mean_ms"] = l.mean_ms;
-    run.metrics[p + "std_ms"] = l.std_ms;
-    run.metrics[p + "p50_ms"] = l.p50_ms;
-    run.metrics[p + "p95_ms"] = l.p95_ms;
-    run.metrics[p + "ms_per_image"] = l.p50_ms / static_cast<double>(l.batch_size);
-  }
-  run.metrics["output.max_abs"] = r.vs_fp32.max_abs;
-  run.metrics["output.mean_abs"] = r.vs_fp32.mean_abs;
-  run.metrics["output.relative_mse"] = r.vs_fp32.relative_mse;
-  run.metrics["output.top1_agreement"] = r.vs_fp32.top1_agreement;
+  AddLatency(r.measured.latency, run);
+  AddOutputDiff(r.vs_fp32, run);
   run.documents["layer_mse"] = r.layer_mse;
   run.documents["details"] = r.details;
   run.documents["params"] = r.params;
@@ -143,6 +159,40 @@ Result<storage::RunRecord> RunQuantize(const JobRequest& req, train::TrainObserv
   json result = r.ToJson();
   result["measured"].erase("accuracy");  // already in documents/metrics
   run.result = result;
+  return run;
+}
+
+// The ONNX step: export what the quantize job wrote, measure it in ONNX
+// Runtime. Its output.* metrics compare with the same model in LibTorch.
+Result<storage::RunRecord> RunExport(const JobRequest& req, storage::RunRecord run) {
+  const json& c = req.config;
+  ExportStepSpec spec;
+  if (auto int8 = DependencyArtifact(req, "model_int8")) {
+    spec.model_path = *int8;
+    spec.int8 = true;
+  } else {
+    QG_ASSIGN_OR_RETURN(spec.model_path, DependencyArtifact(req, "model_fp32"));
+  }
+  spec.engine = c.value("engine", "");
+  if (spec.engine.empty()) spec.engine = "onednn";
+  spec.dataset = DatasetFrom(c.at("dataset"));
+  spec.measure = MeasureFrom(c.at("measure"));
+  spec.threads = run.threads;
+  spec.out_dir = req.work_dir;
+  QG_ASSIGN_OR_RETURN(auto r, RunExportStep(spec));
+  run.seed = c.value("seed", int64_t{0});
+  run.engine = c.value("engine", "");
+  AddAccuracy(r.accuracy, run);
+  run.metrics["size_bytes"] = static_cast<double>(r.onnx_bytes);
+  run.metrics["onnx_nodes"] = static_cast<double>(r.nodes);
+  AddLatency(r.latency, run);
+  AddOutputDiff(r.vs_libtorch, run);
+  run.documents["precision"] = r.format == "fp32" ? "fp32" : "int8";
+  run.documents["runtime"] = r.runtime;
+  run.documents["format"] = r.format;
+  QG_ASSIGN_OR_RETURN(auto artifact, ArtifactOf(r.format == "fp32" ? "onnx_fp32" : "onnx_qdq_int8", r.onnx_path));
+  run.artifacts.push_back(artifact);
+  run.result = r.ToJson();
   return run;
 }
 
@@ -172,6 +222,8 @@ Result<storage::RunRecord> RunJob(const JobRequest& req, train::TrainObserver* p
     out = RunTrain(req, progress, run);
   } else if (req.kind == "quantize") {
     out = RunQuantize(req, progress, run);
+  } else if (req.kind == "export") {
+    out = RunExport(req, run);
   } else if (worker::IsProbeJob(req.kind)) {
     out = worker::RunProbeJob(req, run);
   }

@@ -1,7 +1,7 @@
-// RunJob: executes one job of an experiment (train / quantize; export when the
-// ONNX step is built in) from its stored config and the runs of the jobs it
-// depends on, and returns the RunRecord to store: scalar metrics, structured
-// documents, artifacts with their sha256, and where it ran. This is what
+// RunJob: executes one job of an experiment (train / quantize / export) from
+// its stored config and the runs of the jobs it depends on, and returns the
+// RunRecord to store: scalar metrics, structured documents, artifacts with
+// their sha256, and where it ran. This is what
 // `quantgrid exec-job` runs in a child process for workers and local runs.
 #pragma once
 

@@ -64,6 +64,30 @@ TEST(Results, RowsAggregateSeedsWithMeanAndSampleStd) {
   EXPECT_EQ(v.model, "compact_cnn");
 }
 
+TEST(Results, OnnxRuntimeRowsSitBesideLibTorchRowsAndCompareWithLibTorchFp32) {
+  auto store = *storage::SqliteResultStore::Open(":memory:");
+  const int64_t e = *store->PutExperiment("paper", {{"dataset", {{"name", "fashion-mnist"}}}});
+  auto exported = Quantize("naive_ptq", 0);
+  exported.key = "export/naive_ptq/cpu/seed0";
+  exported.kind = "export";
+  exported.config["code"] = "export-1";
+  exported.config_hash = ConfigHash(exported.config);
+  ASSERT_TRUE(store->SyncJobs(e, {Quantize("fp32", 0), Quantize("naive_ptq", 0), exported}));
+  const auto stored = *store->ListJobs(e);
+  const std::map<std::string, double> p50{
+      {"quantize/fp32/cpu/seed0", 4.0}, {"quantize/naive_ptq/cpu/seed0", 1.0}, {"export/naive_ptq/cpu/seed0", 0.5}};
+  for (const auto& j : stored) {
+    const bool fp32 = j.key == "quantize/fp32/cpu/seed0";
+    ASSERT_TRUE(store->CompleteJob(j.id, exp::Run(j, 91.0, p50.at(j.key), 1e6, 100, fp32 ? "fp32" : "int8")));
+  }
+  const auto loaded = *LoadResults(*store, "paper", 64);
+  ASSERT_EQ(loaded->view.rows.size(), 3u);
+  const auto& ort = loaded->view.rows[2];
+  EXPECT_EQ(ort.label, "naive_ptq [onnxruntime]");
+  EXPECT_EQ(ort.runtime, "onnxruntime");
+  EXPECT_NEAR(ort.speedup, 8.0, 1e-9);  // vs the LibTorch FP32 row
+}
+
 TEST(Results, TableInAllThreeFormats) {
   auto store = *storage::SqliteResultStore::Open(":memory:");
   const auto loaded = Fixture(*store);

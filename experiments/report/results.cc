@@ -81,7 +81,7 @@ Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, co
   std::map<std::string, std::vector<const JobRecord*>> groups;
   for (const auto& j : jobs) {
     if (j.kind == "train" && !view.train && by_hash.count(j.config_hash)) view.train = by_hash[j.config_hash];
-    if (j.kind != "quantize") continue;
+    if (j.kind != "quantize" && j.kind != "export") continue;
     const std::string key = RowKey(j.key);
     if (!groups.count(key)) order.push_back(key);
     groups[key].push_back(&j);
@@ -109,6 +109,10 @@ Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, co
       if (!v.empty()) variant.push_back(v);
     }
     if (!variant.empty()) row.label += fmt::format(" ({})", fmt::join(variant, ", "));
+    if (first.kind == "export") {
+      row.runtime = "onnxruntime";
+      row.label += " [onnxruntime]";
+    }
     std::vector<double> top1, top5, lat, size, agree;
     const std::string lat_name = fmt::format("latency.{}.b{}.p50_ms", row.device, latency_batch);
     for (const JobRecord* j : group) {
@@ -133,7 +137,7 @@ Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, co
   }
   for (auto& row : view.rows) {
     for (const auto& base : view.rows) {
-      if (base.strategy == "fp32" && base.device == row.device && base.latency_ms.n && row.latency_ms.n &&
+      if (base.strategy == "fp32" && base.runtime == "libtorch" && base.device == row.device && base.latency_ms.n && row.latency_ms.n &&
           row.latency_ms.mean > 0) {
         row.speedup = base.latency_ms.mean / row.latency_ms.mean;
         break;

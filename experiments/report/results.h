@@ -30,12 +30,15 @@ struct ResultRow {
   std::string strategy;
   std::string device;
   std::string precision;
+  // "libtorch", or "onnxruntime" for a grid's ONNX step (label "... [onnxruntime]"),
+  // whose Agree column compares with the same model in LibTorch.
+  std::string runtime = "libtorch";
   int seeds = 0;
   Stat top1, top5;
   Stat latency_ms;       // per image, median of timed runs, at the view's batch size
   Stat size_mb;
   Stat agreement;        // top-1 agreement with FP32, percent
-  double speedup = 0;    // FP32 latency / this latency, same device; 0 without an FP32 row
+  double speedup = 0;    // LibTorch FP32 latency / this latency, same device; 0 without an FP32 row
   std::vector<const storage::RunRecord*> runs;
 };
 

@@ -1,0 +1,45 @@
+// ExportStep: the ONNX step of a grid. Export the model a quantize job wrote
+// (FP32 graph, or QDQ INT8 for int8/mixed models), then measure it in ONNX
+// Runtime on the same test images and latency protocol as LibTorch, and how
+// far its outputs are from the same model run by LibTorch.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "core/base/result.h"
+#include "core/data/dataset_registry.h"
+#include "core/metrics/classification.h"
+#include "core/metrics/latency_stats.h"
+#include "core/metrics/output_diff.h"
+#include "core/pipeline/measure_step.h"
+
+namespace qg::pipeline {
+
+struct ExportStepSpec {
+  std::string model_path;  // a quantize job's model file
+  bool int8 = false;       // a QuantizedModel file (else an FP32 model file)
+  std::string engine = "onednn";
+  data::DatasetSpec dataset;
+  MeasureOptions measure;
+  int threads = 1;
+  std::string out_dir;
+};
+
+struct ExportStepResult {
+  std::string onnx_path;
+  std::string format;   // "fp32" or "qdq_int8"
+  std::string runtime;  // "ONNX Runtime 1.30.0 (npm onnxruntime-node, CPU execution provider)"
+  int64_t onnx_bytes = 0;
+  int64_t nodes = 0;
+  metrics::ClassificationReport accuracy;
+  std::vector<metrics::LatencyStats> latency;
+  metrics::OutputDiff vs_libtorch;  // ONNX Runtime logits vs the same model in LibTorch
+
+  nlohmann::json ToJson() const;
+};
+
+Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec);
+
+}  // namespace qg::pipeline
