@@ -4,6 +4,7 @@
 //
 //   qg_bench foundation   training throughput and FP32 latency vs python3-torch
 //   qg_bench int8         INT8 vs FP32 per engine, quantgrid INT8 vs PyTorch FX INT8
+//   qg_bench onnx         LibTorch vs ONNX Runtime, FP32 and INT8 (QDQ export)
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -17,6 +18,9 @@
 
 #include "core/base/text_table.h"
 #include "core/data/dataset_registry.h"
+#include "core/export/onnx_export.h"
+#include "core/export/onnx_file.h"
+#include "core/export/ort_runtime.h"
 #include "core/models/fp32_inference.h"
 #include "core/models/model_registry.h"
 #include "core/pipeline/torch_runtime.h"
@@ -123,10 +127,16 @@ void Foundation(const Options& o) {
              lat.Render(qg::TableFormat::kMarkdown));
 }
 
-void Int8(const Options& o) {
-  qg::pipeline::ConfigureThreads(o.threads);
-  fmt::print("INT8 benchmark: compact_cnn (BN folded), 1x28x28, {} threads, {} rounds; {}\n\n", o.threads, o.rounds,
-             qg::pipeline::DescribeRuntime());
+// compact_cnn with live BN statistics, folded, calibrated on synthetic data:
+// what the INT8 benchmarks convert.
+struct Int8Setup {
+  qg::models::GraphModule model{nullptr};
+  qg::models::GraphModule folded{nullptr};
+  qg::quant::QuantPlan plan;
+  qg::quant::ActivationQParams qparams;
+};
+
+Int8Setup PrepareInt8() {
   auto model = CompactCnn();
   auto data = *qg::data::OpenDataset({.name = "synthetic", .synthetic_train = 256, .synthetic_test = 16});
   {
@@ -139,6 +149,14 @@ void Int8(const Options& o) {
   auto plan = *qg::quant::PlanQuantization(folded->graph());
   qg::data::DataLoader calib(data.train, {.batch_size = 64});
   auto qparams = *qg::quant::Calibrate(folded, plan, calib, {.kind = "minmax"}, {});
+  return {model, folded, std::move(plan), std::move(qparams)};
+}
+
+void Int8(const Options& o) {
+  qg::pipeline::ConfigureThreads(o.threads);
+  fmt::print("INT8 benchmark: compact_cnn (BN folded), 1x28x28, {} threads, {} rounds; {}\n\n", o.threads, o.rounds,
+             qg::pipeline::DescribeRuntime());
+  auto [model, folded, plan, qparams] = PrepareInt8();
   auto fp32 = *qg::models::CompiledFp32Model::Compile(model);
 
   qg::TextTable speed({"engine", "batch", "fp32 fastest (ms)", "int8 (ms)", "int8 speedup"}, {true});
@@ -177,6 +195,52 @@ void Int8(const Options& o) {
   fmt::print("{}\ngoals: not slower at batch 64, >= 1.3x faster at batch 1\n", fx.Render(qg::TableFormat::kMarkdown));
 }
 
+// LibTorch (our fastest FP32 path, our INT8 modules) vs ONNX Runtime running
+// our exports of the same models, same threads; rounds alternate.
+void Onnx(const Options& o) {
+  qg::pipeline::ConfigureThreads(o.threads);
+  auto ort = qg::onnx_export::OnnxRuntime::Find();
+  if (!ort) {
+    fmt::print(stderr, "{}\n", ort.error().ToString());
+    std::exit(1);
+  }
+  fmt::print("ONNX benchmark: compact_cnn (BN folded), 1x28x28, {} threads, {} rounds\nLibTorch: {}\n{}\n\n",
+             o.threads, o.rounds, qg::pipeline::DescribeRuntime(), ort->Describe());
+  auto [model, folded, plan, qparams] = PrepareInt8();
+  (void)qg::quant::UseEngine("onednn");
+  auto int8 = *qg::quant::Convert(folded, plan, qparams, {});
+  auto fp32 = *qg::models::CompiledFp32Model::Compile(model);
+  const fs::path dir = fs::temp_directory_path() / "qg-onnx-bench";
+  fs::create_directories(dir);
+  const std::string fp32_onnx = (dir / "fp32.onnx").string(), int8_onnx = (dir / "int8.onnx").string();
+  if (!qg::onnx_export::WriteOnnxFile(*qg::onnx_export::ExportFp32(model), fp32_onnx) ||
+      !qg::onnx_export::WriteOnnxFile(*qg::onnx_export::ExportQdq(*int8), int8_onnx)) {
+    fmt::print(stderr, "export failed\n");
+    std::exit(1);
+  }
+  qg::TextTable table({"precision", "batch", "LibTorch (ms)", "ONNX Runtime (ms)", "LibTorch speedup"}, {true, true});
+  for (const auto& [precision, path] : {std::pair{"fp32", fp32_onnx}, std::pair{"int8", int8_onnx}}) {
+    qg::models::InferenceModel& ours = std::string(precision) == "fp32" ? static_cast<qg::models::InferenceModel&>(*fp32)
+                                                                         : *int8;
+    for (int64_t batch : {1, 64}) {
+      const auto in = torch::randn({batch, 1, 28, 28});
+      std::vector<double> a, b;
+      for (int r = 0; r < o.rounds; ++r) {
+        a.push_back(MedianMs([&] { ours.Predict(in); }, 20, o.runs));
+        auto l = ort->Latency(path, {1, 28, 28}, {.batch_sizes = {batch}, .warmup_runs = 20, .runs = o.runs}, o.threads);
+        if (!l) {
+          fmt::print(stderr, "{}\n", l.error().ToString());
+          std::exit(1);
+        }
+        b.push_back(l->front().p50_ms);
+      }
+      table.AddRow({precision, fmt::format("{}", batch), fmt::format("{:.4f}", Median(a)),
+                    fmt::format("{:.4f}", Median(b)), fmt::format("{:.2f}x", Median(b) / Median(a))});
+    }
+  }
+  fmt::print("{}\n(speedup > 1: LibTorch is faster)\n", table.Render(qg::TableFormat::kMarkdown));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -191,6 +255,7 @@ int main(int argc, char** argv) {
     Foundation(o);
   });
   app.add_subcommand("int8", "INT8 vs FP32 per engine; quantgrid INT8 vs PyTorch FX INT8")->callback([&] { Int8(o); });
+  app.add_subcommand("onnx", "LibTorch vs ONNX Runtime, FP32 and INT8")->callback([&] { Onnx(o); });
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
