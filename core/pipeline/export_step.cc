@@ -11,28 +11,12 @@
 #include "core/export/onnx_export.h"
 #include "core/export/onnx_file.h"
 #include "core/export/ort_runtime.h"
+#include "core/models/fp32_inference.h"
 #include "core/models/model_io.h"
 #include "core/quant/engine.h"
 #include "core/quant/quantized_model.h"
 
 namespace qg::pipeline {
-namespace {
-
-// A model adapter so LibTorch FP32 eager runs through Measure like the rest.
-class EagerModel final : public models::InferenceModel {
- public:
-  explicit EagerModel(models::GraphModule m) : model_(std::move(m)) { model_->eval(); }
-  std::string Describe() const override { return "fp32 eager"; }
-  torch::Tensor Predict(const torch::Tensor& images) override {
-    torch::NoGradGuard no_grad;
-    return model_->forward(images);
-  }
-
- private:
-  models::GraphModule model_;
-};
-
-}  // namespace
 
 nlohmann::json ExportStepResult::ToJson() const {
   nlohmann::json lat = nlohmann::json::array();
@@ -62,7 +46,7 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
     QG_ASSIGN_OR_RETURN(auto fp32, models::LoadModel(spec.model_path));
     QG_ASSIGN_OR_RETURN(proto, onnx_export::ExportFp32(fp32));
     result.format = "fp32";
-    libtorch = std::make_unique<EagerModel>(fp32);
+    libtorch = std::make_unique<models::EagerFp32Model>(fp32);
   }
   result.nodes = proto.graph().node_size();
   result.onnx_path = (std::filesystem::path(spec.out_dir) / "model.onnx").string();
