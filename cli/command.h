@@ -27,6 +27,7 @@ void AddQuantizeCommand(CLI::App& app, Action& action);
 void AddRunCommand(CLI::App& app, Action& action);
 void AddTableCommand(CLI::App& app, Action& action);
 void AddExecJobCommand(CLI::App& app, Action& action);
+void AddSlurmTaskCommand(CLI::App& app, Action& action);
 void AddReportCommand(CLI::App& app, Action& action);
 void AddCompareCommand(CLI::App& app, Action& action);
 void AddReproduceCommand(CLI::App& app, Action& action);

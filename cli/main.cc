@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   qg::cli::AddWorkerCommand(app, action);
   qg::cli::AddClientCommands(app, action);
   qg::cli::AddExecJobCommand(app, action);
+  qg::cli::AddSlurmTaskCommand(app, action);
 
   try {
     app.parse(argc, argv);

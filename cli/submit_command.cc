@@ -1,4 +1,5 @@
-// quantgrid submit / status / cancel: a client of a running coordinator.
+// quantgrid submit / status / cancel: a client of a running coordinator, or,
+// with --backend slurm, of a Slurm cluster (cli/slurm_client.h).
 #include <fmt/format.h>
 
 #include <memory>
@@ -6,6 +7,7 @@
 #include "cli/command.h"
 #include "cli/experiment_plan.h"
 #include "cli/experiment_watch.h"
+#include "cli/slurm_client.h"
 #include "coordinator/protocol/auth.h"
 #include "coordinator/protocol/client.h"
 #include "core/base/logging.h"
@@ -14,13 +16,27 @@ namespace qg::cli {
 namespace {
 
 struct ClientFlags {
+  std::string backend = "coordinator";
   std::string to;
   std::string token_file;
+  SlurmClientFlags slurm;
+
+  bool Slurm() const { return backend == "slurm"; }
+  Status Check() const {
+    if (!Slurm() && to.empty()) return Error::InvalidArgument("--to HOST:PORT is required with --backend coordinator");
+    return OkStatus();
+  }
 };
 
 void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
-  cmd->add_option("--to", f.to, "the coordinator's HOST:PORT")->required();
+  cmd->add_option("--backend", f.backend, "where jobs run: a quantgrid coordinator, or Slurm (sbatch job arrays)")
+      ->check(CLI::IsMember({"coordinator", "slurm"}))
+      ->capture_default_str();
+  cmd->add_option("--to", f.to, "the coordinator's HOST:PORT (--backend coordinator)");
   cmd->add_option("--token-file", f.token_file, "file holding the cluster token (else $QG_TOKEN_FILE or $QG_TOKEN)");
+  cmd->add_option("--db", f.slurm.db, "results database (--backend slurm; tasks write to it)")->capture_default_str();
+  cmd->add_option("--root", f.slurm.root, "artifacts, sbatch scripts and task logs (--backend slurm)")
+      ->capture_default_str();
 }
 
 struct SubmitFlags {
@@ -31,7 +47,9 @@ struct SubmitFlags {
 };
 
 Status Submit(const SubmitFlags& f) {
+  QG_RETURN_IF_ERROR(f.client.Check());
   QG_ASSIGN_OR_RETURN(auto plan, PlanFromFile(f.spec));
+  if (f.client.Slurm()) return SubmitToSlurm(plan, f.client.slurm, f.force, f.wait);
   QG_ASSIGN_OR_RETURN(auto to, protocol::ParseEndpoint(f.client.to));
   QG_ASSIGN_OR_RETURN(auto token, protocol::LoadToken(f.client.token_file));
   QG_ASSIGN_OR_RETURN(auto reply, protocol::Request(to, token, SubmitRequest(plan, f.force)));
@@ -46,10 +64,13 @@ Status Submit(const SubmitFlags& f) {
 
 struct StatusFlags {
   ClientFlags client;
+  std::string experiment;
   bool json = false;
 };
 
 Status PrintStatus(const StatusFlags& f) {
+  QG_RETURN_IF_ERROR(f.client.Check());
+  if (f.client.Slurm()) return PrintSlurmStatus(f.client.slurm, f.experiment, f.json);
   QG_ASSIGN_OR_RETURN(auto to, protocol::ParseEndpoint(f.client.to));
   QG_ASSIGN_OR_RETURN(auto token, protocol::LoadToken(f.client.token_file));
   QG_ASSIGN_OR_RETURN(auto status, protocol::Request(to, token, {{"type", "status"}}));
@@ -82,9 +103,15 @@ Status PrintStatus(const StatusFlags& f) {
 struct CancelFlags {
   ClientFlags client;
   std::string experiment;
+  std::string job;
 };
 
 Status Cancel(const CancelFlags& f) {
+  QG_RETURN_IF_ERROR(f.client.Check());
+  if (f.client.Slurm()) return CancelInSlurm(f.client.slurm, f.experiment, f.job);
+  if (!f.job.empty()) {
+    return Error::InvalidArgument("--job is for --backend slurm; a coordinator cancels whole experiments");
+  }
   QG_ASSIGN_OR_RETURN(auto to, protocol::ParseEndpoint(f.client.to));
   QG_ASSIGN_OR_RETURN(auto token, protocol::LoadToken(f.client.token_file));
   QG_ASSIGN_OR_RETURN(auto reply, protocol::Request(to, token, {{"type", "cancel"}, {"experiment", f.experiment}}));
@@ -101,11 +128,16 @@ void AddClientCommands(CLI::App& app, Action& action) {
   AddClientFlags(cmd, submit->client);
   cmd->add_flag("--force", submit->force, "rerun jobs whose results are already stored");
   cmd->add_flag("--wait", submit->wait, "follow progress until the experiment finishes");
+  cmd->add_option("--poll-seconds", submit->client.slurm.poll_seconds,
+                  "--backend slurm --wait: how often Slurm is asked")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->callback([submit, &action] { action = [submit] { return Submit(*submit); }; });
 
   auto status = std::make_shared<StatusFlags>();
-  cmd = app.add_subcommand("status", "Show a coordinator's experiments, jobs and workers");
+  cmd = app.add_subcommand("status", "Show a coordinator's experiments, jobs and workers, or Slurm's job states");
   AddClientFlags(cmd, status->client);
+  cmd->add_option("--experiment", status->experiment, "--backend slurm: only this experiment");
   cmd->add_flag("--json", status->json, "print the raw status document");
   cmd->callback([status, &action] { action = [status] { return PrintStatus(*status); }; });
 
@@ -113,6 +145,7 @@ void AddClientCommands(CLI::App& app, Action& action) {
   cmd = app.add_subcommand("cancel", "Cancel an experiment's pending and running jobs");
   cmd->add_option("experiment", cancel->experiment, "experiment name")->required();
   AddClientFlags(cmd, cancel->client);
+  cmd->add_option("--job", cancel->job, "--backend slurm: cancel only this job (its key)");
   cmd->callback([cancel, &action] { action = [cancel] { return Cancel(*cancel); }; });
 }
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "coordinator/protocol/auth.h"
-#include "experiments/job_graph.h"
+#include "coordinator/stored_jobs.h"
 
 namespace qg::coord {
 
@@ -103,26 +103,7 @@ Status JobQueue::Reload(int64_t experiment_id, const std::string& name) {
 
 Result<SubmitSummary> JobQueue::Submit(const std::string& name, const nlohmann::json& spec,
                                        const std::vector<JobRecord>& jobs, bool force) {
-  QG_RETURN_IF_ERROR(exp::CheckDependencies(jobs));
-  for (const auto& j : jobs) {
-    if (auto need = protocol::Resources::FromJson(j.resources); !need) {
-      return need.error().WithContext(fmt::format("job '{}'", j.key));
-    }
-  }
-  QG_ASSIGN_OR_RETURN(int64_t experiment_id, store_.PutExperiment(name, spec));
-  if (force) {
-    for (const auto& j : jobs) QG_RETURN_IF_ERROR(store_.DeleteRun(j.config_hash));
-  }
-  QG_RETURN_IF_ERROR(store_.SyncJobs(experiment_id, jobs));
-  QG_ASSIGN_OR_RETURN(auto stored, store_.ListJobs(experiment_id));
-  for (auto& j : stored) {
-    if (j.state != JobState::kFailed && j.state != JobState::kCancelled) continue;
-    j.state = JobState::kPending;
-    j.attempts = 0;
-    j.not_before_ms = 0;
-    j.last_error.clear();
-    QG_RETURN_IF_ERROR(store_.UpdateJob(j));
-  }
+  QG_ASSIGN_OR_RETURN(int64_t experiment_id, StoreSubmission(store_, name, spec, jobs, force));
   QG_RETURN_IF_ERROR(Reload(experiment_id, name));
   SubmitSummary summary{.experiment_id = experiment_id};
   for (const auto& [id, job] : jobs_) {
@@ -142,16 +123,14 @@ bool JobQueue::DepsCompleted(const Experiment& e, const JobRecord& job) const {
 }
 
 Result<exp::JobRequest> JobQueue::RequestFor(const JobRecord& job) {
-  exp::JobRequest request{.key = job.key, .kind = job.kind, .config = job.config, .config_hash = job.config_hash};
-  request.work_dir = exp::JobWorkDir(artifact_root_, job.config_hash);
   const auto& e = experiments_.at(job.experiment_id);
-  for (const auto& dep : job.deps) {
-    const auto& other = jobs_.at(e.ids_by_key.at(dep));
-    QG_ASSIGN_OR_RETURN(auto run, store_.FindRun(other.config_hash));
-    if (!run) return Error::FailedPrecondition("job '{}': dependency '{}' has no stored result", job.key, dep);
-    request.deps[dep] = *run;
-  }
-  return request;
+  return RequestForJob(
+      store_, job,
+      [&](const std::string& key) -> const std::string* {
+        auto it = e.ids_by_key.find(key);
+        return it == e.ids_by_key.end() ? nullptr : &jobs_.at(it->second).config_hash;
+      },
+      artifact_root_);
 }
 
 Result<std::optional<Lease>> JobQueue::LeaseNext(const protocol::Resources& free, const std::string& worker,

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/base/files.h"
+#include "experiments/slurm_spec.h"
 
 namespace qg::exp {
 namespace {
@@ -124,7 +125,7 @@ Result<std::vector<StrategyEntry>> ParseStrategies(const json& grid, const Catal
 Result<ExperimentSpec> ParseSpec(const json& j, const Catalog& catalog, const std::string& default_engine) {
   if (!j.is_object()) return Error::InvalidArgument("spec: must be a JSON object");
   QG_RETURN_IF_ERROR(RejectUnknownKeys(j, "", {"name", "description", "dataset", "model", "train", "seeds", "grid",
-                                               "measure", "export", "max_attempts", "published"}));
+                                               "measure", "export", "max_attempts", "published", "slurm"}));
   ExperimentSpec s;
   s.raw = j;
   QG_ASSIGN_OR_RETURN(s.name, GetString(j, "", "name", true));
@@ -212,6 +213,7 @@ Result<ExperimentSpec> ParseSpec(const json& j, const Catalog& catalog, const st
   QG_ASSIGN_OR_RETURN(auto attempts, GetInt(j, "", "max_attempts", 3, 1, 100));
   s.max_attempts = static_cast<int>(attempts);
   QG_ASSIGN_OR_RETURN(s.published, GetObject(j, "", "published", false));
+  QG_RETURN_IF_ERROR(ParseSlurmSection(j));  // validated now, read by the Slurm backend
   return s;
 }
 

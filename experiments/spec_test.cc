@@ -86,7 +86,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "grid.strategies[0]: unknown parameter \"observer\""},
         Malformed{R"({"tags": ["x"]})",
                   "spec: unknown field \"tags\"; known: name, description, dataset, model, train, seeds, grid, "
-                  "measure, export, max_attempts, published"}));
+                  "measure, export, max_attempts, published, slurm"}));
 
 TEST(Spec, LoadNamesTheFileAndJsonSyntaxErrors) {
   qg::testing::FakeCatalog catalog;

@@ -1,0 +1,48 @@
+// quantgrid slurm-task: what each task of a Slurm job array runs (the sbatch
+// scripts of `submit --backend slurm` call it). Hidden from --help.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "cli/command.h"
+#include "coordinator/slurm/slurm_task.h"
+#include "storage/sqlite_result_store.h"
+
+namespace qg::cli {
+namespace {
+
+struct TaskFlags {
+  std::string db;
+  std::string manifest;
+  int64_t index = -1;
+};
+
+Status RunTask(const TaskFlags& f) {
+  int64_t index = f.index;
+  if (index < 0) {
+    const char* env = std::getenv("SLURM_ARRAY_TASK_ID");
+    if (env == nullptr) return Error::InvalidArgument("no --index and no SLURM_ARRAY_TASK_ID: not in a Slurm array");
+    index = std::atoll(env);
+  }
+  // Many tasks write at once: wait for the lock rather than fail.
+  QG_ASSIGN_OR_RETURN(auto store, storage::SqliteResultStore::Open(f.db, SystemClock::Instance(),
+                                                                   {.create = false, .busy_timeout_ms = 120000}));
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  return slurm::RunArrayTask(*store, {.manifest = f.manifest, .index = index, .host = host}, SystemClock::Instance());
+}
+
+}  // namespace
+
+void AddSlurmTaskCommand(CLI::App& app, Action& action) {
+  auto f = std::make_shared<TaskFlags>();
+  CLI::App* cmd = app.add_subcommand("slurm-task", "Run one task of a Slurm job array (used by sbatch scripts)");
+  cmd->group("");  // hidden
+  cmd->add_option("--db", f->db, "the results database")->required();
+  cmd->add_option("--manifest", f->manifest, "the array's manifest")->required();
+  cmd->add_option("--index", f->index, "task index (default: $SLURM_ARRAY_TASK_ID)");
+  cmd->callback([f, &action] { action = [f] { return RunTask(*f); }; });
+}
+
+}  // namespace qg::cli

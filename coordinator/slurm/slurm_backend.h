@@ -1,0 +1,94 @@
+// SlurmBackend: runs an experiment's jobs as Slurm job arrays instead of on
+// quantgrid workers, with the same SQLite store as the single source of truth.
+//
+// Submit stores the experiment like a coordinator would (resume by config
+// hash: jobs with stored results do not run), then groups the jobs left by
+// dependency depth, kind and resources into arrays, one sbatch script each
+// (--cpus-per-task, --gres, --mem and --time from the job and the spec's
+// "slurm" section), chained with --dependency=afterany. Each array task runs
+// `quantgrid slurm-task` (slurm_task.h), which writes its own result or error
+// into the store. A job's lease is its Slurm task ("slurm:<array>_<index>");
+// its worker column keeps the task, and the host it ran on, after the lease ends.
+//
+// Refresh asks Slurm about the tasks and records what only Slurm knows: a task
+// killed before it could report (scancel, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL)
+// fails or is cancelled in the store with Slurm's word for it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "coordinator/slurm/slurm_commands.h"
+#include "coordinator/slurm/slurm_state.h"
+#include "core/base/clock.h"
+#include "core/base/result.h"
+#include "storage/result_store.h"
+
+namespace qg::slurm {
+
+struct SubmitOptions {
+  std::string db;             // absolute path of the SQLite store the tasks write to
+  std::string artifact_root;  // absolute; artifacts under <root>/artifacts/<config hash>
+  std::string executable;     // the quantgrid binary the tasks run
+  bool force = false;         // rerun jobs whose results are stored
+};
+
+struct SubmittedArray {
+  int64_t slurm_id = 0;
+  std::string name;  // e.g. "w1-quantize": dependency depth and job kind
+  int tasks = 0;
+  std::string script;
+};
+
+struct Submission {
+  int64_t experiment_id = 0;
+  int jobs = 0;
+  int cached = 0;  // already completed: not submitted
+  int queued = 0;  // still in Slurm from an earlier submit: not submitted again
+  std::vector<SubmittedArray> arrays;
+};
+
+// A job as the store has it, beside its Slurm task's state.
+struct JobView {
+  storage::JobRecord job;
+  std::optional<TaskId> task;
+  std::string slurm_state;  // "" when Slurm does not know the task (yet, or any more)
+  std::string slurm_reason;
+};
+
+class SlurmBackend {
+ public:
+  SlurmBackend(storage::ResultStore& store, SlurmCommands& slurm, const Clock& clock)
+      : store_(store), slurm_(slurm), clock_(clock) {}
+
+  // Nothing is left submitted when a later sbatch fails: the arrays submitted
+  // before it are cancelled and their jobs stay pending, unsubmitted.
+  Result<Submission> Submit(const std::string& name, const nlohmann::json& spec,
+                            const std::vector<storage::JobRecord>& jobs, const SubmitOptions& options);
+
+  // The experiment's jobs (by key) with their Slurm states, after writing
+  // to the store what Slurm knows and it does not. NotFound for an unknown
+  // experiment.
+  Result<std::vector<JobView>> Refresh(const std::string& experiment);
+
+  // Cancels the experiment's pending and running jobs, or only the one named
+  // `key`: the store says cancelled first, then scancel stops their tasks.
+  // How many jobs were cancelled. NotFound for an unknown experiment or key.
+  Result<int> Cancel(const std::string& experiment, const std::string& key = "");
+
+  // The Slurm task a job's lease (or, once finished, its worker) names, if any.
+  static std::optional<TaskId> TaskOf(const storage::JobRecord& job);
+  static std::string LeaseFor(const TaskId& task);
+
+ private:
+  Result<int64_t> ExperimentId(const std::string& name);
+
+  storage::ResultStore& store_;
+  SlurmCommands& slurm_;
+  const Clock& clock_;
+};
+
+}  // namespace qg::slurm

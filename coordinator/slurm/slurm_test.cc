@@ -1,0 +1,326 @@
+// The Slurm backend without a cluster: Slurm's output formats (captured from
+// slurm-wlm 22.05 on deploy/slurm-local.sh), the sbatch scripts, and the
+// backend's bookkeeping against a scripted SlurmCommands. The real cluster
+// runs in tests/e2e/slurm_test.cc.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "coordinator/slurm/sbatch_script.h"
+#include "coordinator/slurm/slurm_backend.h"
+#include "coordinator/slurm/slurm_task.h"
+#include "core/base/config_hash.h"
+#include "core/base/fake_clock.h"
+#include "core/base/files.h"
+#include "storage/sqlite_result_store.h"
+#include "tests/testing/temp_dir.h"
+
+namespace qg::slurm {
+namespace {
+
+using storage::JobRecord;
+using storage::JobState;
+
+TEST(SlurmState, ParsesSqueueLinesOfArrayTasksAndPlainJobs) {
+  const auto states = ParseSqueue("1_1|COMPLETED|None\n2|FAILED|NonZeroExitCode\n1_2|RUNNING|None\n"
+                                  "3_[4-7]|PENDING|Dependency\ngarbage\n\n");
+  ASSERT_EQ(states.size(), 3u);
+  EXPECT_EQ(states.at(TaskId{1, 1}).state, "COMPLETED");
+  EXPECT_EQ(states.at(TaskId{2, -1}).reason, "NonZeroExitCode");
+  EXPECT_EQ(states.at(TaskId{1, 2}).state, "RUNNING");
+  EXPECT_EQ((TaskId{12, 3}).ToString(), "12_3");
+  EXPECT_EQ(TaskId::Parse("12_3"), (TaskId{12, 3}));
+  EXPECT_FALSE(TaskId::Parse("12_[3-4]"));
+}
+
+TEST(SlurmState, ReadsTheJobCompletionLogByArrayTask) {
+  const std::string log =
+      "JobId=3 UserId=root(0) GroupId=root(0) Name=s.sh JobState=COMPLETED Partition=debug TimeLimit=UNLIMITED "
+      "WorkDir=/tmp Account= QOS= ArrayJobId=1 ArrayTaskId=0 DerivedExitCode=0:0 ExitCode=0:0 \n"
+      "JobId=5 UserId=root(0) Name=x JobState=TIMEOUT ArrayJobId=1 ArrayTaskId=2 ExitCode=0:15 \n"
+      "JobId=2 UserId=root(0) Name=wrap JobState=FAILED DerivedExitCode=0:0 ExitCode=3:0 \n";
+  const auto states = ParseJobCompLog(log);
+  ASSERT_EQ(states.size(), 3u);
+  EXPECT_EQ(states.at(TaskId{1, 0}).state, "COMPLETED");
+  EXPECT_EQ(states.at(TaskId{1, 2}).state, "TIMEOUT");
+  EXPECT_EQ(states.at(TaskId{2, -1}).reason, "ExitCode=3:0");
+}
+
+TEST(SlurmState, ReadsSacctAndMapsEveryStateToAPhase) {
+  const auto states = ParseSacct("7_0|CANCELLED by 0\n7_1|OUT_OF_MEMORY\n");
+  EXPECT_EQ(states.at(TaskId{7, 0}).state, "CANCELLED");
+  EXPECT_EQ(states.at(TaskId{7, 0}).reason, "by 0");
+  EXPECT_EQ(PhaseOf("PENDING"), Phase::kWaiting);
+  EXPECT_EQ(PhaseOf("RUNNING"), Phase::kActive);
+  EXPECT_EQ(PhaseOf("COMPLETING"), Phase::kActive);
+  EXPECT_EQ(PhaseOf("COMPLETED"), Phase::kSucceeded);
+  EXPECT_EQ(PhaseOf("CANCELLED"), Phase::kCancelled);
+  for (const char* s : {"FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE"}) {
+    EXPECT_EQ(PhaseOf(s), Phase::kFailed) << s;
+  }
+  EXPECT_EQ(PhaseOf("SOMETHING_NEW"), Phase::kUnknown);
+}
+
+TEST(SbatchScript, CarriesResourcesLimitsDependenciesAndAQuotedCommand) {
+  ArrayScript s{.job_name = "qg-x-a1",
+                .tasks = 3,
+                .cpus = 2,
+                .gpus = 1,
+                .memory_mb = 4096,
+                .time_limit_min = 90,
+                .partition = "gpu",
+                .extra_args = {"--constraint=avx512"},
+                .after = {11, 12},
+                .output = "/r/a1_%A_%a.log",
+                .command = {"/usr/bin/quantgrid", "slurm-task", "--db", "/data/my runs/q.db"}};
+  const std::string text = RenderSbatchScript(s);
+  for (const char* line : {"#!/bin/bash\n", "#SBATCH --array=0-2\n", "#SBATCH --cpus-per-task=2\n",
+                           "#SBATCH --gres=gpu:1\n", "#SBATCH --mem=4096M\n", "#SBATCH --time=90\n",
+                           "#SBATCH --partition=gpu\n", "#SBATCH --dependency=afterany:11:12\n",
+                           "#SBATCH --output=/r/a1_%A_%a.log\n", "#SBATCH --constraint=avx512\n",
+                           "exec /usr/bin/quantgrid slurm-task --db '/data/my runs/q.db'\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << " missing from:\n" << text;
+  }
+  s.gpus = 0;
+  s.after.clear();
+  s.time_limit_min.reset();
+  const std::string cpu_only = RenderSbatchScript(s);
+  EXPECT_EQ(cpu_only.find("--gres"), std::string::npos);
+  EXPECT_EQ(cpu_only.find("--dependency"), std::string::npos);
+  EXPECT_EQ(cpu_only.find("--time"), std::string::npos);
+  EXPECT_EQ(ShellQuote("it's"), "'it'\\''s'");
+}
+
+// Slurm as a script: submissions get ids 100, 101, ...; tests set states.
+class FakeSlurm final : public SlurmCommands {
+ public:
+  Result<int64_t> SubmitHeld(const std::string& script) override {
+    if (refuse_after >= 0 && static_cast<int>(scripts.size()) >= refuse_after) {
+      return Error::Unavailable("sbatch: error: Invalid generic resource (gres) specification");
+    }
+    scripts.push_back(*ReadFile(script));
+    const int64_t id = 100 + static_cast<int64_t>(scripts.size()) - 1;
+    held.insert(id);
+    return id;
+  }
+  Status Release(const std::vector<int64_t>& ids) override {
+    for (auto id : ids) held.erase(id);
+    released.insert(released.end(), ids.begin(), ids.end());
+    return OkStatus();
+  }
+  Result<TaskStates> Live() override { return live; }
+  Result<TaskStates> Finished(const std::vector<TaskId>& tasks) override {
+    TaskStates out;
+    for (const auto& t : tasks) {
+      if (finished.count(t)) out[t] = finished.at(t);
+    }
+    return out;
+  }
+  Status Cancel(const std::vector<TaskId>& tasks) override {
+    cancelled.insert(cancelled.end(), tasks.begin(), tasks.end());
+    return OkStatus();
+  }
+
+  std::vector<std::string> scripts;
+  std::set<int64_t> held;
+  std::vector<int64_t> released;
+  std::vector<TaskId> cancelled;
+  TaskStates live, finished;
+  int refuse_after = -1;
+};
+
+JobRecord Job(const std::string& key, const std::string& kind, std::vector<std::string> deps = {},
+              nlohmann::json resources = {{"cpus", 2}}) {
+  JobRecord j;
+  j.key = key;
+  j.kind = kind;
+  j.config = {{"key", key}};
+  j.config_hash = ConfigHash(j.config);
+  j.deps = std::move(deps);
+  j.resources = std::move(resources);
+  return j;
+}
+
+// One training job and three quantize jobs that need it: a 4-job grid.
+std::vector<JobRecord> Grid() {
+  return {Job("train/seed0", "noop"), Job("quantize/fp32", "noop", {"train/seed0"}),
+          Job("quantize/naive_ptq", "noop", {"train/seed0"}), Job("quantize/fp16", "noop", {"train/seed0"})};
+}
+
+class SlurmBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(*storage::SqliteResultStore::Open(dir_.File("q.db"), clock_, {}));
+    backend_ = std::make_unique<SlurmBackend>(*store_, slurm_, clock_);
+  }
+  Result<Submission> Submit(const std::vector<JobRecord>& jobs, nlohmann::json spec = nlohmann::json::object()) {
+    return backend_->Submit("grid", spec, jobs,
+                           {.db = dir_.File("q.db"), .artifact_root = dir_.path().string(), .executable = "/bin/qg"});
+  }
+  JobRecord Stored(const std::string& key) {
+    const auto jobs = store_->ListJobs(std::nullopt);
+    for (const auto& j : *jobs) {
+      if (j.key == key) return j;
+    }
+    ADD_FAILURE() << "no job " << key;
+    return {};
+  }
+
+  qg::testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<storage::SqliteResultStore> store_;
+  FakeSlurm slurm_;
+  std::unique_ptr<SlurmBackend> backend_;
+};
+
+TEST_F(SlurmBackendTest, SubmitsOneHeldArrayPerDepthAndReleasesThemOnceTheStoreKnowsEveryTask) {
+  const auto sub = Submit(Grid(), {{"slurm", {{"time_limits", {{"noop", "1:00:00"}, {"train", 20}}}}}});
+  ASSERT_TRUE(sub) << sub.error().ToString();
+  EXPECT_EQ(sub->jobs, 4);
+  ASSERT_EQ(sub->arrays.size(), 2u);
+  EXPECT_EQ(sub->arrays[0].tasks, 1);
+  EXPECT_EQ(sub->arrays[1].tasks, 3);
+  ASSERT_EQ(slurm_.scripts.size(), 2u);
+  EXPECT_NE(slurm_.scripts[0].find("--time=60\n"), std::string::npos);
+  EXPECT_NE(slurm_.scripts[0].find("--cpus-per-task=2\n"), std::string::npos);
+  EXPECT_EQ(slurm_.scripts[0].find("--dependency"), std::string::npos);
+  EXPECT_NE(slurm_.scripts[1].find("--array=0-2\n"), std::string::npos);
+  EXPECT_NE(slurm_.scripts[1].find("--time=60\n"), std::string::npos);
+  EXPECT_NE(slurm_.scripts[1].find("--dependency=afterany:100\n"), std::string::npos);
+  EXPECT_TRUE(slurm_.held.empty());
+  EXPECT_EQ(slurm_.released, (std::vector<int64_t>{100, 101}));
+  EXPECT_EQ(Stored("train/seed0").lease_id, "slurm:100_0");
+  std::set<std::string> quantize_leases;
+  for (const char* key : {"quantize/fp32", "quantize/naive_ptq", "quantize/fp16"}) {
+    EXPECT_EQ(Stored(key).state, JobState::kPending);
+    quantize_leases.insert(Stored(key).lease_id);
+  }
+  EXPECT_EQ(quantize_leases, (std::set<std::string>{"slurm:101_0", "slurm:101_1", "slurm:101_2"}));
+}
+
+TEST_F(SlurmBackendTest, ResubmittingSkipsStoredResultsAndTasksStillInSlurm) {
+  ASSERT_TRUE(Submit(Grid()));
+  // The training job finished; its dependents still wait in Slurm.
+  const auto train = Stored("train/seed0");
+  storage::RunRecord run{.config_hash = train.config_hash, .kind = "noop", .job_key = train.key};
+  ASSERT_TRUE(store_->CompleteJob(train.id, run));
+  for (int i = 0; i < 3; ++i) slurm_.live[TaskId{101, i}] = {"PENDING", "Dependency"};
+  slurm_.live[TaskId{101, 2}] = {"FAILED", "NonZeroExitCode"};  // ...but one already failed
+  const auto again = Submit(Grid());
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->cached, 1);
+  EXPECT_EQ(again->queued, 2);
+  ASSERT_EQ(again->arrays.size(), 1u) << "only the task Slurm lost runs again";
+  EXPECT_EQ(again->arrays[0].tasks, 1);
+  EXPECT_EQ(slurm_.scripts.back().find("--dependency"), std::string::npos) << "its dependency is done";
+}
+
+TEST_F(SlurmBackendTest, ARefusedSbatchCancelsWhatWasSubmittedAndRecordsNoTask) {
+  slurm_.refuse_after = 1;
+  const auto sub = Submit(Grid());
+  ASSERT_FALSE(sub);
+  EXPECT_NE(sub.error().ToString().find("gres"), std::string::npos);
+  EXPECT_NE(sub.error().ToString().find("a1-w1-noop"), std::string::npos) << sub.error().ToString();
+  ASSERT_EQ(slurm_.cancelled.size(), 1u);
+  EXPECT_EQ(slurm_.cancelled[0], (TaskId{100, -1}));
+  EXPECT_TRUE(slurm_.released.empty());
+  EXPECT_EQ(Stored("train/seed0").lease_id, "");
+}
+
+TEST_F(SlurmBackendTest, RefreshRecordsWhatOnlySlurmKnows) {
+  ASSERT_TRUE(Submit(Grid()));
+  // train ran and finished; fp32 was killed at its time limit; naive_ptq was
+  // scancel'ed outside quantgrid; fp16 exited 0 without a result.
+  const auto train = Stored("train/seed0");
+  ASSERT_TRUE(store_->CompleteJob(train.id, {.config_hash = train.config_hash, .kind = "noop", .job_key = train.key}));
+  slurm_.live[TaskId{100, 0}] = {"COMPLETED", "None"};
+  const auto lease = [&](const char* key) { return *SlurmBackend::TaskOf(Stored(key)); };
+  slurm_.finished[lease("quantize/fp32")] = {"TIMEOUT", "ExitCode=0:15"};
+  slurm_.live[lease("quantize/naive_ptq")] = {"CANCELLED", "None"};
+  slurm_.live[lease("quantize/fp16")] = {"COMPLETED", "None"};
+  const auto views = backend_->Refresh("grid");
+  ASSERT_TRUE(views) << views.error().ToString();
+  ASSERT_EQ(views->size(), 4u);
+  EXPECT_EQ(Stored("train/seed0").state, JobState::kCompleted);
+  EXPECT_EQ(Stored("quantize/fp32").state, JobState::kFailed);
+  EXPECT_NE(Stored("quantize/fp32").last_error.find("TIMEOUT"), std::string::npos);
+  EXPECT_EQ(Stored("quantize/naive_ptq").state, JobState::kCancelled);
+  EXPECT_EQ(Stored("quantize/fp16").state, JobState::kFailed);
+  EXPECT_NE(Stored("quantize/fp16").last_error.find("without storing a result"), std::string::npos);
+  for (const auto& v : *views) {
+    if (v.job.key == "quantize/fp32") {
+      EXPECT_EQ(v.slurm_state, "TIMEOUT");
+    }
+  }
+  EXPECT_FALSE(backend_->Refresh("nope"));
+}
+
+TEST_F(SlurmBackendTest, CancelMarksTheStoreThenScancelsOnlyTheNamedJob) {
+  ASSERT_TRUE(Submit(Grid()));
+  const auto n = backend_->Cancel("grid", "quantize/naive_ptq");
+  ASSERT_TRUE(n) << n.error().ToString();
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(Stored("quantize/naive_ptq").state, JobState::kCancelled);
+  EXPECT_EQ(Stored("quantize/fp32").state, JobState::kPending);
+  ASSERT_EQ(slurm_.cancelled.size(), 1u);
+  EXPECT_EQ(SlurmBackend::LeaseFor(slurm_.cancelled[0]), Stored("quantize/naive_ptq").lease_id);
+  EXPECT_EQ(backend_->Cancel("grid", "quantize/naive_ptq").error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(backend_->Cancel("grid", "quantize/int4").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(*backend_->Cancel("grid"), 3);
+}
+
+// The array task's side, on probe jobs (no child process).
+class ArrayTaskTest : public SlurmBackendTest {
+ protected:
+  Status RunTask(int64_t array, int64_t index) {
+    std::string manifest;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_.path() / "slurm" / "grid")) {
+      if (entry.path().extension() == ".json" && entry.path().filename().string().rfind(
+                                                     fmt::format("a{}-", array - 100), 0) == 0) {
+        manifest = entry.path().string();
+      }
+    }
+    return RunArrayTask(*store_, {.manifest = manifest, .index = index, .host = "node1"}, clock_);
+  }
+};
+
+TEST_F(ArrayTaskTest, RunsItsJobAndStoresTheResult) {
+  ASSERT_TRUE(Submit(Grid()));
+  ASSERT_TRUE(RunTask(100, 0));
+  const auto train = Stored("train/seed0");
+  EXPECT_EQ(train.state, JobState::kCompleted);
+  EXPECT_EQ(train.attempts, 1);
+  EXPECT_EQ(train.worker, "slurm:100_0@node1");
+  EXPECT_EQ(SlurmBackend::TaskOf(train), (TaskId{100, 0})) << "the task is known after the lease ended";
+  EXPECT_TRUE(*store_->FindRun(train.config_hash));
+  ASSERT_TRUE(RunTask(101, 1));  // tasks follow the keys' order: fp16, fp32, naive_ptq
+  EXPECT_EQ(Stored("quantize/fp32").state, JobState::kCompleted);
+  EXPECT_EQ(RunTask(101, 7).error().code, ErrorCode::kInvalidArgument) << "index outside the manifest";
+}
+
+TEST_F(ArrayTaskTest, AFailingJobIsStoredAsFailedAndItsDependentsAreCancelledNotRun) {
+  auto jobs = Grid();
+  jobs[0].kind = "fail";
+  ASSERT_TRUE(Submit(jobs));
+  const auto failed = RunTask(100, 0);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(Stored("train/seed0").state, JobState::kFailed);
+  EXPECT_FALSE(Stored("train/seed0").last_error.empty());
+  ASSERT_TRUE(RunTask(101, 0)) << "a job whose dependency failed is not an error of its own";
+  int cancelled = 0;
+  for (const char* key : {"quantize/fp32", "quantize/naive_ptq", "quantize/fp16"}) {
+    cancelled += Stored(key).state == JobState::kCancelled;
+  }
+  EXPECT_EQ(cancelled, 1);
+}
+
+TEST_F(ArrayTaskTest, ACancelledJobIsNotRun) {
+  ASSERT_TRUE(Submit(Grid()));
+  ASSERT_TRUE(backend_->Cancel("grid", "train/seed0"));
+  ASSERT_TRUE(RunTask(100, 0));
+  EXPECT_EQ(Stored("train/seed0").state, JobState::kCancelled);
+  EXPECT_FALSE(*store_->FindRun(Stored("train/seed0").config_hash));
+}
+
+}  // namespace
+}  // namespace qg::slurm

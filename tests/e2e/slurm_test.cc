@@ -1,0 +1,160 @@
+// `quantgrid submit --backend slurm` on a real one-node Slurm cluster, brought
+// up for this test by deploy/slurm-local.sh on ports of its own: a 4-job grid
+// runs as sbatch job arrays, `status` shows Slurm's states while it runs, the
+// rows land in SQLite, and cancelled jobs show as cancelled in both worlds.
+// One test, because each test is its own process and the cluster is shared.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/process.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "storage/sqlite_result_store.h"
+#include "tests/testing/cli_runner.h"
+#include "tests/testing/temp_dir.h"
+
+namespace qg {
+namespace {
+
+namespace bp = boost::process;
+using qg::testing::RunQuantgrid;
+using qg::testing::TempDir;
+
+std::string Slurp(const std::string& path) {
+  std::stringstream ss;
+  ss << std::ifstream(path).rdbuf();
+  return ss.str();
+}
+
+// The cluster, up for the test's lifetime.
+class LocalSlurm {
+ public:
+  explicit LocalSlurm(const TempDir& dir) : state_(dir.File("slurm")) {
+    setenv("QG_SLURM_DIR", state_.c_str(), 1);
+    setenv("QG_SLURM_CTLD_PORT", "6917", 1);  // not a developer's own cluster's ports
+    setenv("QG_SLURM_D_PORT", "6918", 1);
+    setenv("SLURM_CONF", (state_ + "/slurm.conf").c_str(), 1);
+    up_ = Script("up") == 0;
+  }
+  ~LocalSlurm() {
+    if (up_) Script("down");
+  }
+  bool up() const { return up_; }
+  const std::string& log() const { return log_; }
+
+ private:
+  int Script(const std::string& verb) {
+    const std::string out = state_ + "-" + verb + ".log";
+    const int rc = bp::system(bp::search_path("bash"), qg::testing::SourceDir() + "/deploy/slurm-local.sh", verb,
+                              (bp::std_out & bp::std_err) > out);
+    log_ += Slurp(out);
+    return rc;
+  }
+  std::string state_;
+  std::string log_;
+  bool up_ = false;
+};
+
+TEST(Slurm, AGridRunsAsJobArraysIntoSqliteAndCancelledJobsShowAsCancelled) {
+  if (bp::search_path("slurmctld").empty()) GTEST_SKIP() << "slurm-wlm is not installed (deploy/install-deps.sh)";
+  if (geteuid() != 0 && bp::search_path("sudo").empty()) GTEST_SKIP() << "slurm daemons need root or sudo";
+  TempDir dir;
+  LocalSlurm cluster(dir);
+  ASSERT_TRUE(cluster.up()) << cluster.log();
+  const std::string cwd = dir.path().string();
+  std::ofstream(dir.File("grid.json")) << R"({
+    "name": "tiny-slurm",
+    "dataset": {"name": "synthetic"},
+    "model": {"name": "compact_cnn"},
+    "train": {"epochs": 1, "batch_size": 64},
+    "grid": {"strategies": ["fp32", "naive_ptq", "fp16"], "calibration_sizes": [128]},
+    "measure": {"batch_sizes": [1], "runs": 5, "warmup_runs": 2},
+    "slurm": {"time_limits": {"train": "0:20:00", "default": 10}}
+  })";
+  const std::vector<std::string> where{"--backend", "slurm", "--db", dir.File("q.db"), "--root", dir.File("runs")};
+  auto with = [&where](std::vector<std::string> args) {
+    args.insert(args.end(), where.begin(), where.end());
+    return args;
+  };
+
+  // Submit and wait in the background; meanwhile `status` must show Slurm's states.
+  auto submit = qg::testing::StartQuantgrid(with({"submit", dir.File("grid.json"), "--wait", "--poll-seconds", "1"}),
+                                            cwd, dir.File("submit.log"));
+  std::string seen;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(8);
+  while (submit.running() && std::chrono::steady_clock::now() < deadline) {
+    const auto status = RunQuantgrid(with({"status", "--experiment", "tiny-slurm"}), cwd);
+    if (status.exit_code == 0) seen += status.out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  if (submit.running()) submit.terminate();
+  submit.wait();
+  const std::string log = Slurp(dir.File("submit.log"));
+  ASSERT_EQ(submit.exit_code(), 0) << log << "\n" << cluster.log();
+  EXPECT_NE(log.find("array"), std::string::npos) << log;
+  EXPECT_NE(seen.find("| RUNNING "), std::string::npos) << "status never showed a RUNNING task:\n" << seen;
+  EXPECT_NE(seen.find("| PENDING "), std::string::npos) << "quantize tasks wait on training:\n" << seen;
+  for (const char* row : {"| fp32 ", "| naive_ptq ", "| fp16 "}) EXPECT_NE(log.find(row), std::string::npos) << log;
+
+  {
+    auto store = *storage::SqliteResultStore::Open(dir.File("q.db"));
+    const auto id = (*store->GetExperiment("tiny-slurm"))->id;
+    EXPECT_EQ(store->RunsOfExperiment(id)->size(), 4u);  // train + 3 strategies
+    const auto jobs = store->ListJobs(id);
+    ASSERT_EQ(jobs->size(), 4u);
+    for (const auto& job : *jobs) {
+      EXPECT_EQ(job.state, storage::JobState::kCompleted) << job.key << ": " << job.last_error;
+      EXPECT_EQ(job.worker.rfind("slurm:", 0), 0u) << job.key << " ran on " << job.worker;
+    }
+  }
+  const auto done = RunQuantgrid(with({"status", "--experiment", "tiny-slurm"}), cwd);
+  EXPECT_NE(done.out.find("4 completed"), std::string::npos) << done.out;
+  EXPECT_NE(done.out.find("| COMPLETED "), std::string::npos) << done.out;
+  const auto again = RunQuantgrid(with({"submit", dir.File("grid.json")}), cwd);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("4 jobs, 4 already done"), std::string::npos) << again.out;
+  EXPECT_EQ(again.out.find("array"), std::string::npos) << "nothing is submitted again:\n" << again.out;
+
+  // Cancel one running job, then the rest of its experiment.
+  std::ofstream(dir.File("sleep.json")) << R"({"name": "sleepers", "probe": {"kind": "sleep", "count": 2,
+                                              "seconds": 120, "cpus": 2}})";
+  const auto sleepers = RunQuantgrid(with({"submit", dir.File("sleep.json")}), cwd);
+  ASSERT_EQ(sleepers.exit_code, 0) << sleepers.err;
+  std::string running_key;
+  for (int i = 0; i < 120 && running_key.empty(); ++i) {
+    const auto status = RunQuantgrid(with({"status", "--experiment", "sleepers", "--json"}), cwd);
+    const auto doc = nlohmann::json::parse(status.out, nullptr, false);
+    if (doc.is_array() && !doc.empty()) {
+      for (const auto& job : doc[0]["jobs"]) {
+        if (job["slurm_state"] == "RUNNING") running_key = job["key"];
+      }
+    }
+    if (running_key.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_FALSE(running_key.empty()) << "no sleeper started";
+  const auto one = RunQuantgrid(with({"cancel", "sleepers", "--job", running_key}), cwd);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const auto rest = RunQuantgrid(with({"cancel", "sleepers"}), cwd);
+  ASSERT_EQ(rest.exit_code, 0) << rest.err;
+  EXPECT_NE(rest.out.find("1 job(s)"), std::string::npos) << rest.out;
+  std::string final_status;
+  for (int i = 0; i < 60; ++i) {  // scancel is asynchronous: wait for Slurm to say so
+    final_status = RunQuantgrid(with({"status", "--experiment", "sleepers"}), cwd).out;
+    size_t slurm_cancelled = 0;
+    for (size_t at = 0; (at = final_status.find("| CANCELLED ", at)) != std::string::npos; ++at) ++slurm_cancelled;
+    if (slurm_cancelled == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_NE(final_status.find("2 cancelled"), std::string::npos) << final_status;
+  EXPECT_NE(final_status.find("| " + running_key + " | cancelled | "), std::string::npos) << final_status;
+  const auto unknown = RunQuantgrid(with({"cancel", "sleepers", "--job", "sleep/9"}), cwd);
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_EQ(unknown.err, "quantgrid: not_found: experiment 'sleepers' has no job 'sleep/9'\n");
+}
+
+}  // namespace
+}  // namespace qg
