@@ -9,6 +9,7 @@
 
 #include "core/base/logging.h"
 #include "core/base/torch_call.h"
+#include "core/train/overlapped_allreduce.h"
 
 namespace qg::train {
 namespace {
@@ -87,6 +88,9 @@ class GlooGradientSync final : public GradientSync {
                    c10::intrusive_ptr<c10d::ProcessGroupGloo> group)
       : config_(config), store_(std::move(store)), group_(std::move(group)) {
     if (config_.sync_batchnorm) hooks_ = std::make_unique<SyncBatchNormHooks>(group_.get());
+    if (config_.overlap_backward) {
+      overlap_ = std::make_unique<OverlappedAllReduce>(group_.get(), config_.world_size, config_.bucket_bytes);
+    }
   }
 
   int rank() const override { return config_.rank; }
@@ -104,8 +108,18 @@ class GlooGradientSync final : public GradientSync {
     });
   }
 
+  void BeforeBackward(models::GraphModuleImpl& model) override {
+    if (overlap_) overlap_->Arm(model);
+  }
+
   Status SynchronizeGradients(models::GraphModuleImpl& model) override {
     const auto start = std::chrono::steady_clock::now();
+    if (overlap_) {
+      auto done = overlap_->Finish(model);
+      sync_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ++sync_steps_;
+      return done;
+    }
     std::vector<torch::Tensor> grads;
     for (auto& p : model.parameters()) {
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
@@ -124,9 +138,16 @@ class GlooGradientSync final : public GradientSync {
 
   ~GlooGradientSync() override {
     if (sync_steps_ > 0) {
-      Log("train")->info("rank {}/{}: {} gradient all-reduces, {:.3f} ms per step (bucketed, {} MB buckets)",
-                         config_.rank, config_.world_size, sync_steps_, 1000 * sync_seconds_ / sync_steps_,
-                         config_.bucket_bytes >> 20);
+      if (overlap_) {
+        Log("train")->info("rank {}/{}: {} gradient all-reduces, {:.3f} ms per step (waited for after backward; "
+                           "{} buckets overlapped with backward)",
+                           config_.rank, config_.world_size, sync_steps_, 1000 * sync_seconds_ / sync_steps_,
+                           overlap_->bucket_count());
+      } else {
+        Log("train")->info("rank {}/{}: {} gradient all-reduces, {:.3f} ms per step (after backward, {} MB buckets)",
+                           config_.rank, config_.world_size, sync_steps_, 1000 * sync_seconds_ / sync_steps_,
+                           config_.bucket_bytes >> 20);
+      }
     }
   }
 
@@ -171,6 +192,7 @@ class GlooGradientSync final : public GradientSync {
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
   std::unique_ptr<SyncBatchNormHooks> hooks_;
+  std::unique_ptr<OverlappedAllReduce> overlap_;
   double sync_seconds_ = 0;
   int64_t sync_steps_ = 0;
 };
@@ -197,6 +219,7 @@ Result<std::optional<DistributedConfig>> DistributedConfigFromEnv() {
   QG_ASSIGN_OR_RETURN(c.rank, EnvInt("rank", *rank));
   QG_ASSIGN_OR_RETURN(c.world_size, EnvInt("world size", *size));
   if (auto addr = Env("QG_MASTER_ADDR")) c.master_addr = *addr;
+  if (auto overlap = Env("QG_DDP_OVERLAP")) c.overlap_backward = *overlap != "0";
   if (auto port = Env("QG_MASTER_PORT")) {
     QG_ASSIGN_OR_RETURN(c.master_port, EnvInt("QG_MASTER_PORT", *port));
   }

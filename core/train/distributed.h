@@ -2,9 +2,10 @@
 // a TCPStore hosted by rank 0 and form a ProcessGroupGloo (CPU; NCCL is the
 // CUDA build's job). GlooGradientSync implements GradientSync with it:
 //  - rank 0's parameters and buffers are broadcast before the first step;
-//  - gradients are flattened into buckets (25 MB by default), all-reduced and
-//    averaged after backward (c10d's Reducer is built for Python, so the
-//    bucketing is ours; it does not overlap with backward);
+//  - gradients are flattened into buckets (1 MB first, then 25 MB by default)
+//    and all-reduced while backward runs (overlapped_allreduce.h; c10d's
+//    Reducer is built for Python, so the bucketing is ours); QG_DDP_OVERLAP=0
+//    all-reduces them after backward instead;
 //  - SyncBatchNorm (optional, on by default): batch statistics are summed
 //    over ranks with a differentiable all-reduce, so N ranks with batch B/N
 //    train exactly like one process with batch B.
@@ -35,6 +36,7 @@ struct DistributedConfig {
   std::string launcher;  // "quantgrid", "mpirun", "slurm"
   bool sync_batchnorm = true;
   int64_t bucket_bytes = 25 << 20;
+  bool overlap_backward = true;  // all-reduce buckets while backward runs
   int timeout_s = 120;
 };
 
