@@ -33,7 +33,7 @@ Status RunTrain(TrainFlags& f) {
   QG_ASSIGN_OR_RETURN(auto distributed, train::DistributedConfigFromEnv());
   std::unique_ptr<train::GradientSync> sync;
   if (distributed) {
-    QG_ASSIGN_OR_RETURN(sync, train::ConnectGloo(*distributed));
+    QG_ASSIGN_OR_RETURN(sync, train::ConnectProcessGroup(*distributed, spec.recipe.device));
   }
   train::ConsoleProgress progress;
   QG_ASSIGN_OR_RETURN(auto result, pipeline::RunTrainStep(spec, &progress, sync.get()));
@@ -79,6 +79,8 @@ void AddTrainCommand(CLI::App& app, Action& action) {
   cmd->add_flag("--flip", r.horizontal_flip, "random horizontal flips");
   cmd->add_option("--seed", r.seed)->capture_default_str();
   cmd->add_option("--max-steps-per-epoch", r.max_steps_per_epoch, "cut epochs short (smoke tests)");
+  cmd->add_option("--device", r.device, "cpu, or cuda (CUDA LibTorch and a GPU)")->capture_default_str();
+  cmd->add_flag("--amp", r.amp, "cuda: mixed precision (FP16 autocast, dynamic loss scaling)");
   cmd->add_option("--out", s.out_dir, "output directory (default runs/train/<model>_<dataset>_seed<seed>)");
   cmd->add_flag("--fresh", flags->fresh, "ignore an existing training state in --out and start over");
   cmd->callback([flags, &action] { action = [flags] { return RunTrain(*flags); }; });

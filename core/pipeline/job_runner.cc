@@ -59,13 +59,15 @@ Result<storage::RunRecord> RunTrain(const JobRequest& req, train::TrainObserver*
   spec.model = c.at("model").at("name");
   spec.aux_logits = c.at("model").value("aux_logits", false);
   QG_ASSIGN_OR_RETURN(spec.recipe, train::TrainOptions::FromJson(c.at("recipe"), "train"));
+  // A grid on cuda trains its model there too (the job asked for a GPU).
+  if (c.value("device", "cpu") == "cuda") spec.recipe.device = "cuda";
   spec.out_dir = req.work_dir;
   spec.resume = true;  // a retried or restarted job continues from its last epoch
   // One rank of a data-parallel job (the worker started `processes` of us).
   QG_ASSIGN_OR_RETURN(auto distributed, train::DistributedConfigFromEnv());
   std::unique_ptr<train::GradientSync> sync;
   if (distributed) {
-    QG_ASSIGN_OR_RETURN(sync, train::ConnectGloo(*distributed));
+    QG_ASSIGN_OR_RETURN(sync, train::ConnectProcessGroup(*distributed, spec.recipe.device));
   }
   QG_ASSIGN_OR_RETURN(auto result, RunTrainStep(spec, progress, sync.get()));
   run.seed = static_cast<int64_t>(spec.recipe.seed);

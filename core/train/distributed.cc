@@ -1,6 +1,11 @@
 #include "core/train/distributed.h"
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include "core/base/build_info.h"
+#if QG_WITH_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/torch.h>
 
@@ -82,11 +87,12 @@ class SyncBatchNormHooks final : public models::ForwardHooks {
   c10d::ProcessGroup* group_;
 };
 
-class GlooGradientSync final : public GradientSync {
+// GradientSync over any c10d process group; tensors live on `device`.
+class C10dGradientSync final : public GradientSync {
  public:
-  GlooGradientSync(const DistributedConfig& config, c10::intrusive_ptr<c10d::Store> store,
-                   c10::intrusive_ptr<c10d::ProcessGroupGloo> group)
-      : config_(config), store_(std::move(store)), group_(std::move(group)) {
+  C10dGradientSync(const DistributedConfig& config, c10::intrusive_ptr<c10d::Store> store,
+                   c10::intrusive_ptr<c10d::ProcessGroup> group, torch::Device device)
+      : config_(config), store_(std::move(store)), group_(std::move(group)), device_(device) {
     if (config_.sync_batchnorm) hooks_ = std::make_unique<SyncBatchNormHooks>(group_.get());
     if (config_.overlap_backward) {
       overlap_ = std::make_unique<OverlappedAllReduce>(group_.get(), config_.world_size, config_.bucket_bytes);
@@ -136,7 +142,7 @@ class GlooGradientSync final : public GradientSync {
     return done;
   }
 
-  ~GlooGradientSync() override {
+  ~C10dGradientSync() override {
     if (sync_steps_ > 0) {
       if (overlap_) {
         Log("train")->info("rank {}/{}: {} gradient all-reduces, {:.3f} ms per step (waited for after backward; "
@@ -154,8 +160,9 @@ class GlooGradientSync final : public GradientSync {
   Result<std::vector<double>> AllReduceSum(std::vector<double> values) override {
     auto t = torch::tensor(values, torch::kFloat64);
     QG_RETURN_IF_ERROR(TorchCall("all-reducing counters", [&] {
-      std::vector<torch::Tensor> v{t};
+      std::vector<torch::Tensor> v{t.to(device_)};
       group_->allreduce(v)->wait();
+      t = v[0].to(torch::kCPU);
     }));
     return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
   }
@@ -190,7 +197,8 @@ class GlooGradientSync final : public GradientSync {
 
   DistributedConfig config_;
   c10::intrusive_ptr<c10d::Store> store_;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  torch::Device device_;
   std::unique_ptr<SyncBatchNormHooks> hooks_;
   std::unique_ptr<OverlappedAllReduce> overlap_;
   double sync_seconds_ = 0;
@@ -218,6 +226,12 @@ Result<std::optional<DistributedConfig>> DistributedConfigFromEnv() {
   }
   QG_ASSIGN_OR_RETURN(c.rank, EnvInt("rank", *rank));
   QG_ASSIGN_OR_RETURN(c.world_size, EnvInt("world size", *size));
+  for (const char* name : {"QG_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"}) {
+    if (auto local = Env(name)) {
+      QG_ASSIGN_OR_RETURN(c.local_rank, EnvInt(name, *local));
+      break;
+    }
+  }
   if (auto addr = Env("QG_MASTER_ADDR")) c.master_addr = *addr;
   if (auto overlap = Env("QG_DDP_OVERLAP")) c.overlap_backward = *overlap != "0";
   if (auto port = Env("QG_MASTER_PORT")) {
@@ -226,13 +240,18 @@ Result<std::optional<DistributedConfig>> DistributedConfigFromEnv() {
   if (c.world_size < 1 || c.rank < 0 || c.rank >= c.world_size) {
     return Error::InvalidArgument("{} launch: rank {} is outside world size {}", c.launcher, c.rank, c.world_size);
   }
-  if (c.world_size == 1) return std::optional<DistributedConfig>();
+  // A launcher's single task is one process; quantgrid's own variables ask for a group.
+  if (c.world_size == 1 && c.launcher != "quantgrid") return std::optional<DistributedConfig>();
   return std::optional<DistributedConfig>(c);
 }
 
-Result<std::unique_ptr<GradientSync>> ConnectGloo(const DistributedConfig& config) {
-  Log("train")->info("rank {}/{} ({}) joining the group at {}:{}", config.rank, config.world_size, config.launcher,
-                     config.master_addr, config.master_port);
+Result<std::unique_ptr<GradientSync>> ConnectProcessGroup(const DistributedConfig& config, const std::string& device) {
+  if (device != "cpu" && device != "cuda") return Error::InvalidArgument("unknown training device '{}'", device);
+#if !QG_WITH_CUDA
+  if (device == "cuda") return Error::FailedPrecondition("NCCL training asked for, but this build's LibTorch has no CUDA");
+#endif
+  Log("train")->info("rank {}/{} ({}) joining the {} group at {}:{}", config.rank, config.world_size, config.launcher,
+                     device == "cuda" ? "NCCL" : "Gloo", config.master_addr, config.master_port);
   try {
     c10d::TCPStoreOptions options;
     options.port = static_cast<uint16_t>(config.master_port);
@@ -241,13 +260,26 @@ Result<std::unique_ptr<GradientSync>> ConnectGloo(const DistributedConfig& confi
     options.waitWorkers = true;
     options.timeout = std::chrono::seconds(config.timeout_s);
     auto store = c10::make_intrusive<c10d::TCPStore>(config.master_addr, options);
+#if QG_WITH_CUDA
+    if (device == "cuda") {
+      const int gpus = static_cast<int>(torch::cuda::device_count());
+      if (gpus == 0) return Error::FailedPrecondition("NCCL training asked for, but no CUDA device is visible");
+      const auto gpu = static_cast<c10::DeviceIndex>(config.local_rank % gpus);
+      c10::cuda::set_device(gpu);
+      auto nccl = c10d::ProcessGroupNCCL::Options::create();
+      nccl->timeout = std::chrono::seconds(config.timeout_s);
+      auto group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, config.rank, config.world_size, nccl);
+      return std::unique_ptr<GradientSync>(
+          new C10dGradientSync(config, store, group, torch::Device(torch::kCUDA, gpu)));
+    }
+#endif
     auto gloo = c10d::ProcessGroupGloo::Options::create();
     const bool loopback = config.master_addr == "127.0.0.1" || config.master_addr == "localhost";
     gloo->devices.push_back(loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
                                      : c10d::ProcessGroupGloo::createDefaultDevice());
     gloo->timeout = std::chrono::seconds(config.timeout_s);
     auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, config.rank, config.world_size, gloo);
-    return std::unique_ptr<GradientSync>(new GlooGradientSync(config, store, group));
+    return std::unique_ptr<GradientSync>(new C10dGradientSync(config, store, group, torch::Device(torch::kCPU)));
   } catch (const std::exception& e) {
     return Error::Unavailable("rank {}/{} could not join the group at {}:{}: {}", config.rank, config.world_size,
                               config.master_addr, config.master_port, e.what());

@@ -1,6 +1,8 @@
 // Data-parallel training over c10d: N processes, one rank each, meet through
-// a TCPStore hosted by rank 0 and form a ProcessGroupGloo (CPU; NCCL is the
-// CUDA build's job). GlooGradientSync implements GradientSync with it:
+// a TCPStore hosted by rank 0 and form a process group: ProcessGroupGloo for
+// CPU training, ProcessGroupNCCL for CUDA training (compiled in only with
+// CUDA LibTorch; rank r uses GPU local_rank % device count). The
+// GradientSync built on it:
 //  - rank 0's parameters and buffers are broadcast before the first step;
 //  - gradients are flattened into buckets (1 MB first, then 25 MB by default)
 //    and all-reduced while backward runs (overlapped_allreduce.h; c10d's
@@ -33,6 +35,7 @@ struct DistributedConfig {
   int world_size = 1;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
+  int local_rank = 0;    // rank on this node (picks the GPU)
   std::string launcher;  // "quantgrid", "mpirun", "slurm"
   bool sync_batchnorm = true;
   int64_t bucket_bytes = 25 << 20;
@@ -41,11 +44,14 @@ struct DistributedConfig {
 };
 
 // The config this process was launched with, or nothing for a single
-// process. InvalidArgument for inconsistent variables (rank >= world size).
+// process (QG_WORLD_SIZE=1 still forms a group of one, e.g. to try NCCL on
+// one GPU). InvalidArgument for inconsistent variables (rank >= world size).
 Result<std::optional<DistributedConfig>> DistributedConfigFromEnv();
 
-// Joins the group (blocks until every rank has joined or the timeout).
-// Unavailable when the rendezvous fails.
-Result<std::unique_ptr<GradientSync>> ConnectGloo(const DistributedConfig& config);
+// Joins the group (blocks until every rank has joined or the timeout): Gloo
+// for `device` "cpu", NCCL for "cuda". Unavailable when the rendezvous
+// fails; FailedPrecondition for cuda without CUDA LibTorch or a visible GPU.
+Result<std::unique_ptr<GradientSync>> ConnectProcessGroup(const DistributedConfig& config,
+                                                          const std::string& device = "cpu");
 
 }  // namespace qg::train

@@ -57,7 +57,7 @@ TEST(Distributed, DISABLED_RankProcess) {
   torch::set_num_threads(1);
   auto config = DistributedConfigFromEnv();
   ASSERT_TRUE(config && *config) << "not launched as a rank";
-  auto sync = ConnectGloo(**config);
+  auto sync = ConnectProcessGroup(**config, "cpu");
   ASSERT_TRUE(sync) << sync.error().ToString();
   auto model = NewModel();
   auto report = Train(model, {.options = Recipe(), .train_set = TrainSet(), .sync = sync->get()});
@@ -134,6 +134,15 @@ TEST(Distributed, ConfigComesFromTheLauncherEnvironment) {
     unsetenv(v);
   }
   EXPECT_FALSE(*DistributedConfigFromEnv());  // one process
+  setenv("QG_RANK", "0", 1);
+  setenv("QG_WORLD_SIZE", "1", 1);
+  setenv("QG_LOCAL_RANK", "3", 1);
+  auto alone = DistributedConfigFromEnv();
+  ASSERT_TRUE(alone && *alone) << "quantgrid's own variables ask for a group, even of one (NCCL on one GPU)";
+  EXPECT_EQ((*alone)->local_rank, 3);
+  unsetenv("QG_RANK");
+  unsetenv("QG_WORLD_SIZE");
+  unsetenv("QG_LOCAL_RANK");
   setenv("OMPI_COMM_WORLD_RANK", "1", 1);
   setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
   auto mpi = DistributedConfigFromEnv();

@@ -81,7 +81,7 @@ void OverlappedAllReduce::Arm(models::GraphModuleImpl& model) {
     for (auto& b : s.buckets) {
       int64_t numel = 0;
       for (size_t i : b.params) numel += s.params[i].numel();
-      b.flat = {torch::zeros({numel}, torch::kFloat32)};
+      b.flat = {torch::zeros({numel}, s.params[0].options().dtype(torch::kFloat32))};  // on the model's device
     }
     std::weak_ptr<State> weak = state_;
     for (size_t i = 0; i < s.params.size(); ++i) {

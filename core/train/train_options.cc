@@ -19,6 +19,8 @@ nlohmann::json TrainOptions::ToJson() const {
           {"seed", seed},
           {"max_steps_per_epoch", max_steps_per_epoch}};
   if (processes != 1) j["processes"] = processes;
+  if (device != "cpu") j["device"] = device;
+  if (amp) j["amp"] = amp;
   return j;
 }
 
@@ -26,7 +28,8 @@ Result<TrainOptions> TrainOptions::FromJson(const nlohmann::json& j, const std::
   if (!j.is_object()) return Error::InvalidArgument("{}: must be an object", path);
   static const char* kKnown[] = {"epochs", "batch_size", "lr", "min_lr", "momentum", "nesterov", "weight_decay",
                                  "warmup_epochs", "label_smoothing", "early_stopping_patience", "val_size",
-                                 "crop_padding", "horizontal_flip", "seed", "max_steps_per_epoch", "processes"};
+                                 "crop_padding", "horizontal_flip", "seed", "max_steps_per_epoch", "processes",
+                                 "device", "amp"};
   for (const auto& [key, value] : j.items()) {
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
       return Error::InvalidArgument("{}.{}: unknown field", path, key);
@@ -50,6 +53,8 @@ Result<TrainOptions> TrainOptions::FromJson(const nlohmann::json& j, const std::
     o.seed = j.value("seed", o.seed);
     o.max_steps_per_epoch = j.value("max_steps_per_epoch", o.max_steps_per_epoch);
     o.processes = j.value("processes", o.processes);
+    o.device = j.value("device", o.device);
+    o.amp = j.value("amp", o.amp);
   } catch (const nlohmann::json::exception& e) {
     return Error::InvalidArgument("{}: {}", path, e.what());
   }
@@ -61,6 +66,12 @@ Result<TrainOptions> TrainOptions::FromJson(const nlohmann::json& j, const std::
   }
   if (o.batch_size % o.processes != 0) {
     return Error::InvalidArgument("{}.batch_size: {} is not divisible by processes {}", path, o.batch_size, o.processes);
+  }
+  if (o.device != "cpu" && o.device != "cuda") {
+    return Error::InvalidArgument("{}.device: unknown \"{}\"; known: cpu, cuda", path, o.device);
+  }
+  if (o.amp && o.device != "cuda") {
+    return Error::InvalidArgument("{}.amp: mixed precision trains on cuda; set {}.device to \"cuda\"", path, path);
   }
   if (o.momentum < 0 || o.momentum >= 1) return Error::InvalidArgument("{}.momentum: must be in [0, 1)", path);
   if (o.nesterov && o.momentum == 0) return Error::InvalidArgument("{}.nesterov: needs momentum > 0", path);

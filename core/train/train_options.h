@@ -30,6 +30,11 @@ struct TrainOptions {
   // Data-parallel ranks a worker starts for this training (1 = one process).
   // Only in the JSON when > 1, so single-process recipes keep their hashes.
   int64_t processes = 1;
+  // Where training runs: "cpu", or "cuda" (LibTorch with CUDA and a visible
+  // GPU); `amp` trains in mixed precision (FP16 autocast and dynamic loss
+  // scaling) and needs cuda. Both only in the JSON when not the default.
+  std::string device = "cpu";
+  bool amp = false;
 
   nlohmann::json ToJson() const;
   // InvalidArgument naming the field ("train.lr: must be positive").

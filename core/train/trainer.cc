@@ -1,10 +1,12 @@
 #include "core/train/trainer.h"
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
 
+#include "core/base/build_info.h"
 #include "core/base/logging.h"
 #include "core/base/torch_call.h"
 #include "core/data/data_loader.h"
@@ -12,6 +14,7 @@
 #include "core/metrics/evaluate.h"
 #include "core/models/fp32_inference.h"
 #include "core/train/early_stopping.h"
+#include "core/train/grad_scaler.h"
 #include "core/train/lr_schedule.h"
 #include "core/train/train_state.h"
 
@@ -55,6 +58,43 @@ torch::Tensor Loss(const std::vector<torch::Tensor>& outputs, const torch::Tenso
   return loss;
 }
 
+// Validation on the training device: batches come from the loader on CPU.
+class OnDevice final : public models::InferenceModel {
+ public:
+  OnDevice(models::GraphModule model, torch::Device device) : inner_(std::move(model)), device_(device) {}
+  std::string Describe() const override { return inner_.Describe() + " on " + device_.str(); }
+  torch::Tensor Predict(const torch::Tensor& images) override {
+    return inner_.Predict(images.to(device_)).to(torch::kCPU);
+  }
+
+ private:
+  models::EagerFp32Model inner_;
+  torch::Device device_;
+};
+
+// FP16 autocast for the forward pass (AMP), off again at scope exit.
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool on) : on_(on) {
+    if (on_) at::autocast::set_enabled(true);
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    at::autocast::set_enabled(false);
+    at::autocast::clear_cache();
+  }
+
+ private:
+  bool on_;
+};
+
+Result<torch::Device> TrainingDevice(const TrainOptions& o) {
+  if (o.device == "cpu") return torch::Device(torch::kCPU);
+  if (!QG_WITH_CUDA) return Error::FailedPrecondition("train.device cuda: this build's LibTorch has no CUDA");
+  if (!torch::cuda::is_available()) return Error::FailedPrecondition("train.device cuda: no CUDA device is visible");
+  return torch::Device(torch::kCUDA);
+}
+
 }  // namespace
 
 nlohmann::json TrainReport::ToJson() const {
@@ -96,6 +136,7 @@ TrainReport TrainReport::FromJson(const nlohmann::json& j) {
 
 Result<TrainReport> Train(models::GraphModule& model, const TrainRun& run) {
   const TrainOptions& o = run.options;
+  QG_ASSIGN_OR_RETURN(const torch::Device device, TrainingDevice(o));
   const int rank = run.sync ? run.sync->rank() : 0;
   const int world = run.sync ? run.sync->world_size() : 1;
   if (o.batch_size % world != 0) {
@@ -123,7 +164,10 @@ Result<TrainReport> Train(models::GraphModule& model, const TrainRun& run) {
                                 .min_lr = o.min_lr,
                                 .warmup_steps = static_cast<int64_t>(std::llround(o.warmup_epochs * steps_per_epoch)),
                                 .total_steps = o.epochs * steps_per_epoch};
+  QG_RETURN_IF_ERROR(TorchCall("moving the model to " + device.str(), [&] { model->to(device); }));
   auto optimizer = MakeOptimizer(*model, o);
+  // AMP resumes with a fresh loss scale: it finds its level within a few steps.
+  GradScaler scaler;
   EarlyStopping stopper(o.early_stopping_patience);
   std::vector<torch::Tensor> best_state;
   TrainReport report;
@@ -170,13 +214,21 @@ Result<TrainReport> Train(models::GraphModule& model, const TrainRun& run) {
       auto step_result = TorchCall(fmt::format("training step {} of epoch {}", step + 1, epoch + 1), [&] {
         SetLearningRate(optimizer, lr);
         optimizer.zero_grad();
-        const auto outputs = model->ForwardAll(batch->images, hooks);
-        auto loss = Loss(outputs, batch->labels, o.label_smoothing);
+        const auto images = batch->images.to(device, /*non_blocking=*/true);
+        const auto labels = batch->labels.to(device, /*non_blocking=*/true);
+        std::vector<torch::Tensor> outputs;
+        {
+          AutocastScope autocast(o.amp);
+          outputs = model->ForwardAll(images, hooks);
+        }
+        if (o.amp) {  // the loss in FP32, as autocast would compute it
+          for (auto& out : outputs) out = out.defined() ? out.to(torch::kFloat) : out;
+        }
+        auto loss = Loss(outputs, labels, o.label_smoothing);
         if (run.sync) run.sync->BeforeBackward(*model);
-        loss.backward();
-        const double n = static_cast<double>(batch->labels.size(0));
-        return std::vector<double>{loss.item<double>() * n,
-                                   outputs[0].argmax(1).eq(batch->labels).sum().item<double>(), n};
+        (o.amp ? scaler.Scale(loss) : loss).backward();
+        const double n = static_cast<double>(labels.size(0));
+        return std::vector<double>{loss.item<double>() * n, outputs[0].argmax(1).eq(labels).sum().item<double>(), n};
       });
       if (!step_result) return step_result.error();
       std::vector<double> sums = *step_result;
@@ -184,7 +236,12 @@ Result<TrainReport> Train(models::GraphModule& model, const TrainRun& run) {
         QG_RETURN_IF_ERROR(run.sync->SynchronizeGradients(*model));
         QG_ASSIGN_OR_RETURN(sums, run.sync->AllReduceSum(sums));
       }
-      QG_RETURN_IF_ERROR(TorchCall("optimizer step", [&] { optimizer.step(); }));
+      QG_RETURN_IF_ERROR(TorchCall("optimizer step", [&] {
+        // With AMP, a step whose gradients overflowed is skipped (every rank
+        // sees the same all-reduced gradients, so every rank skips it).
+        if (!o.amp || scaler.Unscale(model->parameters())) optimizer.step();
+        if (o.amp) scaler.Update();
+      }));
       const double step_loss = sums[0] / sums[2];
       if (!std::isfinite(step_loss)) {
         return Error::FailedPrecondition("training diverged at epoch {} step {} (loss {}); lower the learning rate",
@@ -212,7 +269,7 @@ Result<TrainReport> Train(models::GraphModule& model, const TrainRun& run) {
                      .seconds = secs,
                      .images_per_second = secs > 0 ? seen / secs : 0};
     if (val_loader) {
-      models::EagerFp32Model eval_model(model);
+      OnDevice eval_model(model, device);
       QG_ASSIGN_OR_RETURN(auto val, metrics::Evaluate(eval_model, *val_loader, fmt::format("validate {}", epoch + 1)));
       stats.val_accuracy = val.report.top1;
       if (stopper.Record(epoch, stats.val_accuracy) && o.early_stopping_patience > 0) best_state = SnapshotState(*model);
@@ -242,6 +299,12 @@ Result<TrainReport> Train(models::GraphModule& model, const TrainRun& run) {
   }
   if (o.early_stopping_patience > 0 && !best_state.empty()) RestoreState(*model, best_state);
   report.seconds += std::chrono::duration<double>(SteadyClock::now() - run_start).count();
+  if (o.amp && scaler.skipped_steps() > 0) {
+    Log("train")->info("AMP: {} steps skipped for inf/NaN gradients; final loss scale {}", scaler.skipped_steps(),
+                       scaler.scale());
+  }
+  // Quantization, evaluation and model files work on CPU models.
+  QG_RETURN_IF_ERROR(TorchCall("moving the model back to cpu", [&] { model->to(torch::kCPU); }));
   model->eval();
   return report;
 }

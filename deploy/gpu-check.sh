@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# quantgrid on a GPU machine: build against the CUDA LibTorch that the machine's
+# PyTorch ships, then measure what a CPU box cannot:
+#   1. training images/s on the GPU: FP32, and AMP (FP16 autocast + loss scaling),
+#      both through an NCCL process group of one rank (QG_WORLD_SIZE=1);
+#   2. FP32 and FP16 inference latency, timed with CUDA events (quantize --device cuda).
+#
+#   deploy/gpu-check.sh [build dir]     (default build-cuda)
+#
+# Needs: nvidia-smi, python3 with a CUDA build of torch, and quantgrid's other
+# build dependencies (deploy/install-deps.sh lists them). It stops at the first
+# missing piece and says which. Prints one summary block at the end.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build-cuda}"
+say() { echo "gpu-check: $*"; }
+die() { echo "gpu-check: error: $*" >&2; exit 1; }
+
+command -v nvidia-smi >/dev/null || die "nvidia-smi not found: no NVIDIA driver here"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | sed 's/^/gpu-check: GPU: /'
+python3 -c 'import torch' 2>/dev/null || die "python3 cannot import torch (need a CUDA build of PyTorch)"
+read -r torch_version cuda_ok prefix abi < <(python3 -c '
+import torch
+print(torch.__version__, torch.cuda.is_available(), torch.utils.cmake_prefix_path, int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+say "PyTorch $torch_version, CUDA available: $cuda_ok, LibTorch at $prefix, CXX11 ABI $abi"
+[[ "$cuda_ok" == "True" ]] || die "torch.cuda.is_available() is False"
+[[ "$abi" == "1" ]] || say "warning: this LibTorch uses the old C++ ABI; linking with Debian's fmt/spdlog/boost may fail"
+
+say "configuring $build against $prefix"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DQG_BUILD_TESTS=OFF \
+  -DCMAKE_PREFIX_PATH="$prefix" | grep -E "quantgrid: CUDA|Torch" || true
+grep -q "define QG_WITH_CUDA 1" "$build/generated/core/base/build_info.h" ||
+  die "CMake did not find CUDA LibTorch (QG_WITH_CUDA is 0)"
+say "building quantgrid"
+cmake --build "$build" --target quantgrid -j "$(nproc)"
+qg="$build/cli/quantgrid"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+train() {  # $1: tag, then extra flags
+  local tag="$1"; shift
+  QG_RANK=0 QG_WORLD_SIZE=1 QG_MASTER_PORT=$((20000 + RANDOM % 20000)) \
+    "$qg" train --model resnet18_cifar --dataset synthetic --epochs 1 --batch-size 256 --max-steps-per-epoch 100 \
+    --device cuda --fresh --out "$work/$tag" "$@" > "$work/$tag.log" 2>&1 || { tail -20 "$work/$tag.log"; die "train $tag failed"; }
+  grep -o '[0-9]* img/s' "$work/$tag.log" | tail -1
+}
+say "training resnet18_cifar on the GPU through NCCL (1 rank), 100 steps of batch 256"
+fp32_rate=$(train fp32)
+amp_rate=$(train amp --amp)
+grep -q "NCCL group" "$work/fp32.log" || die "training did not join an NCCL group"
+
+latency() {  # $1: strategy
+  "$qg" quantize --model-file "$work/fp32/model.pt" --dataset synthetic --strategy "$1" --device cuda \
+    --batch-sizes 1,64 --eval-limit 512 --out "$work/q-$1" --json > "$work/q-$1.json" 2> "$work/q-$1.log" ||
+    { tail -20 "$work/q-$1.log"; die "quantize $1 on cuda failed"; }
+  python3 -c '
+import json, sys
+def walk(x, path):  # every p50 latency in the result, with its path
+    if isinstance(x, dict):
+        for k, v in x.items(): yield from walk(v, path + [str(k)])
+    elif isinstance(x, list):
+        for i, v in enumerate(x): yield from walk(v, path + [str(i)])
+    elif isinstance(x, (int, float)) and "p50" in ".".join(path):
+        yield ".".join(path), x
+print(" ".join(f"{k}={v:.4f}" for k, v in walk(json.load(open(sys.argv[1])), [])))' "$work/q-$1.json"
+}
+say "inference latency with CUDA events"
+fp32_lat=$(latency fp32)
+fp16_lat=$(latency fp16)
+
+echo "=== quantgrid GPU check ($(nvidia-smi --query-gpu=name --format=csv,noheader | head -1), PyTorch $torch_version)"
+echo "train resnet18_cifar FP32 (NCCL, 1 rank): $fp32_rate"
+echo "train resnet18_cifar AMP  (NCCL, 1 rank): $amp_rate"
+echo "latency FP32 (CUDA events): $fp32_lat"
+echo "latency FP16 (CUDA events): $fp16_lat"
