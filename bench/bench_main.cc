@@ -28,6 +28,7 @@
 #include "core/quant/calibration.h"
 #include "core/quant/convert.h"
 #include "core/quant/engine.h"
+#include "core/quant/internal/qstep.h"
 
 namespace {
 
@@ -36,7 +37,7 @@ namespace fs = std::filesystem;
 
 struct Options {
   int threads = 2;
-  int rounds = 3;
+  int rounds = 7;  // this VM's timings wander by 10 %: 3 rounds let a ratio swing by as much
   int runs = 100;
   std::string python = "/usr/bin/python3";
   std::string reference = (fs::path(QG_BENCH_DIR) / "reference" / "torch_reference.py").string();
@@ -152,6 +153,36 @@ Int8Setup PrepareInt8() {
   return {model, folded, std::move(plan), std::move(qparams)};
 }
 
+// Where an INT8 forward pass spends its time: each step of the oneDNN
+// compact_cnn model, mean microseconds over 300 runs at batch 1 and 64.
+void Int8Steps(const Options& o) {
+  qg::pipeline::ConfigureThreads(o.threads);
+  auto [model, folded, plan, qparams] = PrepareInt8();
+  (void)qg::quant::UseEngine("onednn");
+  auto int8 = *qg::quant::Convert(folded, plan, qparams, {});
+  for (int64_t batch : {1, 64}) {
+    const auto in = torch::randn({batch, 1, 28, 28});
+    torch::InferenceMode guard;
+    std::vector<double> total(int8->steps().size(), 0);
+    const int runs = 300;
+    for (int r = 0; r < runs + 20; ++r) {
+      std::vector<torch::Tensor> values(int8->num_values());
+      values[0] = in;
+      for (size_t i = 0; i < int8->steps().size(); ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        qg::quant::internal::RunStep(int8->steps()[i], values);
+        auto t1 = std::chrono::steady_clock::now();
+        if (r >= 20) total[i] += std::chrono::duration<double, std::micro>(t1 - t0).count();
+      }
+    }
+    for (size_t i = 0; i < total.size(); ++i) {
+      const auto& s = int8->steps()[i];
+      fmt::print("b{:<3} {:>2} {:<14} {:<15} {:8.2f} us\n", batch, i, s.name,
+                 qg::quant::internal::StepKindName(s.kind), total[i] / runs);
+    }
+  }
+}
+
 void Int8(const Options& o) {
   qg::pipeline::ConfigureThreads(o.threads);
   fmt::print("INT8 benchmark: compact_cnn (BN folded), 1x28x28, {} threads, {} rounds; {}\n\n", o.threads, o.rounds,
@@ -254,6 +285,8 @@ int main(int argc, char** argv) {
   app.add_subcommand("foundation", "training throughput and FP32 latency vs python3-torch")->callback([&] {
     Foundation(o);
   });
+  app.add_subcommand("int8-steps", "time of each step of the INT8 model (onednn), batch 1 and 64")
+      ->callback([&] { Int8Steps(o); });
   app.add_subcommand("int8", "INT8 vs FP32 per engine; quantgrid INT8 vs PyTorch FX INT8")->callback([&] { Int8(o); });
   app.add_subcommand("onnx", "LibTorch vs ONNX Runtime, FP32 and INT8")->callback([&] { Onnx(o); });
   CLI11_PARSE(app, argc, argv);
