@@ -10,7 +10,7 @@
 #include <set>
 #include <tuple>
 
-#include "coordinator/protocol/messages.h"
+#include "coordinator/job_queue.h"
 #include "coordinator/slurm/sbatch_script.h"
 #include "coordinator/stored_jobs.h"
 #include "core/base/files.h"
@@ -98,7 +98,7 @@ Result<Submission> SlurmBackend::Submit(const std::string& name, const nlohmann:
   std::map<GroupKey, std::vector<JobRecord*>> groups;
   for (const auto& key : to_run) {
     JobRecord* job = by_key.at(key);
-    QG_ASSIGN_OR_RETURN(auto need, protocol::Resources::FromJson(job->resources));
+    const auto need = coord::JobQueue::NeedOf(*job);  // validated by StoreSubmission
     groups[{depth_of(key), job->kind, static_cast<int>(std::ceil(need.cpus - 1e-9)), need.gpus, need.memory_mb}]
         .push_back(job);
   }

@@ -120,23 +120,7 @@ class C10dGradientSync final : public GradientSync {
 
   Status SynchronizeGradients(models::GraphModuleImpl& model) override {
     const auto start = std::chrono::steady_clock::now();
-    if (overlap_) {
-      auto done = overlap_->Finish(model);
-      sync_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      ++sync_steps_;
-      return done;
-    }
-    std::vector<torch::Tensor> grads;
-    for (auto& p : model.parameters()) {
-      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-      grads.push_back(p.mutable_grad());
-    }
-    auto done = TorchCall("all-reducing gradients", [&] {
-      ForEachBucket(grads, [&](std::vector<torch::Tensor>& flat) {
-        group_->allreduce(flat)->wait();
-        flat[0].div_(config_.world_size);
-      });
-    });
+    auto done = overlap_ ? overlap_->Finish(model) : AllReduceAfterBackward(model);
     sync_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ++sync_steps_;
     return done;
@@ -170,6 +154,20 @@ class C10dGradientSync final : public GradientSync {
   models::ForwardHooks* TrainingHooks() override { return hooks_.get(); }
 
  private:
+  Status AllReduceAfterBackward(models::GraphModuleImpl& model) {
+    std::vector<torch::Tensor> grads;
+    for (auto& p : model.parameters()) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.mutable_grad());
+    }
+    return TorchCall("all-reducing gradients", [&] {
+      ForEachBucket(grads, [&](std::vector<torch::Tensor>& flat) {
+        group_->allreduce(flat)->wait();
+        flat[0].div_(config_.world_size);
+      });
+    });
+  }
+
   // Flattens tensors (any memory format) into buckets of about
   // bucket_bytes, runs `op` on each, and copies the results back.
   void ForEachBucket(std::vector<torch::Tensor>& tensors, const std::function<void(std::vector<torch::Tensor>&)>& op) {

@@ -1,7 +1,5 @@
 #include "core/train/overlapped_allreduce.h"
 
-#include <chrono>
-
 #include "core/base/torch_call.h"
 
 namespace qg::train {
@@ -112,8 +110,7 @@ Status OverlappedAllReduce::Finish(models::GraphModuleImpl& model) {
     return Error::InvalidArgument("a parameter received two gradients in one backward (shared weights): overlapped "
                                   "all-reduce does not support it; set QG_DDP_OVERLAP=0");
   }
-  const auto start = std::chrono::steady_clock::now();
-  auto done = TorchCall("all-reducing gradients", [&] {
+  return TorchCall("all-reducing gradients", [&] {
     torch::NoGradGuard no_grad;
     for (auto& b : s.buckets) {  // parameters backward did not reach
       for (size_t k = 0; k < b.params.size(); ++k) {
@@ -140,8 +137,6 @@ Status OverlappedAllReduce::Finish(models::GraphModuleImpl& model) {
       }
     }
   });
-  exposed_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return done;
 }
 
 }  // namespace qg::train

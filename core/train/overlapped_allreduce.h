@@ -39,13 +39,10 @@ class OverlappedAllReduce {
   Status Finish(models::GraphModuleImpl& model);
 
   int bucket_count() const;  // 0 until the first Arm()
-  // Seconds Finish() spent waiting for all-reduces backward did not hide.
-  double exposed_seconds() const { return exposed_seconds_; }
 
  private:
   struct State;
   std::shared_ptr<State> state_;
-  double exposed_seconds_ = 0;
 };
 
 }  // namespace qg::train

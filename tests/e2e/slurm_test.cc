@@ -10,9 +10,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "core/base/files.h"
 #include "storage/sqlite_result_store.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/temp_dir.h"
@@ -24,11 +24,8 @@ namespace bp = boost::process;
 using qg::testing::RunQuantgrid;
 using qg::testing::TempDir;
 
-std::string Slurp(const std::string& path) {
-  std::stringstream ss;
-  ss << std::ifstream(path).rdbuf();
-  return ss.str();
-}
+// What a log file says so far ("" when it is not there yet).
+std::string Slurp(const std::string& path) { return ReadFile(path).value_or(""); }
 
 // The cluster, up for the test's lifetime.
 class LocalSlurm {
