@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <filesystem>
 
 #include "cli/experiment_watch.h"
 #include "cli/results_output.h"
@@ -13,10 +12,6 @@
 namespace qg::cli {
 
 Status RunExperiment(const ExperimentPlan& plan, const RunOptions& f) {
-  std::error_code ec;
-  if (auto parent = std::filesystem::path(f.db).parent_path(); !parent.empty()) {
-    std::filesystem::create_directories(parent, ec);
-  }
   Result<WatchSummary> summary = WatchSummary{};
   {
     coord::LocalClusterOptions options;

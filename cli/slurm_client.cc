@@ -26,14 +26,7 @@ struct Session {
 
 Result<Session> Open(const SlurmClientFlags& f, bool create) {
   Session s;
-  if (create) {
-    std::error_code ec;
-    if (auto parent = std::filesystem::path(f.db).parent_path(); !parent.empty()) {
-      std::filesystem::create_directories(parent, ec);
-    }
-  } else if (!std::filesystem::exists(f.db)) {
-    return Error::NotFound("no results database at '{}'", f.db);
-  }
+  // Creating the store creates its folder; opening a missing one is NotFound.
   QG_ASSIGN_OR_RETURN(s.store, storage::SqliteResultStore::Open(f.db, SystemClock::Instance(),
                                                                 {.create = create, .busy_timeout_ms = 30000}));
   QG_ASSIGN_OR_RETURN(s.slurm, slurm::SystemSlurm());

@@ -11,31 +11,13 @@
 
 #include "core/base/build_info.h"
 #include "core/base/files.h"
+#include "core/base/temp_dir.h"
 
 namespace qg::onnx_export {
 namespace {
 
 namespace bp = boost::process;
 namespace fs = std::filesystem;
-
-// A private temporary folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "quantgrid-ort-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 Status WriteFloats(const std::string& path, const torch::Tensor& t) {
   const torch::Tensor c = t.to(torch::kFloat).contiguous();
@@ -100,9 +82,9 @@ Result<nlohmann::json> OnnxRuntime::RunRunner(const std::vector<std::string>& ar
 
 Result<torch::Tensor> OnnxRuntime::Predict(const std::string& model_path, const torch::Tensor& images,
                                            int64_t batch_size, int threads) const {
-  TempDir tmp;
+  TempDir tmp("quantgrid-ort-");
   if (tmp.path().empty()) return Error::IOError("cannot create a temporary folder in {}", fs::temp_directory_path().string());
-  const std::string in = tmp.path() + "/input.f32", out = tmp.path() + "/output.f32";
+  const std::string in = tmp.File("input.f32"), out = tmp.File("output.f32");
   QG_RETURN_IF_ERROR(WriteFloats(in, images));
   QG_ASSIGN_OR_RETURN(auto reply, RunRunner({"--mode", "predict", "--model", model_path, "--input", in, "--shape",
                                              ShapeArg(images), "--batch", std::to_string(batch_size), "--output", out,
@@ -122,14 +104,14 @@ Result<std::vector<metrics::LatencyStats>> OnnxRuntime::Latency(const std::strin
                                                                 const metrics::LatencyOptions& options,
                                                                 int threads) const {
   if (options.batch_sizes.empty()) return std::vector<metrics::LatencyStats>{};
-  TempDir tmp;
+  TempDir tmp("quantgrid-ort-");
   if (tmp.path().empty()) return Error::IOError("cannot create a temporary folder in {}", fs::temp_directory_path().string());
   const int64_t largest = *std::max_element(options.batch_sizes.begin(), options.batch_sizes.end());
   std::vector<int64_t> shape{largest};
   shape.insert(shape.end(), input_shape.begin(), input_shape.end());
   torch::manual_seed(1234);  // the fixed input MeasureLatency times
   const torch::Tensor input = torch::randn(shape);
-  const std::string in = tmp.path() + "/input.f32";
+  const std::string in = tmp.File("input.f32");
   QG_RETURN_IF_ERROR(WriteFloats(in, input));
   QG_ASSIGN_OR_RETURN(auto reply, RunRunner({"--mode", "latency", "--model", model_path, "--input", in, "--shape",
                                              ShapeArg(input), "--batch-sizes",

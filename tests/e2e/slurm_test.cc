@@ -9,6 +9,7 @@
 #include <boost/process.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -60,6 +61,11 @@ TEST(Slurm, AGridRunsAsJobArraysIntoSqliteAndCancelledJobsShowAsCancelled) {
   if (bp::search_path("slurmctld").empty()) GTEST_SKIP() << "slurm-wlm is not installed (deploy/install-deps.sh)";
   if (geteuid() != 0 && bp::search_path("sudo").empty()) GTEST_SKIP() << "slurm daemons need root or sudo";
   TempDir dir;
+  // Temporary folders are private (0700); munged runs as the munge user and
+  // must reach its state folder inside this one.
+  namespace fs = std::filesystem;
+  fs::permissions(dir.path(), fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                                  fs::perms::others_exec, fs::perm_options::add);
   LocalSlurm cluster(dir);
   ASSERT_TRUE(cluster.up()) << cluster.log();
   const std::string cwd = dir.path().string();

@@ -1,23 +1,14 @@
-// TempDir: a fresh directory under the system temp dir, removed on destruction.
+// TempDir for tests: core/base's private temporary folder, named qg_test_*
+// so a leftover from a killed test is easy to recognise.
 #pragma once
 
-#include <filesystem>
-#include <string>
+#include "core/base/temp_dir.h"
 
 namespace qg::testing {
 
-class TempDir {
+class TempDir : public qg::TempDir {
  public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : qg::TempDir("qg_test_") {}
 };
 
 }  // namespace qg::testing
