@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "core/base/build_info.h"
+#include "core/base/cuda_check.h"
 #include "core/base/torch_call.h"
 #if QG_WITH_CUDA
 #include <ATen/cuda/CUDAEvent.h>
@@ -56,10 +57,7 @@ Result<std::vector<LatencyStats>> MeasureLatency(models::InferenceModel& model, 
   if (options.device != "cpu" && options.device != "cuda") {
     return Error::InvalidArgument("latency device '{}' is unknown; known: cpu, cuda", options.device);
   }
-  if (options.device == "cuda" && !(QG_WITH_CUDA && torch::cuda::is_available())) {
-    return Error::FailedPrecondition("latency on cuda asked for, but {}",
-                                     QG_WITH_CUDA ? "no CUDA device is visible" : "this build's LibTorch has no CUDA");
-  }
+  if (options.device == "cuda") QG_RETURN_IF_ERROR(RequireCuda("latency on cuda"));
   std::vector<LatencyStats> all;
   for (int64_t batch : options.batch_sizes) {
     if (batch <= 0) return Error::InvalidArgument("latency batch size {} must be positive", batch);

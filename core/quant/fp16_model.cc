@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include "core/base/build_info.h"
+#include "core/base/cuda_check.h"
 #include "core/base/torch_call.h"
 #include "core/models/fp32_inference.h"
 
@@ -55,10 +55,7 @@ models::GraphModule HalfCopy(const models::GraphModule& model) {
 Result<std::unique_ptr<models::InferenceModel>> MakeHalfModel(const models::GraphModule& model,
                                                                const std::string& device, const std::string& compute) {
   if (device == "cuda") {
-    if (!(QG_WITH_CUDA && torch::cuda::is_available())) {
-      return Error::FailedPrecondition("fp16 on cuda asked for, but {}",
-                                       QG_WITH_CUDA ? "no CUDA device is visible" : "this LibTorch has no CUDA");
-    }
+    QG_RETURN_IF_ERROR(RequireCuda("fp16 on cuda"));
     return TorchCall("fp16 model on cuda", [&]() -> std::unique_ptr<models::InferenceModel> {
       return std::make_unique<Half16Model>(models::CloneModel(model), torch::Device(torch::kCUDA), torch::kHalf);
     });

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <functional>
 
+#include "core/base/cuda_check.h"
 #include "core/base/logging.h"
 #include "core/base/torch_call.h"
 #include "core/train/overlapped_allreduce.h"
@@ -245,9 +246,7 @@ Result<std::optional<DistributedConfig>> DistributedConfigFromEnv() {
 
 Result<std::unique_ptr<GradientSync>> ConnectProcessGroup(const DistributedConfig& config, const std::string& device) {
   if (device != "cpu" && device != "cuda") return Error::InvalidArgument("unknown training device '{}'", device);
-#if !QG_WITH_CUDA
-  if (device == "cuda") return Error::FailedPrecondition("NCCL training asked for, but this build's LibTorch has no CUDA");
-#endif
+  if (device == "cuda") QG_RETURN_IF_ERROR(RequireCuda("NCCL training"));
   Log("train")->info("rank {}/{} ({}) joining the {} group at {}:{}", config.rank, config.world_size, config.launcher,
                      device == "cuda" ? "NCCL" : "Gloo", config.master_addr, config.master_port);
   try {
@@ -260,8 +259,7 @@ Result<std::unique_ptr<GradientSync>> ConnectProcessGroup(const DistributedConfi
     auto store = c10::make_intrusive<c10d::TCPStore>(config.master_addr, options);
 #if QG_WITH_CUDA
     if (device == "cuda") {
-      const int gpus = static_cast<int>(torch::cuda::device_count());
-      if (gpus == 0) return Error::FailedPrecondition("NCCL training asked for, but no CUDA device is visible");
+      const int gpus = static_cast<int>(torch::cuda::device_count());  // > 0: RequireCuda passed
       const auto gpu = static_cast<c10::DeviceIndex>(config.local_rank % gpus);
       c10::cuda::set_device(gpu);
       auto nccl = c10d::ProcessGroupNCCL::Options::create();

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "core/base/build_info.h"
+#include "core/base/cuda_check.h"
 #include "core/base/logging.h"
 #include "core/base/torch_call.h"
 #include "core/data/data_loader.h"
@@ -90,8 +90,7 @@ class AutocastScope {
 
 Result<torch::Device> TrainingDevice(const TrainOptions& o) {
   if (o.device == "cpu") return torch::Device(torch::kCPU);
-  if (!QG_WITH_CUDA) return Error::FailedPrecondition("train.device cuda: this build's LibTorch has no CUDA");
-  if (!torch::cuda::is_available()) return Error::FailedPrecondition("train.device cuda: no CUDA device is visible");
+  QG_RETURN_IF_ERROR(RequireCuda("train.device cuda"));
   return torch::Device(torch::kCUDA);
 }
 
