@@ -75,7 +75,8 @@ Result<Submission> SlurmBackend::Submit(const std::string& name, const nlohmann:
     // A task still waiting or running from an earlier submit keeps its job.
     if (auto task = TaskOf(job); task && Unfinished(job.state)) {
       auto it = live.find(*task);
-      if (it != live.end() && !IsFinal(PhaseOf(it->second.state)) && PhaseOf(it->second.state) != Phase::kUnknown) {
+      const Phase phase = it == live.end() ? Phase::kUnknown : PhaseOf(it->second.state);
+      if (phase != Phase::kUnknown && !IsFinal(phase)) {
         ++sub.queued;
         array_of[job.key] = task->array_job_id;
         continue;

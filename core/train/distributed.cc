@@ -121,7 +121,7 @@ class C10dGradientSync final : public GradientSync {
 
   Status SynchronizeGradients(models::GraphModuleImpl& model) override {
     const auto start = std::chrono::steady_clock::now();
-    auto done = overlap_ ? overlap_->Finish(model) : AllReduceAfterBackward(model);
+    auto done = overlap_ ? overlap_->Finish() : AllReduceAfterBackward(model);
     sync_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ++sync_steps_;
     return done;

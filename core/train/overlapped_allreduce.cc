@@ -102,7 +102,7 @@ void OverlappedAllReduce::Arm(models::GraphModuleImpl& model) {
   s.armed = true;
 }
 
-Status OverlappedAllReduce::Finish(models::GraphModuleImpl& model) {
+Status OverlappedAllReduce::Finish() {
   auto& s = *state_;
   if (!s.armed) return Error::Internal("gradient all-reduce finished without being armed before backward");
   s.armed = false;

@@ -36,7 +36,7 @@ class OverlappedAllReduce {
   // Before loss.backward(): the first call builds the buckets and hooks.
   void Arm(models::GraphModuleImpl& model);
   // After backward: every parameter's .grad is the mean over ranks.
-  Status Finish(models::GraphModuleImpl& model);
+  Status Finish();
 
   int bucket_count() const;  // 0 until the first Arm()
 
