@@ -1,9 +1,8 @@
 #include "experiments/slurm_spec.h"
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 #include <regex>
+
+#include "experiments/spec_fields.h"
 
 namespace qg::exp {
 
@@ -51,11 +50,9 @@ Result<int64_t> ParseSlurmTime(const nlohmann::json& value) {
 namespace {
 
 Result<std::string> OptionalString(const nlohmann::json& section, const std::string& key) {
-  if (!section.contains(key)) return std::string();
-  if (!section[key].is_string() || section[key].get<std::string>().empty()) {
-    return Error::InvalidArgument("slurm.{}: must be a non-empty string", key);
-  }
-  return section[key].get<std::string>();
+  QG_ASSIGN_OR_RETURN(std::string value, GetString(section, "slurm", key, /*required=*/false));
+  if (section.contains(key) && value.empty()) return Error::InvalidArgument("slurm.{}: must not be empty", key);
+  return value;
 }
 
 }  // namespace
@@ -65,12 +62,7 @@ Result<SlurmSection> ParseSlurmSection(const nlohmann::json& spec) {
   if (!spec.is_object() || !spec.contains("slurm")) return s;
   const auto& section = spec["slurm"];
   if (!section.is_object()) return Error::InvalidArgument("slurm: must be an object");
-  static const std::vector<std::string> kKnown{"partition", "account", "qos", "time_limits", "extra_args"};
-  for (const auto& [key, value] : section.items()) {
-    if (std::find(kKnown.begin(), kKnown.end(), key) == kKnown.end()) {
-      return Error::InvalidArgument("slurm: unknown field \"{}\"; known: {}", key, fmt::join(kKnown, ", "));
-    }
-  }
+  QG_RETURN_IF_ERROR(RejectUnknownKeys(section, "slurm", {"partition", "account", "qos", "time_limits", "extra_args"}));
   QG_ASSIGN_OR_RETURN(s.partition, OptionalString(section, "partition"));
   QG_ASSIGN_OR_RETURN(s.account, OptionalString(section, "account"));
   QG_ASSIGN_OR_RETURN(s.qos, OptionalString(section, "qos"));

@@ -8,6 +8,7 @@
 
 #include "core/base/files.h"
 #include "experiments/slurm_spec.h"
+#include "experiments/spec_fields.h"
 
 namespace qg::exp {
 namespace {
@@ -18,33 +19,11 @@ bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-Status RejectUnknownKeys(const json& obj, const std::string& path, const std::vector<std::string>& known) {
-  for (const auto& [key, value] : obj.items()) {
-    if (!Contains(known, key)) {
-      return Error::InvalidArgument("{}: unknown field \"{}\"; known: {}", path.empty() ? "spec" : path, key,
-                                    fmt::join(known, ", "));
-    }
-  }
-  return OkStatus();
-}
-
-std::string Join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
-
-Result<std::string> GetString(const json& obj, const std::string& path, const std::string& key, bool required,
-                              const std::string& fallback = "") {
-  if (!obj.contains(key)) {
-    if (required) return Error::InvalidArgument("{}: required", Join(path, key));
-    return fallback;
-  }
-  if (!obj[key].is_string()) return Error::InvalidArgument("{}: must be a string", Join(path, key));
-  return obj[key].get<std::string>();
-}
-
 Result<std::string> Choose(const json& obj, const std::string& path, const std::string& key,
                            const std::vector<std::string>& known, bool required, const std::string& fallback = "") {
   QG_ASSIGN_OR_RETURN(std::string v, GetString(obj, path, key, required, fallback));
   if (!Contains(known, v)) {
-    return Error::InvalidArgument("{}: unknown \"{}\"; known: {}", Join(path, key), v, fmt::join(known, ", "));
+    return Error::InvalidArgument("{}: unknown \"{}\"; known: {}", JoinPath(path, key), v, fmt::join(known, ", "));
   }
   return v;
 }
@@ -54,7 +33,7 @@ Result<std::vector<T>> GetList(const json& obj, const std::string& path, const s
                                std::vector<T> fallback) {
   if (!obj.contains(key)) return fallback;
   const auto& v = obj[key];
-  const std::string field = Join(path, key);
+  const std::string field = JoinPath(path, key);
   if (!v.is_array() || v.empty()) return Error::InvalidArgument("{}: must be a non-empty list", field);
   std::vector<T> out;
   for (size_t i = 0; i < v.size(); ++i) {
@@ -71,18 +50,18 @@ Result<std::vector<T>> GetList(const json& obj, const std::string& path, const s
 Result<int64_t> GetInt(const json& obj, const std::string& path, const std::string& key, int64_t fallback, int64_t min,
                        int64_t max) {
   if (!obj.contains(key)) return fallback;
-  if (!obj[key].is_number_integer()) return Error::InvalidArgument("{}: must be an integer", Join(path, key));
+  if (!obj[key].is_number_integer()) return Error::InvalidArgument("{}: must be an integer", JoinPath(path, key));
   const int64_t v = obj[key].get<int64_t>();
-  if (v < min || v > max) return Error::InvalidArgument("{}: {} is outside [{}, {}]", Join(path, key), v, min, max);
+  if (v < min || v > max) return Error::InvalidArgument("{}: {} is outside [{}, {}]", JoinPath(path, key), v, min, max);
   return v;
 }
 
 Result<json> GetObject(const json& obj, const std::string& path, const std::string& key, bool required) {
   if (!obj.contains(key)) {
-    if (required) return Error::InvalidArgument("{}: required", Join(path, key));
+    if (required) return Error::InvalidArgument("{}: required", JoinPath(path, key));
     return json::object();
   }
-  if (!obj[key].is_object()) return Error::InvalidArgument("{}: must be an object", Join(path, key));
+  if (!obj[key].is_object()) return Error::InvalidArgument("{}: must be an object", JoinPath(path, key));
   return obj[key];
 }
 
