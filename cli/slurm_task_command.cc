@@ -2,8 +2,10 @@
 // scripts of `submit --backend slurm` call it). Hidden from --help.
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <memory>
+#include <string_view>
 
 #include "cli/command.h"
 #include "coordinator/slurm/slurm_task.h"
@@ -23,7 +25,11 @@ Status RunTask(const TaskFlags& f) {
   if (index < 0) {
     const char* env = std::getenv("SLURM_ARRAY_TASK_ID");
     if (env == nullptr) return Error::InvalidArgument("no --index and no SLURM_ARRAY_TASK_ID: not in a Slurm array");
-    index = std::atoll(env);
+    const std::string_view text(env);
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), index);
+    if (ec != std::errc() || end != text.data() + text.size() || index < 0) {
+      return Error::InvalidArgument("SLURM_ARRAY_TASK_ID '{}' is not an array task index", text);
+    }
   }
   // Many tasks write at once: wait for the lock rather than fail.
   QG_ASSIGN_OR_RETURN(auto store, storage::SqliteResultStore::Open(f.db, SystemClock::Instance(),
