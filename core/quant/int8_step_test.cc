@@ -83,6 +83,39 @@ TEST_P(Int8Step, LinearAndLinearReluMatchReference) {
   }
 }
 
+// onednn's packs keep a ready primitive for the first input shape only, so
+// each shape gets packs of its own (up to kMaxShapes): the answer for a shape
+// must not depend on which shapes ran before, nor on the cap.
+TEST_P(Int8Step, ConvAndLinearAnswersDoNotDependOnShapesRunBefore) {
+  const auto w = torch::randn({16, 4, 3, 3}) * 0.2;
+  Step conv{.kind = StepKind::kConv, .name = "conv", .inputs = {0}, .output = 1, .out = {0.05, 60}, .relu = true};
+  conv.padding = {1, 1};
+  conv.qweight = at::quantize_per_channel(w, (w.abs().flatten(1).amax(1) / 127.5).to(torch::kDouble),
+                                          torch::zeros({16}, torch::kLong), 0, torch::kQInt8);
+  conv.bias = torch::randn({16}) * 0.1;
+  Step linear{.kind = StepKind::kLinear, .name = "linear", .inputs = {0}, .output = 1, .out = {0.05, 60}};
+  linear.qweight = at::quantize_per_tensor(torch::randn({8, 20}) * 0.2, 0.004, 0, torch::kQInt8);
+  PackWeights(conv);
+  PackWeights(linear);
+  auto run = [](const Step& s, const torch::Tensor& x) {
+    std::vector<torch::Tensor> values{x, torch::Tensor()};
+    RunStep(s, values);
+    return values[1];
+  };
+  const std::vector<int64_t> batches{1, 4, 1, 2, 3, 5, 6, 7, 8, 9, 4, 10};  // 10 shapes: two past the cap
+  for (int64_t n : batches) {
+    for (Step* s : {&conv, &linear}) {
+      const auto x = s == &conv ? RandomQuint8({n, 4, 6, 6}, 0.03, 120) : RandomQuint8({n, 20}, 0.05, 128);
+      Step fresh = *s;
+      PackWeights(fresh);  // new packs that have seen no other shape
+      EXPECT_TRUE(torch::equal(run(*s, x).int_repr(), run(fresh, x).int_repr())) << s->name << " batch " << n;
+    }
+  }
+  const size_t expected = GetParam() == "onednn" ? PacksByShape::kMaxShapes : 0;
+  EXPECT_EQ(PackedShapeCount(conv), expected);
+  EXPECT_EQ(PackedShapeCount(linear), expected);
+}
+
 TEST_P(Int8Step, AddAndAddReluMatchReference) {
   for (bool relu : {false, true}) {
     const auto a = RandomQuint8({2, 4, 5, 5}, 0.02, 100), b = RandomQuint8({2, 4, 5, 5}, 0.04, 140);

@@ -142,14 +142,47 @@ bool StepKindFromName(const std::string& name, StepKind* kind) {
   return false;
 }
 
-void PackWeights(Step& s) {
+namespace {
+
+PacksByShape::Packs Pack(const Step& s) {
   const c10::optional<at::Tensor> bias = s.bias.defined() ? c10::optional<at::Tensor>(s.bias) : c10::nullopt;
   if (s.kind == StepKind::kConv) {
-    s.packed_conv = ConvPrepack().call(s.qweight, bias, {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]},
-                                       {1, 1}, s.groups);
-  } else if (s.kind == StepKind::kLinear) {
-    s.packed_linear = LinearPrepack().call(s.qweight, bias);
+    return {ConvPrepack().call(s.qweight, bias, {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]}, {1, 1},
+                               s.groups),
+            {}};
   }
+  return {{}, LinearPrepack().call(s.qweight, bias)};
+}
+
+// The packs to apply to `x`: see PacksByShape.
+PacksByShape::Packs PacksFor(const Step& s, const torch::Tensor& x) {
+  if (!s.packs_by_shape) return {s.packed_conv, s.packed_linear};
+  auto& by = *s.packs_by_shape;
+  std::lock_guard lock(by.mu);
+  for (const auto& e : by.entries) {
+    if (x.sizes() == e.shape) return e.packs;
+  }
+  if (by.entries.size() >= PacksByShape::kMaxShapes) return by.entries.front().packs;
+  // The step's own packs serve the first shape; later shapes get new ones.
+  by.entries.push_back({x.sizes().vec(), by.entries.empty() ? PacksByShape::Packs{s.packed_conv, s.packed_linear}
+                                                            : Pack(s)});
+  return by.entries.back().packs;
+}
+
+}  // namespace
+
+void PackWeights(Step& s) {
+  if (s.kind != StepKind::kConv && s.kind != StepKind::kLinear) return;
+  auto packs = Pack(s);
+  s.packed_conv = std::move(packs.conv);
+  s.packed_linear = std::move(packs.linear);
+  s.packs_by_shape = at::globalContext().qEngine() == at::QEngine::ONEDNN ? std::make_shared<PacksByShape>() : nullptr;
+}
+
+size_t PackedShapeCount(const Step& s) {
+  if (!s.packs_by_shape) return 0;
+  std::lock_guard lock(s.packs_by_shape->mu);
+  return s.packs_by_shape->entries.size();
 }
 
 void RunStep(const Step& s, std::vector<torch::Tensor>& values) {
@@ -159,14 +192,18 @@ void RunStep(const Step& s, std::vector<torch::Tensor>& values) {
     case StepKind::kQuantizeInput:
       y = QuantizeInput(x, s.out);
       break;
-    case StepKind::kConv:
-      y = s.relu ? s.packed_conv->apply_relu(x, s.out.scale, s.out.zero_point)
-                 : s.packed_conv->apply(x, s.out.scale, s.out.zero_point);
+    case StepKind::kConv: {
+      const auto packed = PacksFor(s, x).conv;
+      y = s.relu ? packed->apply_relu(x, s.out.scale, s.out.zero_point)
+                 : packed->apply(x, s.out.scale, s.out.zero_point);
       break;
-    case StepKind::kLinear:
-      y = s.relu ? s.packed_linear->apply_relu(x, s.out.scale, s.out.zero_point)
-                 : s.packed_linear->apply(x, s.out.scale, s.out.zero_point);
+    }
+    case StepKind::kLinear: {
+      const auto packed = PacksFor(s, x).linear;
+      y = s.relu ? packed->apply_relu(x, s.out.scale, s.out.zero_point)
+                 : packed->apply(x, s.out.scale, s.out.zero_point);
       break;
+    }
     case StepKind::kBatchNorm:
       y = QBatchNorm(s.relu).call(x, s.weight, s.bias, s.bn_mean, s.bn_var, s.eps, s.out.scale, s.out.zero_point);
       break;

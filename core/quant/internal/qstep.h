@@ -6,12 +6,33 @@
 #include <torch/types.h>
 
 #include <array>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "core/quant/qparams.h"
 
 namespace qg::quant::internal {
+
+// oneDNN's packed weights build their fast primitive for the first input shape
+// they are applied to, once, and take a slower path for every other shape
+// (LibTorch 1.13's call_once cache in OnednnUtils.h): batch 64 ran 7 % slower
+// once batch 1 had run on the same packs. So on onednn each input shape gets
+// packs of its own, made on first use; past kMaxShapes, the first packs serve.
+struct PacksByShape {
+  static constexpr size_t kMaxShapes = 8;
+  struct Packs {
+    c10::intrusive_ptr<ConvPackedParamsBase<2>> conv;
+    c10::intrusive_ptr<LinearPackedParamsBase> linear;
+  };
+  struct Entry {
+    std::vector<int64_t> shape;
+    Packs packs;
+  };
+  std::mutex mu;
+  std::vector<Entry> entries;  // entries[0] holds the step's own packs
+};
 
 enum class StepKind {
   kQuantizeInput,   // float graph input -> quint8
@@ -53,6 +74,7 @@ struct Step {
   // INT8 weights: packed for the engine, and the quantized tensor kept for saving.
   c10::intrusive_ptr<ConvPackedParamsBase<2>> packed_conv;
   c10::intrusive_ptr<LinearPackedParamsBase> packed_linear;
+  std::shared_ptr<PacksByShape> packs_by_shape;  // onednn only; shared by copies of the step
   torch::Tensor qweight;  // qint8, per-channel or per-tensor
   torch::Tensor bias;     // float32; undefined when none
   // FP32 layers and BN.
@@ -68,6 +90,9 @@ bool StepKindFromName(const std::string& name, StepKind* kind);
 // Packs `step.qweight`/`step.bias` for the current engine. Throws c10::Error
 // when the engine refuses (e.g. onednn with non-zero weight zero points).
 void PackWeights(Step& step);
+
+// How many input shapes have packs of their own (0 on engines that need none).
+size_t PackedShapeCount(const Step& step);
 
 // Runs one step; `values` holds every node's current value.
 void RunStep(const Step& step, std::vector<torch::Tensor>& values);
