@@ -4,6 +4,7 @@
 //
 //   qg_bench foundation   training throughput and FP32 latency vs python3-torch
 //   qg_bench int8         INT8 vs FP32 per engine, quantgrid INT8 vs PyTorch FX INT8
+//   qg_bench int8-steps   time of each INT8 step; int8-shapes: why onednn packs per shape
 //   qg_bench onnx         LibTorch vs ONNX Runtime, FP32 and INT8 (QDQ export)
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -183,6 +184,43 @@ void Int8Steps(const Options& o) {
   }
 }
 
+// Why onednn steps keep packs per input shape (internal::PacksByShape): the
+// same model at batch 64 after batch 1 has run, with per-shape packs and with
+// one shared pack per layer (LibTorch's own behaviour), rounds alternating.
+void Int8Shapes(const Options& o) {
+  qg::pipeline::ConfigureThreads(o.threads);
+  auto [model, folded, plan, qparams] = PrepareInt8();
+  (void)qg::quant::UseEngine("onednn");
+  auto int8 = *qg::quant::Convert(folded, plan, qparams, {});
+  using qg::quant::internal::Step;
+  auto variant = [&](bool per_shape) {
+    std::vector<Step> steps = int8->steps();
+    for (auto& s : steps) {
+      qg::quant::internal::PackWeights(s);  // fresh packs that have seen no shape yet
+      if (!per_shape) s.packs_by_shape.reset();
+    }
+    return steps;
+  };
+  const std::vector<Step> per_shape = variant(true), shared = variant(false);
+  auto forward = [&](const std::vector<Step>& steps, const torch::Tensor& in) {
+    torch::InferenceMode guard;
+    std::vector<torch::Tensor> values(int8->num_values());
+    values[0] = in;
+    for (const auto& s : steps) qg::quant::internal::RunStep(s, values);
+  };
+  const auto b1 = torch::randn({1, 1, 28, 28}), b64 = torch::randn({64, 1, 28, 28});
+  for (const auto* steps : {&per_shape, &shared}) MedianMs([&] { forward(*steps, b1); }, 0, 20);
+  std::vector<double> a, b;
+  for (int r = 0; r < o.rounds; ++r) {
+    a.push_back(MedianMs([&] { forward(per_shape, b64); }, 20, o.runs));
+    b.push_back(MedianMs([&] { forward(shared, b64); }, 20, o.runs));
+  }
+  qg::TextTable t({"onednn, batch 64 after batch 1", "per-shape packs (ms)", "shared packs (ms)", "speedup"}, {true});
+  t.AddRow({"median of rounds", fmt::format("{:.3f}", Median(a)), fmt::format("{:.3f}", Median(b)),
+            fmt::format("{:.2f}x", Median(b) / Median(a))});
+  fmt::print("{}\n", t.Render(qg::TableFormat::kMarkdown));
+}
+
 void Int8(const Options& o) {
   qg::pipeline::ConfigureThreads(o.threads);
   fmt::print("INT8 benchmark: compact_cnn (BN folded), 1x28x28, {} threads, {} rounds; {}\n\n", o.threads, o.rounds,
@@ -287,6 +325,8 @@ int main(int argc, char** argv) {
   });
   app.add_subcommand("int8-steps", "time of each step of the INT8 model (onednn), batch 1 and 64")
       ->callback([&] { Int8Steps(o); });
+  app.add_subcommand("int8-shapes", "onednn at batch 64 after batch 1: per-shape packs vs one shared pack")
+      ->callback([&] { Int8Shapes(o); });
   app.add_subcommand("int8", "INT8 vs FP32 per engine; quantgrid INT8 vs PyTorch FX INT8")->callback([&] { Int8(o); });
   app.add_subcommand("onnx", "LibTorch vs ONNX Runtime, FP32 and INT8")->callback([&] { Onnx(o); });
   CLI11_PARSE(app, argc, argv);
