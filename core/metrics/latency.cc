@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "core/base/blas_threads.h"
 #include "core/base/build_info.h"
 #include "core/base/cuda_check.h"
 #include "core/base/torch_call.h"
@@ -19,6 +20,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 std::vector<double> TimeOnCpu(models::InferenceModel& model, const torch::Tensor& input, const LatencyOptions& o) {
+  const ScopedBlasThreads one_pool(1);  // see core/base/blas_threads.h
   for (int i = 0; i < o.warmup_runs; ++i) model.Predict(input);
   std::vector<double> times;
   const auto budget_end = SteadyClock::now() + std::chrono::duration<double>(o.max_seconds_per_batch_size);
