@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "core/quant/engine.h"
+#include "core/quant/internal/im2col.h"
 #include "core/quant/internal/qstep.h"
 
 namespace qg::quant::internal {
@@ -61,6 +62,66 @@ TEST_P(Int8Step, ConvAndConvReluMatchReference) {
       EXPECT_LE(MaxStepDiff(values[1], Requantize(y, q)), 1) << "relu " << relu << " groups " << groups;
     }
   }
+}
+
+// A 3x3 conv over one input channel (the first layer of a grayscale model)
+// runs as a 1x1 conv over the image's 9 taps on onednn where the CPU has
+// AVX-512 VBMI: the same reference bound, and bit for bit the answer of the
+// 3x3 kernel itself.
+TEST_P(Int8Step, SingleChannelConvMatchesReferenceAndThe3x3Kernel) {
+  for (int64_t pad : {0, 1}) {
+    for (bool relu : {false, true}) {
+      const auto x = RandomQuint8({3, 1, 11, 19}, 0.03, 117);
+      const auto w = torch::randn({8, 1, 3, 3}) * 0.3;
+      const auto scales = (w.abs().flatten(1).amax(1) / 127.5).to(torch::kDouble);
+      const auto qw = at::quantize_per_channel(w, scales, torch::zeros({8}, torch::kLong), 0, torch::kQInt8);
+      const auto bias = torch::randn({8}) * 0.1;
+      auto y = torch::conv2d(x.dequantize(), qw.dequantize(), bias, {1, 1}, {pad, pad});
+      if (relu) y = torch::relu(y);
+      const QParams q = Covering(y);
+      Step s{.kind = StepKind::kConv, .inputs = {0}, .output = 1, .out = q, .relu = relu};
+      s.padding = {pad, pad};
+      s.qweight = qw;
+      s.bias = bias;
+      Step direct = s;
+      PackWeights(s);
+      PackWeights(direct, /*allow_im2col=*/false);
+      EXPECT_EQ(s.im2col, GetParam() == "onednn" && FastIm2colSupported());
+      EXPECT_FALSE(direct.im2col);
+      std::vector<torch::Tensor> values{x, torch::Tensor()}, direct_values{x, torch::Tensor()};
+      RunStep(s, values);
+      RunStep(direct, direct_values);
+      EXPECT_LE(MaxStepDiff(values[1], Requantize(y, q)), 1) << "pad " << pad << " relu " << relu;
+      EXPECT_TRUE(torch::equal(values[1].int_repr(), direct_values[1].int_repr())) << "pad " << pad << " relu " << relu;
+    }
+  }
+}
+
+TEST(Im2col3x3, TapsEqualTheReferenceLoops) {
+  if (!FastIm2colSupported()) GTEST_SKIP() << "this CPU has no AVX-512 VBMI";
+  torch::manual_seed(11);
+  // Widths around the 7-pixel chunks and past one 16-byte row load; zero
+  // points at both ends of the range.
+  for (int64_t width : {3, 4, 7, 8, 9, 15, 16, 17, 28, 64, 71}) {
+    for (int64_t pad : {0, 1}) {
+      for (int64_t zp : {0, 77, 255}) {
+        const auto x = at::_make_per_tensor_quantized_tensor(
+            torch::randint(0, 256, {2, 1, 5, width}, torch::kInt).to(torch::kUInt8), 0.1, zp);
+        const auto got = Im2col3x3(x, pad), expected = Im2col3x3Reference(x, pad);
+        ASSERT_EQ(got.sizes(), (std::vector<int64_t>{2, 9, 5 + 2 * pad - 2, width + 2 * pad - 2}));
+        EXPECT_TRUE(got.is_contiguous(c10::MemoryFormat::ChannelsLast));
+        EXPECT_EQ(got.q_zero_point(), zp);
+        EXPECT_DOUBLE_EQ(got.q_scale(), 0.1);
+        EXPECT_TRUE(torch::equal(got.int_repr(), expected.int_repr())) << "width " << width << " pad " << pad << " zp " << zp;
+      }
+    }
+  }
+  // A tap of the reference is the pixel it names, or the zero point outside.
+  const auto x = at::_make_per_tensor_quantized_tensor(torch::arange(1, 13, torch::kInt).to(torch::kUInt8).view({1, 1, 3, 4}), 1.0, 200);
+  const auto taps = Im2col3x3Reference(x, 1).int_repr();  // 1 x 9 x 3 x 4
+  EXPECT_EQ(taps[0][4][1][2].item<int>(), 7);    // centre tap of pixel (1, 2)
+  EXPECT_EQ(taps[0][0][0][0].item<int>(), 200);  // above-left of the corner
+  EXPECT_EQ(taps[0][8][0][0].item<int>(), 6);    // below-right of the corner
 }
 
 TEST_P(Int8Step, LinearAndLinearReluMatchReference) {

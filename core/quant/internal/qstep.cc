@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/quant/internal/im2col.h"
+
 namespace qg::quant::internal {
 namespace {
 
@@ -144,8 +146,25 @@ bool StepKindFromName(const std::string& name, StepKind* kind) {
 
 namespace {
 
+// onednn only: qnnpack's kernels were not measured in this form.
+bool RunsAsIm2col(const Step& s) {
+  return s.kind == StepKind::kConv && s.groups == 1 && s.qweight.size(1) == 1 && s.qweight.size(2) == 3 &&
+         s.qweight.size(3) == 3 && s.stride == std::array<int64_t, 2>{1, 1} && s.padding[0] == s.padding[1] &&
+         s.padding[0] <= 1 && at::globalContext().qEngine() == at::QEngine::ONEDNN && FastIm2colSupported();
+}
+
+// The 3x3 single-channel weight as a 1x1 weight over the 9 taps: tap 3 dy + dx
+// is kernel element (dy, dx), so the int8 bytes keep their order.
+torch::Tensor TapWeight(const torch::Tensor& q) {
+  const auto taps = q.int_repr().reshape({q.size(0), 9, 1, 1});
+  return q.qscheme() == torch::kPerChannelAffine
+             ? at::_make_per_channel_quantized_tensor(taps, q.q_per_channel_scales(), q.q_per_channel_zero_points(), 0)
+             : at::_make_per_tensor_quantized_tensor(taps, q.q_scale(), q.q_zero_point());
+}
+
 PacksByShape::Packs Pack(const Step& s) {
   const c10::optional<at::Tensor> bias = s.bias.defined() ? c10::optional<at::Tensor>(s.bias) : c10::nullopt;
+  if (s.im2col) return {ConvPrepack().call(TapWeight(s.qweight), bias, {1, 1}, {0, 0}, {1, 1}, 1), {}};
   if (s.kind == StepKind::kConv) {
     return {ConvPrepack().call(s.qweight, bias, {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]}, {1, 1},
                                s.groups),
@@ -171,8 +190,9 @@ PacksByShape::Packs PacksFor(const Step& s, const torch::Tensor& x) {
 
 }  // namespace
 
-void PackWeights(Step& s) {
+void PackWeights(Step& s, bool allow_im2col) {
   if (s.kind != StepKind::kConv && s.kind != StepKind::kLinear) return;
+  s.im2col = allow_im2col && RunsAsIm2col(s);
   auto packs = Pack(s);
   s.packed_conv = std::move(packs.conv);
   s.packed_linear = std::move(packs.linear);
@@ -193,9 +213,10 @@ void RunStep(const Step& s, std::vector<torch::Tensor>& values) {
       y = QuantizeInput(x, s.out);
       break;
     case StepKind::kConv: {
-      const auto packed = PacksFor(s, x).conv;
-      y = s.relu ? packed->apply_relu(x, s.out.scale, s.out.zero_point)
-                 : packed->apply(x, s.out.scale, s.out.zero_point);
+      const torch::Tensor in = s.im2col ? Im2col3x3(x, s.padding[0]) : x;
+      const auto packed = PacksFor(s, in).conv;
+      y = s.relu ? packed->apply_relu(in, s.out.scale, s.out.zero_point)
+                 : packed->apply(in, s.out.scale, s.out.zero_point);
       break;
     }
     case StepKind::kLinear: {

@@ -70,6 +70,10 @@ struct Step {
   // pooling produce. The Linear that reads it had its weight columns permuted
   // to match at conversion.
   bool nhwc = false;
+  // Set by PackWeights: this 3x3 conv over one input channel runs as a 1x1
+  // conv over the image's 9 taps (internal/im2col.h), same products and the
+  // same requantization. qweight keeps the 3x3 shape for saving and export.
+  bool im2col = false;
 
   // INT8 weights: packed for the engine, and the quantized tensor kept for saving.
   c10::intrusive_ptr<ConvPackedParamsBase<2>> packed_conv;
@@ -87,9 +91,11 @@ struct Step {
 const char* StepKindName(StepKind kind);
 bool StepKindFromName(const std::string& name, StepKind* kind);
 
-// Packs `step.qweight`/`step.bias` for the current engine. Throws c10::Error
-// when the engine refuses (e.g. onednn with non-zero weight zero points).
-void PackWeights(Step& step);
+// Packs `step.qweight`/`step.bias` for the current engine, deciding
+// `step.im2col` first (never when !allow_im2col: benchmarks and tests compare
+// the two forms). Throws c10::Error when the engine refuses (e.g. onednn with
+// non-zero weight zero points).
+void PackWeights(Step& step, bool allow_im2col = true);
 
 // How many input shapes have packs of their own (0 on engines that need none).
 size_t PackedShapeCount(const Step& step);
