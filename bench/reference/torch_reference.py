@@ -40,7 +40,8 @@ def time_ms(fn, warmup, runs):
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000.0)
-    return {"median_ms": statistics.median(times), "mean_ms": statistics.fmean(times), "runs": runs}
+    return {"median_ms": statistics.median(times), "mean_ms": statistics.fmean(times), "min_ms": min(times),
+            "runs": runs}
 
 
 def bench_train(args):

@@ -1,0 +1,21 @@
+// This CPU's multiply-add peaks, measured rather than looked up: AVX-512 VNNI
+// (vpdpbusd, 64 u8 x s8 products per instruction: what oneDNN's INT8
+// convolutions run on) and AVX-512 FMA (16 FP32 products per instruction:
+// oneDNN's FP32 convolutions). Each runs on `threads` threads at once with 12
+// independent accumulators, so only the execution ports limit the rate. The
+// ratio of the two bounds any INT8-over-FP32 speedup of compute-bound layers.
+#pragma once
+
+namespace qg::bench {
+
+struct CpuPeaks {
+  double int8_gmacs = 0;  // billions of multiply-adds per second over all threads; 0 without VNNI
+  double fp32_gmacs = 0;  // 0 without AVX-512
+};
+
+// Best of 7 rounds. Measure one thread, and `threads` threads only to see
+// whether the machine delivers that many cores in parallel: a VM whose host
+// shares cores can give two threads one core's worth for a while.
+CpuPeaks MeasureCpuPeaks(int threads);
+
+}  // namespace qg::bench

@@ -1,0 +1,253 @@
+// The INT8 benchmarks: INT8 vs FP32 per engine and quantgrid vs PyTorch FX,
+// where an INT8 forward pass spends its time, the two choices the converter
+// makes for speed (per-shape onednn packs, the first conv as im2col), and the
+// roofline that says how fast INT8 can get on this CPU.
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+
+#include "bench/bench_timing.h"
+#include "bench/cpu_peaks.h"
+#include "bench/verbs.h"
+#include "core/base/text_table.h"
+#include "core/models/fp32_inference.h"
+#include "core/pipeline/torch_runtime.h"
+#include "core/quant/convert.h"
+#include "core/quant/engine.h"
+#include "core/quant/internal/qstep.h"
+
+namespace qg::bench {
+namespace {
+
+using quant::internal::Step;
+
+// One forward pass over a step list (a variant of a model's steps).
+void Forward(const std::vector<Step>& steps, int num_values, const torch::Tensor& in) {
+  torch::InferenceMode guard;
+  std::vector<torch::Tensor> values(num_values);
+  values[0] = in;
+  for (const auto& s : steps) quant::internal::RunStep(s, values);
+}
+
+// Microseconds each step takes on `in`, each step timed on its own: median and
+// fastest of 300 runs.
+std::vector<Timing> StepTimesUs(const std::vector<Step>& steps, int num_values, const torch::Tensor& in) {
+  torch::InferenceMode guard;
+  std::vector<std::vector<double>> times(steps.size());
+  const int warmup = 20, runs = 300;
+  for (int r = 0; r < warmup + runs; ++r) {
+    std::vector<torch::Tensor> values(num_values);
+    values[0] = in;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const auto t0 = Clock::now();
+      quant::internal::RunStep(steps[i], values);
+      const auto t1 = Clock::now();
+      if (r >= warmup) times[i].push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    }
+  }
+  std::vector<Timing> out;
+  for (auto& t : times) out.push_back({Median(t), *std::min_element(t.begin(), t.end())});
+  return out;
+}
+
+// Multiply-adds of a conv or linear step, from its weight and its output.
+double StepMacs(const Step& s, const torch::Tensor& out) {
+  using quant::internal::StepKind;
+  if (s.kind == StepKind::kConv) {
+    return static_cast<double>(out.numel()) * s.qweight.size(1) * s.qweight.size(2) * s.qweight.size(3);
+  }
+  if (s.kind == StepKind::kLinear) return static_cast<double>(out.numel()) * s.qweight.size(1);
+  return 0;
+}
+
+// A table row of two alternating measurements: medians, best calls, and the
+// ratio b / a of each (a / b when `a_over_b`).
+std::vector<std::string> RatioRow(const std::string& label, int64_t batch, const AlternatingRounds& t, bool a_over_b,
+                                  int digits) {
+  const double a = AlternatingRounds::MedianOf(t.a), b = AlternatingRounds::MedianOf(t.b);
+  const double ab = AlternatingRounds::BestOf(t.a), bb = AlternatingRounds::BestOf(t.b);
+  const auto ms = [&](double v) { return fmt::format("{:.{}f}", v, digits); };
+  return {label, fmt::format("{}", batch), ms(a), ms(b), fmt::format("{:.2f}x", a_over_b ? a / b : b / a),
+          ms(ab), ms(bb), fmt::format("{:.2f}x", a_over_b ? ab / bb : bb / ab)};
+}
+
+}  // namespace
+
+void Int8(const Options& o) {
+  pipeline::ConfigureThreads(o.threads);
+  const ScopedBlasThreads one_pool(1);
+  fmt::print("INT8 benchmark: compact_cnn (BN folded), 1x28x28, {} threads, {} rounds; {}\n\n", o.threads, o.rounds,
+             pipeline::DescribeRuntime());
+  auto [model, folded, plan, qparams] = PrepareInt8();
+  auto fp32 = *models::CompiledFp32Model::Compile(model);
+
+  TextTable speed({"engine", "batch", "fp32 fastest (ms)", "int8 (ms)", "int8 speedup", "fp32 best call (ms)",
+                   "int8 best call (ms)", "best-call speedup"},
+                  {true, true});
+  for (const auto& engine : quant::SupportedEngines()) {
+    (void)quant::UseEngine(engine);
+    auto int8 = *quant::Convert(folded, plan, qparams, {});
+    for (int64_t batch : {1, 64}) {
+      const auto in = torch::randn({batch, 1, 28, 28});
+      AlternatingRounds t;
+      for (int r = 0; r < o.rounds; ++r) {
+        t.Add(TimeMs([&] { fp32->Predict(in); }, 20, o.runs), TimeMs([&] { int8->Predict(in); }, 20, o.runs));
+        if (o.verbose) {
+          fmt::print("  {} batch {} round {}: fp32 {:.3f} ms (best {:.3f}), int8 {:.3f} ms (best {:.3f})\n", engine,
+                     batch, r, t.a.back().median, t.a.back().min, t.b.back().median, t.b.back().min);
+        }
+      }
+      speed.AddRow(RatioRow(engine, batch, t, /*a_over_b=*/true, 3));
+    }
+  }
+  fmt::print("{}\ngoal: int8 >= 3.4x faster than the fastest FP32 path at batch 64 (`qg_bench roofline`: this CPU's "
+             "ceiling)\n\n",
+             speed.Render(TableFormat::kMarkdown));
+
+  (void)quant::UseEngine("onednn");
+  auto int8 = *quant::Convert(folded, plan, qparams, {});
+  TextTable fx({"onednn", "batch", "quantgrid int8 (ms)", "PyTorch FX int8 (ms)", "quantgrid speedup",
+                "quantgrid best call (ms)", "FX best call (ms)", "best-call speedup"},
+               {true, true});
+  for (int64_t batch : {1, 64}) {
+    const auto in = torch::randn({batch, 1, 28, 28});
+    AlternatingRounds t;
+    for (int r = 0; r < o.rounds; ++r) {
+      const auto ref = RunReference(o, fmt::format("int8 --batch {} --runs {}", batch, o.runs));
+      t.Add(TimeMs([&] { int8->Predict(in); }, 20, o.runs), {ref["median_ms"], ref["min_ms"]});
+    }
+    fx.AddRow(RatioRow("median of rounds", batch, t, /*a_over_b=*/false, 4));
+  }
+  fmt::print("{}\ngoals: not slower at batch 64, >= 1.3x faster at batch 1\n", fx.Render(TableFormat::kMarkdown));
+}
+
+void Int8Steps(const Options& o) {
+  OnednnCompactCnn bench(o);
+  const auto& steps = bench.int8->steps();
+  for (int64_t batch : {1, 64}) {
+    const auto times = StepTimesUs(steps, bench.int8->num_values(), torch::randn({batch, 1, 28, 28}));
+    double sum = 0;
+    for (size_t i = 0; i < times.size(); ++i) {
+      sum += times[i].median;
+      fmt::print("b{:<3} {:>2} {:<14} {:<15} {:8.2f} us (fastest {:.2f}){}\n", batch, i, steps[i].name,
+                 quant::internal::StepKindName(steps[i].kind), times[i].median, times[i].min,
+                 steps[i].im2col ? ", as im2col + 1x1 conv" : "");
+    }
+    fmt::print("b{:<3} sum of medians {:.2f} us\n", batch, sum);
+  }
+}
+
+// The same model at batch 64 after batch 1 has run, with per-shape packs
+// (internal::PacksByShape) and with one shared pack per layer (LibTorch's own
+// behaviour), rounds alternating.
+void Int8Shapes(const Options& o) {
+  OnednnCompactCnn bench(o);
+  auto variant = [&](bool per_shape) {
+    std::vector<Step> steps = bench.int8->steps();
+    for (auto& s : steps) {
+      quant::internal::PackWeights(s);  // fresh packs that have seen no shape yet
+      if (!per_shape) s.packs_by_shape.reset();
+    }
+    return steps;
+  };
+  const std::vector<Step> per_shape = variant(true), shared = variant(false);
+  const int n = bench.int8->num_values();
+  const auto b1 = torch::randn({1, 1, 28, 28}), b64 = torch::randn({64, 1, 28, 28});
+  for (const auto* steps : {&per_shape, &shared}) MedianMs([&] { Forward(*steps, n, b1); }, 0, 20);
+  std::vector<double> a, b;
+  for (int r = 0; r < o.rounds; ++r) {
+    a.push_back(MedianMs([&] { Forward(per_shape, n, b64); }, 20, o.runs));
+    b.push_back(MedianMs([&] { Forward(shared, n, b64); }, 20, o.runs));
+  }
+  TextTable t({"onednn, batch 64 after batch 1", "per-shape packs (ms)", "shared packs (ms)", "speedup"}, {true});
+  t.AddRow({"median of rounds", fmt::format("{:.3f}", Median(a)), fmt::format("{:.3f}", Median(b)),
+            fmt::format("{:.2f}x", Median(b) / Median(a))});
+  fmt::print("{}\n", t.Render(TableFormat::kMarkdown));
+}
+
+// compact_cnn's first conv (3x3 over one channel) as the im2col + 1x1 conv
+// that conversion picks on onednn (internal/im2col.h), and as the plain 3x3
+// conv: the whole INT8 model, rounds alternating.
+void Int8Im2col(const Options& o) {
+  OnednnCompactCnn bench(o);
+  std::vector<Step> taps = bench.int8->steps(), direct = bench.int8->steps();
+  for (auto& s : direct) quant::internal::PackWeights(s, /*allow_im2col=*/false);
+  if (std::none_of(taps.begin(), taps.end(), [](const Step& s) { return s.im2col; })) {
+    fmt::print("no step runs as im2col here (it needs onednn and AVX-512 VBMI)\n");
+    return;
+  }
+  const int n = bench.int8->num_values();
+  TextTable t({"compact_cnn int8, onednn", "batch", "3x3 conv (ms)", "im2col + 1x1 (ms)", "speedup",
+               "3x3 best call (ms)", "im2col best call (ms)", "best-call speedup"},
+              {true, true});
+  for (int64_t batch : {1, 64}) {
+    const auto in = torch::randn({batch, 1, 28, 28});
+    AlternatingRounds p;
+    for (int r = 0; r < o.rounds; ++r) {
+      p.Add(TimeMs([&] { Forward(direct, n, in); }, 20, o.runs), TimeMs([&] { Forward(taps, n, in); }, 20, o.runs));
+    }
+    t.AddRow(RatioRow("median of rounds", batch, p, /*a_over_b=*/true, 4));
+  }
+  fmt::print("{}\n", t.Render(TableFormat::kMarkdown));
+}
+
+// The INT8 speedup this CPU allows: its measured VNNI and FMA peaks, each
+// INT8 step against the time its multiply-adds need at the VNNI peak, and the
+// whole FP32 and INT8 models against theirs (batch 64, onednn).
+void Roofline(const Options& o) {
+  OnednnCompactCnn bench(o);
+  const auto one = MeasureCpuPeaks(1), all = MeasureCpuPeaks(o.threads);
+  fmt::print("roofline: compact_cnn (BN folded), batch 64, {} threads; {}\n\n", o.threads, pipeline::DescribeRuntime());
+  if (one.int8_gmacs <= 0) {
+    fmt::print("this CPU has no AVX-512 VNNI\n");
+    return;
+  }
+  // The hardware's peak: one thread's, times the threads.
+  const CpuPeaks peaks{one.int8_gmacs * o.threads, one.fp32_gmacs * o.threads};
+  TextTable p({"peak (G multiply-adds/s)", "1 thread", fmt::format("{} threads measured", o.threads)}, {true});
+  p.AddRow({"INT8 (AVX-512 VNNI vpdpbusd)", fmt::format("{:.0f}", one.int8_gmacs), fmt::format("{:.0f}", all.int8_gmacs)});
+  p.AddRow({"FP32 (AVX-512 FMA)", fmt::format("{:.0f}", one.fp32_gmacs), fmt::format("{:.0f}", all.fp32_gmacs)});
+  fmt::print("{}\nINT8 / FP32 peak: {:.2f}x. Below, peaks are {} x one thread's\n\n", p.Render(TableFormat::kMarkdown),
+             one.int8_gmacs / one.fp32_gmacs, o.threads);
+
+  auto& int8 = *bench.int8;
+  auto fp32 = *models::CompiledFp32Model::Compile(bench.setup.model);
+  const auto in = torch::randn({64, 1, 28, 28});
+  const auto values = int8.RunKeepingValues(in);
+  const auto times = StepTimesUs(int8.steps(), int8.num_values(), in);
+  TextTable steps({"INT8 step", "M multiply-adds", "time (us)", "at VNNI peak (us)", "of peak"}, {true});
+  double macs = 0, compute_us = 0, other_us = 0;
+  for (size_t i = 0; i < times.size(); ++i) {
+    const auto& s = int8.steps()[i];
+    const double m = StepMacs(s, values[s.output]);
+    const double at_peak = m / peaks.int8_gmacs / 1e3;
+    macs += m;
+    (m > 0 ? compute_us : other_us) += times[i].median;
+    steps.AddRow({s.name + (s.im2col ? " (im2col)" : ""), m > 0 ? fmt::format("{:.1f}", m / 1e6) : "",
+                  fmt::format("{:.1f}", times[i].median), m > 0 ? fmt::format("{:.1f}", at_peak) : "",
+                  m > 0 ? fmt::format("{:.0f} %", 100 * at_peak / times[i].median) : ""});
+  }
+  fmt::print("{}\n", steps.Render(TableFormat::kMarkdown));
+
+  double f = 1e9, q = 1e9;  // best calls
+  for (int r = 0; r < o.rounds; ++r) {
+    f = std::min(f, TimeMs([&] { fp32->Predict(in); }, 20, o.runs).min);
+    q = std::min(q, TimeMs([&] { int8.Predict(in); }, 20, o.runs).min);
+  }
+  const double fp32_peak_ms = macs / peaks.fp32_gmacs / 1e6, int8_peak_ms = macs / peaks.int8_gmacs / 1e6;
+  TextTable whole({"whole model", "best call (ms)", "all multiply-adds at peak (ms)", "of peak"}, {true});
+  whole.AddRow({"FP32 (frozen TorchScript, oneDNN)", fmt::format("{:.3f}", f), fmt::format("{:.3f}", fp32_peak_ms),
+                fmt::format("{:.0f} %", 100 * fp32_peak_ms / f)});
+  whole.AddRow({"INT8 (quantgrid, onednn)", fmt::format("{:.3f}", q), fmt::format("{:.3f}", int8_peak_ms),
+                fmt::format("{:.0f} %", 100 * int8_peak_ms / q)});
+  fmt::print("{}\n", whole.Render(TableFormat::kMarkdown));
+  fmt::print(
+      "INT8 speedup now (best calls): {:.2f}x. {:.0f} M multiply-adds; steps timed alone: conv/linear {:.0f} us, the "
+      "rest (quantize, pools, flatten) {:.0f} us.\n"
+      "3.4x needs INT8 <= {:.3f} ms; with every conv/linear at the VNNI peak and the rest free it would be {:.2f}x, "
+      "and with the rest as now {:.2f}x.\n",
+      f / q, macs / 1e6, compute_us, other_us, f / 3.4, f / int8_peak_ms, f / (int8_peak_ms + other_us / 1e3));
+}
+
+}  // namespace qg::bench

@@ -1,0 +1,17 @@
+// qg_bench's verbs, one function each (bench_main.cc wires them to the CLI).
+#pragma once
+
+#include "bench/bench_setup.h"
+
+namespace qg::bench {
+
+void Foundation(const Options& o);  // training throughput and FP32 latency vs python3-torch
+void Onnx(const Options& o);        // LibTorch vs ONNX Runtime, FP32 and INT8 (QDQ export)
+// int8_bench.cc
+void Int8(const Options& o);        // INT8 vs FP32 per engine; quantgrid INT8 vs PyTorch FX INT8
+void Int8Steps(const Options& o);   // time of each INT8 step
+void Int8Shapes(const Options& o);  // why onednn packs per input shape
+void Int8Im2col(const Options& o);  // the first conv as im2col + 1x1 conv vs the 3x3 conv
+void Roofline(const Options& o);    // this CPU's INT8/FP32 peaks, the model against them
+
+}  // namespace qg::bench
