@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/base/blas_threads.h"
@@ -19,19 +20,60 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::vector<double> TimeOnCpu(models::InferenceModel& model, const torch::Tensor& input, const LatencyOptions& o) {
-  const ScopedBlasThreads one_pool(1);  // see core/base/blas_threads.h
-  for (int i = 0; i < o.warmup_runs; ++i) model.Predict(input);
+constexpr int kPairedRounds = 10;
+
+// Milliseconds of up to `runs` calls; stops early past `budget_end` once
+// `min_runs` are in.
+std::vector<double> TimeCalls(models::InferenceModel& model, const torch::Tensor& input, int runs, int min_runs,
+                              SteadyClock::time_point budget_end) {
   std::vector<double> times;
-  const auto budget_end = SteadyClock::now() + std::chrono::duration<double>(o.max_seconds_per_batch_size);
-  for (int i = 0; i < o.runs; ++i) {
+  for (int i = 0; i < runs; ++i) {
     const auto t0 = SteadyClock::now();
     model.Predict(input);
     const auto t1 = SteadyClock::now();
     times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    if (static_cast<int>(times.size()) >= o.min_runs && t1 > budget_end) break;
+    if (static_cast<int>(times.size()) >= min_runs && t1 > budget_end) break;
   }
   return times;
+}
+
+double MedianOf(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+struct Times {
+  std::vector<double> model, reference;
+  double speedup = 0;  // median over rounds of reference / model round medians
+};
+
+Times TimeOnCpu(models::InferenceModel& model, models::InferenceModel* reference, const torch::Tensor& input,
+                   const LatencyOptions& o) {
+  const ScopedBlasThreads one_pool(1);  // see core/base/blas_threads.h
+  for (int i = 0; i < o.warmup_runs; ++i) {
+    model.Predict(input);
+    if (reference) reference->Predict(input);
+  }
+  const auto budget_end =
+      SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
+                               std::chrono::duration<double>(o.max_seconds_per_batch_size));
+  Times t;
+  if (!reference) {
+    t.model = TimeCalls(model, input, o.runs, o.min_runs, budget_end);
+    return t;
+  }
+  const int per_round = std::max(1, (o.runs + kPairedRounds - 1) / kPairedRounds);
+  const int min_per_round = std::min(per_round, std::max(1, (o.min_runs + kPairedRounds - 1) / kPairedRounds));
+  std::vector<double> ratios;
+  for (int r = 0; r < kPairedRounds; ++r) {
+    const auto ref = TimeCalls(*reference, input, per_round, min_per_round, budget_end);
+    const auto own = TimeCalls(model, input, per_round, min_per_round, budget_end);
+    ratios.push_back(MedianOf(ref) / MedianOf(own));
+    t.reference.insert(t.reference.end(), ref.begin(), ref.end());
+    t.model.insert(t.model.end(), own.begin(), own.end());
+  }
+  t.speedup = MedianOf(ratios);
+  return t;
 }
 
 #if QG_WITH_CUDA
@@ -55,9 +97,12 @@ std::vector<double> TimeOnCuda(models::InferenceModel& model, const torch::Tenso
 }  // namespace
 
 Result<std::vector<LatencyStats>> MeasureLatency(models::InferenceModel& model, const std::vector<int64_t>& input_shape,
-                                                 const LatencyOptions& options) {
+                                                 const LatencyOptions& options, models::InferenceModel* reference) {
   if (options.device != "cpu" && options.device != "cuda") {
     return Error::InvalidArgument("latency device '{}' is unknown; known: cpu, cuda", options.device);
+  }
+  if (reference && options.device != "cpu") {
+    return Error::InvalidArgument("latency against a reference model is measured on cpu only, not {}", options.device);
   }
   if (options.device == "cuda") QG_RETURN_IF_ERROR(RequireCuda("latency on cuda"));
   std::vector<LatencyStats> all;
@@ -69,11 +114,17 @@ Result<std::vector<LatencyStats>> MeasureLatency(models::InferenceModel& model, 
                           torch::manual_seed(1234);
                           auto input = torch::randn(shape);
 #if QG_WITH_CUDA
-                          if (options.device == "cuda") return TimeOnCuda(model, input.to(torch::kCUDA), options);
+                          if (options.device == "cuda") {
+                            return Times{.model = TimeOnCuda(model, input.to(torch::kCUDA), options)};
+                          }
 #endif
-                          return TimeOnCpu(model, input, options);
+                          return TimeOnCpu(model, reference, input, options);
                         }));
-    LatencyStats stats = Summarize(std::move(times), batch);
+    LatencyStats stats = Summarize(std::move(times.model), batch);
+    if (reference) {
+      stats.reference_p50_ms = Summarize(std::move(times.reference), batch).p50_ms;
+      stats.speedup_vs_reference = times.speedup;
+    }
     stats.threads = at::get_num_threads();
     stats.device = options.device;
     all.push_back(stats);

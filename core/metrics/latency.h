@@ -24,7 +24,14 @@ struct LatencyOptions {
 };
 
 // `input_shape` is one image: {C, H, W}.
+//
+// With a `reference` (CPU only), each batch size is timed in 10 rounds that
+// alternate the reference and the model on the same input, so that a machine
+// that slows down for a while (a shared VM, a busy node) slows both, and the
+// stats carry the reference's median and the speedup. Cross-job ratios of
+// latencies measured minutes apart move with the machine instead.
 Result<std::vector<LatencyStats>> MeasureLatency(models::InferenceModel& model, const std::vector<int64_t>& input_shape,
-                                                 const LatencyOptions& options);
+                                                 const LatencyOptions& options,
+                                                 models::InferenceModel* reference = nullptr);
 
 }  // namespace qg::metrics

@@ -42,7 +42,8 @@ nlohmann::json LatencyStats::ToJson() const {
   return {{"batch_size", batch_size}, {"runs", runs},     {"mean_ms", mean_ms},
           {"std_ms", std_ms},         {"p50_ms", p50_ms}, {"p95_ms", p95_ms},
           {"min_ms", min_ms},         {"ms_per_image", ms_per_image}, {"threads", threads},
-          {"device", device}};
+          {"device", device},         {"reference_p50_ms", reference_p50_ms},
+          {"speedup_vs_reference", speedup_vs_reference}};
 }
 
 LatencyStats LatencyStats::FromJson(const nlohmann::json& j) {
@@ -57,6 +58,8 @@ LatencyStats LatencyStats::FromJson(const nlohmann::json& j) {
   s.ms_per_image = j.value("ms_per_image", 0.0);
   s.threads = j.value("threads", 0);
   s.device = j.value("device", "cpu");
+  s.reference_p50_ms = j.value("reference_p50_ms", 0.0);
+  s.speedup_vs_reference = j.value("speedup_vs_reference", 0.0);
   return s;
 }
 

@@ -21,6 +21,11 @@ struct LatencyStats {
   double ms_per_image = 0;  // mean_ms / batch_size
   int threads = 0;
   std::string device = "cpu";
+  // Set when a reference model was timed alternately with this one (see
+  // MeasureLatency): its median, and the speedup reference / this, the median
+  // over rounds of the ratio of round medians. 0 when not measured.
+  double reference_p50_ms = 0;
+  double speedup_vs_reference = 0;
 
   nlohmann::json ToJson() const;
   static LatencyStats FromJson(const nlohmann::json& j);

@@ -20,8 +20,11 @@ TEST(LatencyStats, SingleSampleAndJsonRoundTrip) {
   auto s = Summarize({7.5}, 64);
   EXPECT_DOUBLE_EQ(s.std_ms, 0.0);
   s.threads = 2;
+  s.reference_p50_ms = 30.0;
+  s.speedup_vs_reference = 4.0;
   const auto back = LatencyStats::FromJson(s.ToJson());
   EXPECT_EQ(back.ToJson(), s.ToJson());
+  EXPECT_DOUBLE_EQ(back.speedup_vs_reference, 4.0);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <chrono>
+
 #include "core/base/blas_threads.h"
 
 namespace qg::metrics {
@@ -32,6 +34,65 @@ TEST(MeasureLatency, TimesEveryBatchSizeWithBlasHeldAtOneThread) {
   EXPECT_EQ(model.batches.size(), 14u);
   for (int threads : model.blas_threads) EXPECT_EQ(threads, before > 0 ? 1 : 0);
   EXPECT_EQ(BlasThreads(), before);  // restored
+}
+
+// Spins for a fixed time per call, times a factor the test can change
+// between calls (a machine slowing down for a while).
+class SpinningModel final : public models::InferenceModel {
+ public:
+  SpinningModel(double ms, const double* slowdown) : ms_(ms), slowdown_(slowdown) {}
+  std::string Describe() const override { return "spinning"; }
+  torch::Tensor Predict(const torch::Tensor& images) override {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double, std::milli>(ms_ * *slowdown_);
+    while (std::chrono::steady_clock::now() < end) {
+    }
+    ++calls;
+    return torch::zeros({images.size(0), 10});
+  }
+  int calls = 0;
+
+ private:
+  double ms_;
+  const double* slowdown_;
+};
+
+// The model against a reference 3x slower, timed alternately in 10 rounds:
+// the speedup is 3 whatever the machine does between rounds.
+TEST(MeasureLatency, AgainstAReferenceTimesBothAlternatelyAndReportsTheSpeedup) {
+  double slowdown = 1.0;
+  SpinningModel model(0.2, &slowdown), reference(0.6, &slowdown);
+  // After every 5 calls of the model (one round), the machine gets 4x
+  // slower, or back: each round sees another machine.
+  class Shifting final : public models::InferenceModel {
+   public:
+    Shifting(SpinningModel& m, double* slowdown) : m_(m), slowdown_(slowdown) {}
+    std::string Describe() const override { return "shifting"; }
+    torch::Tensor Predict(const torch::Tensor& images) override {
+      auto out = m_.Predict(images);
+      if (++calls_ % 5 == 0) *slowdown_ = *slowdown_ == 1.0 ? 4.0 : 1.0;
+      return out;
+    }
+
+   private:
+    SpinningModel& m_;
+    double* slowdown_;
+    int calls_ = 0;
+  } shifting(model, &slowdown);
+  auto stats = MeasureLatency(shifting, {1, 2, 2}, {.batch_sizes = {4}, .warmup_runs = 0, .runs = 50}, &reference);
+  ASSERT_TRUE(stats) << stats.error().ToString();
+  ASSERT_EQ(stats->size(), 1u);
+  const auto& s = stats->front();
+  EXPECT_EQ(s.runs, 50);
+  EXPECT_EQ(model.calls, 50);
+  EXPECT_EQ(reference.calls, 50);
+  EXPECT_NEAR(s.speedup_vs_reference, 3.0, 0.3);
+  EXPECT_GT(s.reference_p50_ms, 2 * s.p50_ms);
+
+  auto unpaired = MeasureLatency(model, {1, 2, 2}, {.batch_sizes = {4}, .warmup_runs = 1, .runs = 5});
+  ASSERT_TRUE(unpaired);
+  EXPECT_EQ(unpaired->front().speedup_vs_reference, 0.0);
+  EXPECT_EQ(MeasureLatency(model, {1, 2, 2}, {.batch_sizes = {4}, .device = "cuda"}, &reference).error().code,
+            ErrorCode::kInvalidArgument);
 }
 
 TEST(ScopedBlasThreads, SetsThenRestoresWhereTheBlasHasThreads) {

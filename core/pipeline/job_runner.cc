@@ -115,6 +115,10 @@ void AddLatency(const std::vector<metrics::LatencyStats>& latency, storage::RunR
     run.metrics[p + "p50_ms"] = l.p50_ms;
     run.metrics[p + "p95_ms"] = l.p95_ms;
     run.metrics[p + "ms_per_image"] = l.p50_ms / static_cast<double>(l.batch_size);
+    if (l.speedup_vs_reference > 0) {  // the FP32 model, timed alternately in this job
+      run.metrics[p + "fp32_p50_ms"] = l.reference_p50_ms;
+      run.metrics[p + "speedup_vs_fp32"] = l.speedup_vs_reference;
+    }
   }
 }
 

@@ -14,14 +14,16 @@ nlohmann::json MeasureResult::ToJson() const {
 }
 
 Result<MeasureResult> Measure(models::InferenceModel& model, std::shared_ptr<const data::Dataset> test_set,
-                              const MeasureOptions& options, const std::string& label) {
+                              const MeasureOptions& options, const std::string& label,
+                              models::InferenceModel* latency_reference) {
   const auto& info = test_set->Info();
   data::DataLoader loader(test_set, {.batch_size = options.eval_batch_size, .limit = options.eval_limit});
   QG_ASSIGN_OR_RETURN(auto eval, metrics::Evaluate(model, loader, label, options.keep_logits));
   MeasureResult result{.accuracy = eval.report, .logits = eval.logits};
   if (!options.latency.batch_sizes.empty()) {
     QG_ASSIGN_OR_RETURN(result.latency,
-                        metrics::MeasureLatency(model, {info.channels, info.height, info.width}, options.latency));
+                        metrics::MeasureLatency(model, {info.channels, info.height, info.width}, options.latency,
+                                                latency_reference));
   }
   return result;
 }

@@ -30,7 +30,10 @@ struct MeasureResult {
   nlohmann::json ToJson() const;
 };
 
+// With a `latency_reference`, latency alternates it with `model` (see
+// metrics::MeasureLatency) and the stats carry the speedup against it.
 Result<MeasureResult> Measure(models::InferenceModel& model, std::shared_ptr<const data::Dataset> test_set,
-                              const MeasureOptions& options, const std::string& label);
+                              const MeasureOptions& options, const std::string& label,
+                              models::InferenceModel* latency_reference = nullptr);
 
 }  // namespace qg::pipeline

@@ -68,8 +68,9 @@ std::string RenderHtmlReport(const ResultsView& view, const storage::ExperimentR
                         EscapeXml(r.cpu_model), EscapeXml(r.host));
   }
   body += "<h2>Results</h2>" + TableHtml(view);
-  body += fmt::format("<p class=sub>Latency: median of timed runs at batch {}, per image. Speedup: against the FP32 row "
-                      "(frozen TorchScript, oneDNN) on the same device.</p>",
+  body += fmt::format("<p class=sub>Latency: median of timed runs at batch {}, per image. Speedup: against the FP32 "
+                      "model (frozen TorchScript, oneDNN) on the same device, timed alternately with each model in its "
+                      "own job on CPU; otherwise against the FP32 row.</p>",
                       view.latency_batch);
 
   std::vector<ScatterPoint> points;

@@ -64,6 +64,34 @@ TEST(Results, RowsAggregateSeedsWithMeanAndSampleStd) {
   EXPECT_EQ(v.model, "compact_cnn");
 }
 
+// A quantize job that timed the FP32 model alternately with its own stores
+// speedup_vs_fp32; the row takes the mean of those over seeds rather than
+// the ratio to the FP32 row's latency, measured in other jobs at other times.
+TEST(Results, PairedSpeedupsFromTheJobsWinOverTheCrossJobRatio) {
+  auto store = *storage::SqliteResultStore::Open(":memory:");
+  const int64_t e = *store->PutExperiment("paper", {{"dataset", {{"name", "fashion-mnist"}}}});
+  ASSERT_TRUE(store->SyncJobs(e, {Quantize("fp32", 0), Quantize("naive_ptq", 0), Quantize("naive_ptq", 1),
+                                  Quantize("bn_fold", 0), Quantize("bn_fold", 1)}));
+  const std::map<std::string, double> paired{{"quantize/naive_ptq/cpu/seed0", 3.3},
+                                             {"quantize/naive_ptq/cpu/seed1", 3.5},
+                                             {"quantize/bn_fold/cpu/seed0", 3.0}};  // seed 1 has none
+  const auto jobs = *store->ListJobs(e);
+  for (const auto& j : jobs) {
+    const bool fp32 = j.key == "quantize/fp32/cpu/seed0";
+    auto run = exp::Run(j, 91.0, fp32 ? 4.0 : 2.0, 1e6, 100, fp32 ? "fp32" : "int8");
+    if (const auto it = paired.find(j.key); it != paired.end()) run.metrics["latency.cpu.b64.speedup_vs_fp32"] = it->second;
+    ASSERT_TRUE(store->CompleteJob(j.id, run));
+  }
+  const auto loaded = *LoadResults(*store, "paper", 64);
+  ASSERT_EQ(loaded->view.rows.size(), 3u);
+  EXPECT_FALSE(loaded->view.rows[0].paired_speedup);
+  EXPECT_DOUBLE_EQ(loaded->view.rows[0].speedup, 1.0);
+  EXPECT_TRUE(loaded->view.rows[1].paired_speedup);
+  EXPECT_DOUBLE_EQ(loaded->view.rows[1].speedup, 3.4);
+  EXPECT_FALSE(loaded->view.rows[2].paired_speedup);  // not every seed has one: the cross-job ratio
+  EXPECT_DOUBLE_EQ(loaded->view.rows[2].speedup, 2.0);
+}
+
 TEST(Results, OnnxRuntimeRowsSitBesideLibTorchRowsAndCompareWithLibTorchFp32) {
   auto store = *storage::SqliteResultStore::Open(":memory:");
   const int64_t e = *store->PutExperiment("paper", {{"dataset", {{"name", "fashion-mnist"}}}});

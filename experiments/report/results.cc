@@ -113,8 +113,9 @@ Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, co
       row.runtime = "onnxruntime";
       row.label += " [onnxruntime]";
     }
-    std::vector<double> top1, top5, lat, size, agree;
+    std::vector<double> top1, top5, lat, size, agree, paired;
     const std::string lat_name = fmt::format("latency.{}.b{}.p50_ms", row.device, latency_batch);
+    const std::string paired_name = fmt::format("latency.{}.b{}.speedup_vs_fp32", row.device, latency_batch);
     for (const JobRecord* j : group) {
       const auto it = by_hash.find(j->config_hash);
       if (it == by_hash.end()) continue;
@@ -125,6 +126,7 @@ Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, co
       if (const double l = Metric(r, lat_name); !std::isnan(l)) lat.push_back(l / static_cast<double>(latency_batch));
       size.push_back(Metric(r, "size_bytes") / 1e6);
       agree.push_back(Metric(r, "output.top1_agreement"));
+      if (const double p = Metric(r, paired_name); !std::isnan(p)) paired.push_back(p);
       if (const auto p = r.documents.find("precision"); p != r.documents.end()) row.precision = p->second;
     }
     row.seeds = static_cast<int>(row.runs.size());
@@ -133,9 +135,14 @@ Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, co
     row.latency_ms = Stat::Of(lat);
     row.size_mb = Stat::Of(size);
     row.agreement = Stat::Of(agree);
+    if (!paired.empty() && paired.size() == row.runs.size()) {
+      row.speedup = Stat::Of(paired).mean;
+      row.paired_speedup = true;
+    }
     view.rows.push_back(std::move(row));
   }
   for (auto& row : view.rows) {
+    if (row.paired_speedup) continue;
     for (const auto& base : view.rows) {
       if (base.strategy == "fp32" && base.runtime == "libtorch" && base.device == row.device && base.latency_ms.n && row.latency_ms.n &&
           row.latency_ms.mean > 0) {

@@ -38,7 +38,11 @@ struct ResultRow {
   Stat latency_ms;       // per image, median of timed runs, at the view's batch size
   Stat size_mb;
   Stat agreement;        // top-1 agreement with FP32, percent
-  double speedup = 0;    // LibTorch FP32 latency / this latency, same device; 0 without an FP32 row
+  // Against the LibTorch FP32 model on the same device: where every run of the
+  // row timed it alternately with its own model (speedup_vs_fp32), the mean of
+  // those; else the FP32 row's latency / this row's. 0 without either.
+  double speedup = 0;
+  bool paired_speedup = false;  // which of the two `speedup` is
   std::vector<const storage::RunRecord*> runs;
 };
 
