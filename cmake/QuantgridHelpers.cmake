@@ -64,6 +64,9 @@ function(qg_cc_test)
   target_link_libraries(${QG_NAME} PRIVATE ${QG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${QG_NAME}
     DISCOVERY_MODE PRE_TEST
+    # Listing a LibTorch test binary's tests loads libtorch_cpu: 3.5 s warm here,
+    # past CMake's 5 s default on a cold page cache (a clean CI machine).
+    DISCOVERY_TIMEOUT 120
     WORKING_DIRECTORY ${PROJECT_BINARY_DIR}
     # Tests find the source and build trees through build_info.h (kSourceDir,
     # kBinaryDir); a list-valued ENVIRONMENT does not survive gtest discovery.
