@@ -25,14 +25,18 @@ Geometry GeometryOf(const torch::Tensor& x, int64_t pad) {
   return g;
 }
 
-torch::Tensor EmptyTaps(const torch::Tensor& x, const Geometry& g) {
-  return at::_empty_affine_quantized({g.n, kTaps, g.out_h, g.out_w}, x.options(), x.q_scale(), x.q_zero_point(),
-                                     c10::MemoryFormat::ChannelsLast);
-}
-
-// For C = 1, NCHW and NHWC hold the same bytes; anything else gets copied.
-torch::Tensor DenseImages(const torch::Tensor& x) {
-  return x.is_contiguous() || x.is_contiguous(c10::MemoryFormat::ChannelsLast) ? x : x.contiguous();
+// A new tap tensor for x, filled by write(image bytes, tap bytes, geometry,
+// zero point). For C = 1, NCHW and NHWC hold the same bytes; any other layout
+// of x gets copied first.
+template <typename Write>
+torch::Tensor Taps(const torch::Tensor& x, int64_t pad, Write write) {
+  const Geometry g = GeometryOf(x, pad);
+  const torch::Tensor in = x.is_contiguous() || x.is_contiguous(c10::MemoryFormat::ChannelsLast) ? x : x.contiguous();
+  torch::Tensor out = at::_empty_affine_quantized({g.n, kTaps, g.out_h, g.out_w}, x.options(), x.q_scale(),
+                                                  x.q_zero_point(), c10::MemoryFormat::ChannelsLast);
+  write(reinterpret_cast<const uint8_t*>(in.data_ptr<c10::quint8>()),
+        reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>()), g, static_cast<uint8_t>(x.q_zero_point()));
+  return out;
 }
 
 // Up to 9 bytes of `row` from column `first`: `columns` marks those inside
@@ -49,8 +53,11 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i LoadColumns(
 // bytes go into a 16-byte lane of one zmm register (row dy in lane dy), and
 // one byte permute puts tap (dy, dx) of pixel p at byte 9 p + 3 dy + dx.
 // Bytes outside the image come from the masked loads' zero-point fill.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) void TapsOfRowsVbmi(
-    const uint8_t* images, uint8_t* taps, const Geometry& g, uint8_t zero_point, int64_t row_begin, int64_t row_end) {
+// One thread: the pass is bound by writing the taps (451 KB at batch 64,
+// ~30 us), a second thread made it no faster, and every parallel region costs
+// a fork and a join on top.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) void TapsVbmi(const uint8_t* images, uint8_t* taps,
+                                                                             const Geometry& g, uint8_t zero_point) {
   alignas(64) uint8_t order[64] = {};
   for (int i = 0; i < kChunkPixels * kTaps; ++i) {
     const int pixel = i / kTaps, tap = i % kTaps;
@@ -59,7 +66,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) void TapsOfRowsV
   const __m512i permute = _mm512_load_si512(order);
   const __m128i fill = _mm_set1_epi8(static_cast<char>(zero_point));
   constexpr __mmask16 kAllColumns = (1u << kTaps) - 1;
-  for (int64_t r = row_begin; r < row_end; ++r) {
+  for (int64_t r = 0; r < g.n * g.out_h; ++r) {
     const int64_t image = r / g.out_h, oh = r % g.out_h;
     const uint8_t* rows[3];
     for (int dy = 0; dy < 3; ++dy) {
@@ -93,37 +100,23 @@ bool FastIm2colSupported() {
 
 torch::Tensor Im2col3x3(const torch::Tensor& x, int64_t pad) {
   TORCH_CHECK(FastIm2colSupported(), "im2col needs AVX-512 VBMI");
-  const Geometry g = GeometryOf(x, pad);
-  const torch::Tensor in = DenseImages(x);
-  torch::Tensor out = EmptyTaps(x, g);
-  const auto* src = reinterpret_cast<const uint8_t*>(in.data_ptr<c10::quint8>());
-  auto* dst = reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>());
-  const auto zero_point = static_cast<uint8_t>(x.q_zero_point());
-  // One thread: the pass is bound by writing the taps (451 KB at batch 64,
-  // ~30 us), a second thread made it no faster, and every parallel region
-  // costs a fork and a join on top.
-  TapsOfRowsVbmi(src, dst, g, zero_point, 0, g.n * g.out_h);
-  return out;
+  return Taps(x, pad, TapsVbmi);
 }
 
 torch::Tensor Im2col3x3Reference(const torch::Tensor& x, int64_t pad) {
-  const Geometry g = GeometryOf(x, pad);
-  const torch::Tensor in = DenseImages(x);
-  torch::Tensor out = EmptyTaps(x, g);
-  const auto* src = reinterpret_cast<const uint8_t*>(in.data_ptr<c10::quint8>());
-  auto* dst = reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>());
-  for (int64_t n = 0; n < g.n; ++n) {
-    for (int64_t oh = 0; oh < g.out_h; ++oh) {
-      for (int64_t ow = 0; ow < g.out_w; ++ow) {
-        for (int tap = 0; tap < kTaps; ++tap) {
-          const int64_t ih = oh - pad + tap / 3, iw = ow - pad + tap % 3;
-          const bool inside = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
-          *dst++ = inside ? src[(n * g.h + ih) * g.w + iw] : static_cast<uint8_t>(x.q_zero_point());
+  return Taps(x, pad, [](const uint8_t* src, uint8_t* dst, const Geometry& g, uint8_t zero_point) {
+    for (int64_t n = 0; n < g.n; ++n) {
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          for (int tap = 0; tap < kTaps; ++tap) {
+            const int64_t ih = oh - g.pad + tap / 3, iw = ow - g.pad + tap % 3;
+            const bool inside = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w;
+            *dst++ = inside ? src[(n * g.h + ih) * g.w + iw] : zero_point;
+          }
         }
       }
     }
-  }
-  return out;
+  });
 }
 
 }  // namespace qg::quant::internal
