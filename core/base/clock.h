@@ -10,6 +10,7 @@ namespace qg {
 
 class Clock {
  public:
+  using time_point = std::chrono::steady_clock::time_point;
   virtual ~Clock() = default;
   // Monotonic time for durations and deadlines.
   virtual std::chrono::steady_clock::time_point SteadyNow() const = 0;

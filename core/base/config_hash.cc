@@ -11,4 +11,12 @@ std::string CanonicalJson(const nlohmann::json& value) {
 
 std::string ConfigHash(const nlohmann::json& value) { return Sha256Hex(CanonicalJson(value)); }
 
+bool IsConfigHash(std::string_view text) {
+  if (text.size() != 64) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 }  // namespace qg

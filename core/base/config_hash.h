@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace qg {
 
@@ -14,5 +15,8 @@ namespace qg {
 std::string CanonicalJson(const nlohmann::json& value);
 // Hex SHA-256 of CanonicalJson(value).
 std::string ConfigHash(const nlohmann::json& value);
+// True for what ConfigHash returns: 64 lowercase hex digits. Hashes name
+// folders and files, so one from outside is checked before it is used.
+bool IsConfigHash(std::string_view text);
 
 }  // namespace qg

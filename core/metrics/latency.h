@@ -15,9 +15,9 @@
 namespace qg::metrics {
 
 struct LatencyOptions {
-  std::vector<int64_t> batch_sizes{1, 64};
-  int warmup_runs = 20;
-  int runs = 50;
+  std::vector<int64_t> batch_sizes = kDefaultBatchSizes;
+  int warmup_runs = kDefaultWarmupRuns;
+  int runs = kDefaultTimedRuns;
   double max_seconds_per_batch_size = 5.0;  // stop early, keeping at least min_runs
   int min_runs = 10;
   std::string device = "cpu";  // "cpu" or "cuda"

@@ -10,6 +10,12 @@
 
 namespace qg::metrics {
 
+// The latency protocol's defaults, defined once: LatencyOptions, experiment
+// specs and job configs all start from these.
+inline const std::vector<int64_t> kDefaultBatchSizes{1, 64};
+inline constexpr int kDefaultWarmupRuns = 20;  // oneDNN compiles kernels per shape on first use
+inline constexpr int kDefaultTimedRuns = 50;
+
 struct LatencyStats {
   int64_t batch_size = 0;
   int64_t runs = 0;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "core/base/files.h"
 #include "core/base/torch_call.h"
 
 namespace qg::models {
@@ -21,15 +22,14 @@ Status SaveModel(const GraphModule& model, const std::string& path) {
   std::error_code ec;
   const std::filesystem::path target(path);
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = UniqueTempPath(path);  // one per attempt: two writers never share it
   QG_RETURN_IF_ERROR(TorchCall(fmt::format("writing model file '{}'", path), [&] {
     torch::serialize::OutputArchive archive;
     archive.write(kRecordKey, c10::IValue(record.dump()));
     model->save(archive);
     archive.save_to(tmp);
   }));
-  std::filesystem::rename(tmp, target, ec);
-  if (ec) return Error::IOError("cannot rename '{}' to '{}': {}", tmp, path, ec.message());
+  QG_RETURN_IF_ERROR(CommitTempFile(tmp, path));
   return OkStatus();
 }
 

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "core/base/logging.h"
 #include "core/base/torch_call.h"
 #include "core/quant/engine.h"
@@ -104,6 +106,110 @@ void UseNhwcFlatten(const models::Graph& g, std::vector<Step>& steps) {
   }
 }
 
+using QParamsOf = std::function<Result<QParams>(int node)>;
+
+// A conv or linear block's step: INT8 with packed weights, or FP32 when asked
+// (fp32_layers) or, with allow_fp32_fallback, when the engine cannot pack it.
+Status ConvertWeighted(const models::GraphModule& model, const Block& b, const ConvertOptions& o, bool keep_fp32,
+                       Step& s) {
+  const StepKind fp32 = b.kind == BlockKind::kConv ? StepKind::kFp32Conv : StepKind::kFp32Linear;
+  CopyFp32Params(model, b, s);
+  if (auto it = o.bias_overrides.find(b.name); it != o.bias_overrides.end()) s.bias = it->second.clone();
+  if (keep_fp32) {
+    s.kind = fp32;
+    return OkStatus();
+  }
+  s.kind = b.kind == BlockKind::kConv ? StepKind::kConv : StepKind::kLinear;
+  auto packed = TorchCall("", [&] {
+    s.qweight = QuantizeWeight(s.weight, o);
+    internal::PackWeights(s);
+  });
+  if (!packed) {
+    if (!o.allow_fp32_fallback) {
+      return Error::FailedPrecondition("layer '{}' ({}): engine '{}' cannot quantize it: {}", b.name,
+                                       BlockKindName(b.kind), CurrentEngine(), packed.error().message);
+    }
+    Log("quant")->warn("layer '{}' ({}) stays FP32: engine '{}' cannot quantize it: {}", b.name,
+                       BlockKindName(b.kind), CurrentEngine(), packed.error().message);
+    s.kind = fp32;
+    s.qweight = torch::Tensor();
+    return OkStatus();
+  }
+  s.weight = torch::Tensor();  // the packed copy is what runs
+  return OkStatus();
+}
+
+// The step kind of a block without weights to convert.
+StepKind PlainStepKind(BlockKind kind) {
+  switch (kind) {
+    case BlockKind::kAdd: return StepKind::kAdd;
+    case BlockKind::kConcat: return StepKind::kConcat;
+    case BlockKind::kMaxPool: return StepKind::kMaxPool;
+    case BlockKind::kAvgPool: return StepKind::kAvgPool;
+    case BlockKind::kAdaptiveAvgPool: return StepKind::kAdaptiveAvgPool;
+    case BlockKind::kFlatten: return StepKind::kFlatten;
+    case BlockKind::kReLU: return StepKind::kReLU;
+    default: return StepKind::kIdentity;
+  }
+}
+
+// One block of the plan as a step of the INT8 model.
+Result<Step> StepOf(const models::GraphModule& model, const Block& b, const ConvertOptions& o, const QParamsOf& qp) {
+  const models::Node& n = model->graph().nodes[b.main];
+  Step s{.name = b.name, .inputs = b.inputs, .output = b.output, .relu = b.relu};
+  s.kernel = n.kernel;
+  s.stride = n.stride;
+  s.padding = n.padding;
+  s.output_size = n.output_size;
+  s.ceil_mode = n.ceil_mode;
+  s.count_include_pad = n.count_include_pad;
+  s.dim = n.dim;
+  s.groups = n.groups;
+  if (b.Requantizes()) {
+    QG_ASSIGN_OR_RETURN(s.out, qp(b.output));
+  }
+  const bool keep_fp32 = o.fp32_layers.count(b.name) > 0;
+  if (b.kind == BlockKind::kConv || b.kind == BlockKind::kLinear) {
+    QG_RETURN_IF_ERROR(ConvertWeighted(model, b, o, keep_fp32, s));
+  } else if (b.kind == BlockKind::kBatchNorm) {
+    CopyFp32Params(model, b, s);
+    s.kind = keep_fp32 ? StepKind::kFp32BatchNorm : StepKind::kBatchNorm;
+  } else {
+    s.kind = PlainStepKind(b.kind);
+  }
+  return s;
+}
+
+bool IsFp32Step(const Step& s) {
+  return s.kind == StepKind::kFp32Conv || s.kind == StepKind::kFp32Linear || s.kind == StepKind::kFp32BatchNorm;
+}
+
+// Which values must be quantized tensors: those an INT8 step reads, and,
+// through pass-through steps (pooling, flatten, relu), what feeds those. FP32
+// steps whose output is one quantize it; an input that is one gets a
+// quantize step of its own first.
+Status QuantizeWhereRead(size_t values, std::vector<Step>& steps, const QParamsOf& qp) {
+  std::vector<char> needs_int8(values, 0);
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    const bool passthrough = !it->IsInt8() && !IsFp32Step(*it);
+    if (it->IsInt8() || (passthrough && needs_int8[it->output])) {
+      for (int in : it->inputs) needs_int8[in] = 1;
+    }
+  }
+  for (auto& s : steps) {
+    if (IsFp32Step(s) && needs_int8[s.output]) {
+      s.quantize_output = true;
+      QG_ASSIGN_OR_RETURN(s.out, qp(s.output));
+    }
+  }
+  if (needs_int8[0]) {
+    Step quantize{.kind = StepKind::kQuantizeInput, .name = "input", .inputs = {0}, .output = 0};
+    QG_ASSIGN_OR_RETURN(quantize.out, qp(0));
+    steps.insert(steps.begin(), std::move(quantize));
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<QuantizedModel>> Convert(const models::GraphModule& model, const QuantPlan& plan,
@@ -112,119 +218,25 @@ Result<std::unique_ptr<QuantizedModel>> Convert(const models::GraphModule& model
   for (const auto& name : o.fp32_layers) {
     if (!plan.FindBlock(name)) return Error::InvalidArgument("fp32 layer '{}' is not a layer of this model", name);
   }
-  auto qp = [&](int node) -> Result<QParams> {
+  const QParamsOf qp = [&](int node) -> Result<QParams> {
     const auto it = qparams.find(node);
     if (it == qparams.end()) return Error::Internal("no activation qparams for node '{}'", graph.nodes[node].name);
     return it->second;
   };
-  const std::string engine = CurrentEngine();
   std::vector<Step> steps;
   for (const Block& b : plan.blocks) {
-    const models::Node& n = graph.nodes[b.main];
-    Step s{.name = b.name, .inputs = b.inputs, .output = b.output, .relu = b.relu};
-    s.kernel = n.kernel;
-    s.stride = n.stride;
-    s.padding = n.padding;
-    s.output_size = n.output_size;
-    s.ceil_mode = n.ceil_mode;
-    s.count_include_pad = n.count_include_pad;
-    s.dim = n.dim;
-    s.groups = n.groups;
-    if (b.Requantizes()) {
-      QG_ASSIGN_OR_RETURN(s.out, qp(b.output));
-    }
-    const bool keep_fp32 = o.fp32_layers.count(b.name) > 0;
-    switch (b.kind) {
-      case BlockKind::kConv:
-      case BlockKind::kLinear: {
-        CopyFp32Params(model, b, s);
-        if (auto it = o.bias_overrides.find(b.name); it != o.bias_overrides.end()) s.bias = it->second.clone();
-        if (keep_fp32) {
-          s.kind = b.kind == BlockKind::kConv ? StepKind::kFp32Conv : StepKind::kFp32Linear;
-          break;
-        }
-        s.kind = b.kind == BlockKind::kConv ? StepKind::kConv : StepKind::kLinear;
-        auto packed = TorchCall("", [&] {
-          s.qweight = QuantizeWeight(s.weight, o);
-          internal::PackWeights(s);
-        });
-        if (!packed) {
-          if (!o.allow_fp32_fallback) {
-            return Error::FailedPrecondition("layer '{}' ({}): engine '{}' cannot quantize it: {}", b.name,
-                                             BlockKindName(b.kind), engine, packed.error().message);
-          }
-          Log("quant")->warn("layer '{}' ({}) stays FP32: engine '{}' cannot quantize it: {}", b.name,
-                             BlockKindName(b.kind), engine, packed.error().message);
-          s.kind = b.kind == BlockKind::kConv ? StepKind::kFp32Conv : StepKind::kFp32Linear;
-          s.qweight = torch::Tensor();
-          break;
-        }
-        s.weight = torch::Tensor();  // the packed copy is what runs
-        break;
-      }
-      case BlockKind::kBatchNorm:
-        CopyFp32Params(model, b, s);
-        s.kind = keep_fp32 ? StepKind::kFp32BatchNorm : StepKind::kBatchNorm;
-        break;
-      case BlockKind::kAdd:
-        s.kind = StepKind::kAdd;
-        break;
-      case BlockKind::kConcat:
-        s.kind = StepKind::kConcat;
-        break;
-      case BlockKind::kMaxPool:
-        s.kind = StepKind::kMaxPool;
-        break;
-      case BlockKind::kAvgPool:
-        s.kind = StepKind::kAvgPool;
-        break;
-      case BlockKind::kAdaptiveAvgPool:
-        s.kind = StepKind::kAdaptiveAvgPool;
-        break;
-      case BlockKind::kFlatten:
-        s.kind = StepKind::kFlatten;
-        break;
-      case BlockKind::kReLU:
-        s.kind = StepKind::kReLU;
-        break;
-      case BlockKind::kIdentity:
-        s.kind = StepKind::kIdentity;
-        break;
-    }
+    QG_ASSIGN_OR_RETURN(Step s, StepOf(model, b, o, qp));
     steps.push_back(std::move(s));
   }
-
-  // Which values must be quantized tensors: those an INT8 step reads, and,
-  // through pass-through steps (pooling, flatten, relu), what feeds those.
-  std::vector<char> needs_int8(graph.nodes.size(), 0);
-  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
-    const bool passthrough = !it->IsInt8() && it->kind != StepKind::kFp32Conv && it->kind != StepKind::kFp32Linear &&
-                             it->kind != StepKind::kFp32BatchNorm;
-    if (it->IsInt8() || (passthrough && needs_int8[it->output])) {
-      for (int in : it->inputs) needs_int8[in] = 1;
-    }
-  }
-  for (auto& s : steps) {
-    const bool fp32 = s.kind == StepKind::kFp32Conv || s.kind == StepKind::kFp32Linear ||
-                      s.kind == StepKind::kFp32BatchNorm;
-    if (fp32 && needs_int8[s.output]) {
-      s.quantize_output = true;
-      QG_ASSIGN_OR_RETURN(s.out, qp(s.output));
-    }
-  }
   UseNhwcFlatten(graph, steps);
-  if (needs_int8[0]) {
-    Step quantize{.kind = StepKind::kQuantizeInput, .name = "input", .inputs = {0}, .output = 0};
-    QG_ASSIGN_OR_RETURN(quantize.out, qp(0));
-    steps.insert(steps.begin(), std::move(quantize));
-  }
+  QG_RETURN_IF_ERROR(QuantizeWhereRead(graph.nodes.size(), steps, qp));
   nlohmann::json meta = o.meta;
   meta["model_name"] = model->meta().model_name;
   meta["options"] = model->meta().options;
   meta["value_names"] = nlohmann::json::array();
   for (const auto& n : graph.nodes) meta["value_names"].push_back(n.name);
   return std::make_unique<QuantizedModel>(std::move(steps), static_cast<int>(graph.nodes.size()), plan.prediction,
-                                          engine, meta);
+                                          CurrentEngine(), meta);
 }
 
 }  // namespace qg::quant

@@ -8,7 +8,7 @@
 
 namespace qg::quant {
 
-Result<PtqParams> ReadPtqParams(ParamReader& r, bool fold_bn_default) {
+Result<PtqParams> ReadPtqParams(JsonFields& r, bool fold_bn_default) {
   PtqParams p;
   QG_ASSIGN_OR_RETURN(p.observer.kind, r.Choice("observer", "minmax", ObserverKinds()));
   QG_ASSIGN_OR_RETURN(p.observer.percentile, r.Number("percentile", 99.99, 50.0, 100.0));

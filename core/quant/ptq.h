@@ -11,7 +11,7 @@
 #include "core/data/data_loader.h"
 #include "core/quant/calibration.h"
 #include "core/quant/convert.h"
-#include "core/quant/params.h"
+#include "core/base/json_fields.h"
 #include "core/quant/quant_plan.h"
 #include "core/quant/strategy.h"
 
@@ -27,7 +27,7 @@ struct PtqParams {
 
 // Reads the parameters every INT8 strategy takes; `fold_bn_default` differs
 // per strategy. The reader stays open for strategy-specific keys.
-Result<PtqParams> ReadPtqParams(ParamReader& reader, bool fold_bn_default);
+Result<PtqParams> ReadPtqParams(JsonFields& reader, bool fold_bn_default);
 
 struct PreparedModel {
   models::GraphModule model{nullptr};  // the FP32 model to quantize (a folded copy when fold_bn)

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "core/base/files.h"
 #include "core/base/torch_call.h"
 #include "core/quant/engine.h"
 #include "core/quant/internal/qstep.h"
@@ -65,7 +66,7 @@ Status QuantizedModel::Save(const std::string& path) const {
   std::error_code ec;
   const std::filesystem::path target(path);
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = UniqueTempPath(path);  // one per attempt: two writers never share it
   QG_RETURN_IF_ERROR(TorchCall(fmt::format("writing INT8 model '{}'", path), [&] {
     torch::serialize::OutputArchive archive;
     archive.write(kRecordKey, c10::IValue(record.dump()));
@@ -93,8 +94,7 @@ Status QuantizedModel::Save(const std::string& path) const {
     }
     archive.save_to(tmp);
   }));
-  std::filesystem::rename(tmp, target, ec);
-  if (ec) return Error::IOError("cannot rename '{}' to '{}': {}", tmp, path, ec.message());
+  QG_RETURN_IF_ERROR(CommitTempFile(tmp, path));
   return OkStatus();
 }
 

@@ -32,19 +32,19 @@ template <typename Options>
 class StrategyWithOptions : public Strategy {
  public:
   Result<nlohmann::json> ResolveParams(const nlohmann::json& params, const std::string& path) const final {
-    ParamReader r(params, path);
+    JsonFields r(params, path, "parameter");
     QG_RETURN_IF_ERROR(Read(r));
     QG_RETURN_IF_ERROR(r.Finish());
     return r.Resolved();
   }
   Result<StrategyResult> Apply(const StrategyContext& c, const nlohmann::json& params) const final {
-    ParamReader r(params, Name());
+    JsonFields r(params, Name(), "parameter");
     QG_ASSIGN_OR_RETURN(Options o, Read(r));
     return Run(c, std::move(o), params);
   }
 
  protected:
-  virtual Result<Options> Read(ParamReader& r) const = 0;
+  virtual Result<Options> Read(JsonFields& r) const = 0;
   virtual Result<StrategyResult> Run(const StrategyContext& c, Options o, const nlohmann::json& params) const = 0;
 };
 
@@ -56,7 +56,7 @@ class Fp32Strategy final : public StrategyWithOptions<NoOptions> {
   std::string Summary() const override { return "the trained FP32 model on the fastest FP32 path (baseline)"; }
 
  protected:
-  Result<NoOptions> Read(ParamReader&) const override { return NoOptions{}; }
+  Result<NoOptions> Read(JsonFields&) const override { return NoOptions{}; }
   Result<StrategyResult> Run(const StrategyContext& c, NoOptions, const nlohmann::json&) const override {
     StrategyResult result{.precision = "fp32"};
     result.model_path = ModelFile(c, "model_fp32.pt");
@@ -75,7 +75,7 @@ class Fp16Strategy final : public StrategyWithOptions<std::string> {
   }
 
  protected:
-  Result<std::string> Read(ParamReader& r) const override { return r.Choice("compute", "fp32", {"fp32", "bf16"}); }
+  Result<std::string> Read(JsonFields& r) const override { return r.Choice("compute", "fp32", {"fp32", "bf16"}); }
   Result<StrategyResult> Run(const StrategyContext& c, std::string compute, const nlohmann::json&) const override {
     StrategyResult result{.precision = "fp16"};
     result.model_path = ModelFile(c, "model_fp16.pt");
@@ -95,7 +95,7 @@ class PtqStrategy final : public StrategyWithOptions<PtqParams> {
   std::string Summary() const override { return summary_; }
 
  protected:
-  Result<PtqParams> Read(ParamReader& r) const override { return ReadPtqParams(r, fold_default_); }
+  Result<PtqParams> Read(JsonFields& r) const override { return ReadPtqParams(r, fold_default_); }
   Result<StrategyResult> Run(const StrategyContext& c, PtqParams p, const nlohmann::json& params) const override {
     QG_ASSIGN_OR_RETURN(PreparedModel prepared, PrepareAndCalibrate(c, p));
     nlohmann::json details{{"folded_batch_norms", p.fold_bn}};
@@ -135,7 +135,7 @@ class MpqStrategy final : public StrategyWithOptions<MpqOptions> {
   }
 
  protected:
-  Result<MpqOptions> Read(ParamReader& r) const override {
+  Result<MpqOptions> Read(JsonFields& r) const override {
     MpqOptions o;
     QG_ASSIGN_OR_RETURN(o.ptq, ReadPtqParams(r, /*fold_bn_default=*/true));
     QG_ASSIGN_OR_RETURN(o.metric, r.Choice("sensitivity_metric", "mse", {"mse", "accuracy"}));
@@ -223,7 +223,7 @@ class QatStrategy final : public StrategyWithOptions<QatOptions> {
   }
 
  protected:
-  Result<QatOptions> Read(ParamReader& r) const override {
+  Result<QatOptions> Read(JsonFields& r) const override {
     QatOptions o;
     QG_ASSIGN_OR_RETURN(o.ptq, ReadPtqParams(r, /*fold_bn_default=*/true));
     QG_ASSIGN_OR_RETURN(o.epochs, r.Integer("epochs", 1, 1, 1000));

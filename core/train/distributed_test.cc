@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "coordinator/protocol/connection.h"
+#include "tests/testing/free_port.h"
 #include "core/data/dataset_registry.h"
 #include "core/models/model_registry.h"
 #include "core/train/trainer.h"
@@ -70,7 +70,7 @@ TEST(Distributed, DISABLED_RankProcess) {
 // after it ("0"); the rank logs and their [losses, weights] per rank.
 std::vector<std::vector<torch::Tensor>> TrainTwoRanks(const qg::testing::TempDir& dir, const std::string& overlap,
                                                       std::string* log0) {
-  const std::string port = std::to_string(protocol::FreeLoopbackPort());
+  const std::string port = std::to_string(qg::testing::FreeLoopbackPort());
   std::vector<bp::child> ranks;
   auto file = [&](int r, const char* ext) { return dir.File("overlap" + overlap + "-rank" + std::to_string(r) + ext); };
   for (int r = 0; r < 2; ++r) {

@@ -1,5 +1,9 @@
 #include "core/train/train_options.h"
 
+#include <cstdint>
+
+#include "core/base/json_fields.h"
+
 namespace qg::train {
 
 nlohmann::json TrainOptions::ToJson() const {
@@ -24,40 +28,41 @@ nlohmann::json TrainOptions::ToJson() const {
   return j;
 }
 
+namespace {
+
+// Every field of the recipe, typed; ranges are checked after, with messages
+// that say what a valid recipe looks like.
+Status ReadFields(JsonFields& f, TrainOptions& o) {
+  constexpr int64_t kAny = INT64_MAX;
+  QG_ASSIGN_OR_RETURN(o.epochs, f.Integer("epochs", o.epochs, -kAny, kAny));
+  QG_ASSIGN_OR_RETURN(o.batch_size, f.Integer("batch_size", o.batch_size, -kAny, kAny));
+  QG_ASSIGN_OR_RETURN(o.lr, f.Number("lr", o.lr, -1e300, 1e300));
+  QG_ASSIGN_OR_RETURN(o.min_lr, f.Number("min_lr", o.min_lr, 0, 1e300));
+  QG_ASSIGN_OR_RETURN(o.momentum, f.Number("momentum", o.momentum, -1e300, 1e300));
+  QG_ASSIGN_OR_RETURN(o.nesterov, f.Flag("nesterov", o.nesterov));
+  QG_ASSIGN_OR_RETURN(o.weight_decay, f.Number("weight_decay", o.weight_decay, 0, 1e300));
+  QG_ASSIGN_OR_RETURN(o.warmup_epochs, f.Number("warmup_epochs", o.warmup_epochs, 0, 1e6));
+  QG_ASSIGN_OR_RETURN(o.label_smoothing, f.Number("label_smoothing", o.label_smoothing, -1e300, 1e300));
+  QG_ASSIGN_OR_RETURN(o.early_stopping_patience, f.Integer("early_stopping_patience", o.early_stopping_patience, 0, kAny));
+  QG_ASSIGN_OR_RETURN(o.val_size, f.Integer("val_size", o.val_size, 0, kAny));
+  QG_ASSIGN_OR_RETURN(o.crop_padding, f.Integer("crop_padding", o.crop_padding, 0, 1024));
+  QG_ASSIGN_OR_RETURN(o.horizontal_flip, f.Flag("horizontal_flip", o.horizontal_flip));
+  QG_ASSIGN_OR_RETURN(int64_t seed, f.Integer("seed", 0, INT64_MIN, kAny));
+  o.seed = static_cast<uint64_t>(seed);
+  QG_ASSIGN_OR_RETURN(o.max_steps_per_epoch, f.Integer("max_steps_per_epoch", o.max_steps_per_epoch, 0, kAny));
+  QG_ASSIGN_OR_RETURN(o.processes, f.Integer("processes", o.processes, -kAny, kAny));
+  QG_ASSIGN_OR_RETURN(o.device, f.String("device", o.device));
+  QG_ASSIGN_OR_RETURN(o.amp, f.Flag("amp", o.amp));
+  return f.Finish();
+}
+
+}  // namespace
+
 Result<TrainOptions> TrainOptions::FromJson(const nlohmann::json& j, const std::string& path) {
-  if (!j.is_object()) return Error::InvalidArgument("{}: must be an object", path);
-  static const char* kKnown[] = {"epochs", "batch_size", "lr", "min_lr", "momentum", "nesterov", "weight_decay",
-                                 "warmup_epochs", "label_smoothing", "early_stopping_patience", "val_size",
-                                 "crop_padding", "horizontal_flip", "seed", "max_steps_per_epoch", "processes",
-                                 "device", "amp"};
-  for (const auto& [key, value] : j.items()) {
-    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
-      return Error::InvalidArgument("{}.{}: unknown field", path, key);
-    }
-  }
+  JsonFields f(j, path);
+  QG_RETURN_IF_ERROR(f.CheckObject());
   TrainOptions o;
-  try {
-    o.epochs = j.value("epochs", o.epochs);
-    o.batch_size = j.value("batch_size", o.batch_size);
-    o.lr = j.value("lr", o.lr);
-    o.min_lr = j.value("min_lr", o.min_lr);
-    o.momentum = j.value("momentum", o.momentum);
-    o.nesterov = j.value("nesterov", o.nesterov);
-    o.weight_decay = j.value("weight_decay", o.weight_decay);
-    o.warmup_epochs = j.value("warmup_epochs", o.warmup_epochs);
-    o.label_smoothing = j.value("label_smoothing", o.label_smoothing);
-    o.early_stopping_patience = j.value("early_stopping_patience", o.early_stopping_patience);
-    o.val_size = j.value("val_size", o.val_size);
-    o.crop_padding = j.value("crop_padding", o.crop_padding);
-    o.horizontal_flip = j.value("horizontal_flip", o.horizontal_flip);
-    o.seed = j.value("seed", o.seed);
-    o.max_steps_per_epoch = j.value("max_steps_per_epoch", o.max_steps_per_epoch);
-    o.processes = j.value("processes", o.processes);
-    o.device = j.value("device", o.device);
-    o.amp = j.value("amp", o.amp);
-  } catch (const nlohmann::json::exception& e) {
-    return Error::InvalidArgument("{}: {}", path, e.what());
-  }
+  QG_RETURN_IF_ERROR(ReadFields(f, o));
   if (o.epochs <= 0) return Error::InvalidArgument("{}.epochs: must be positive (got {})", path, o.epochs);
   if (o.batch_size <= 0) return Error::InvalidArgument("{}.batch_size: must be positive (got {})", path, o.batch_size);
   if (!(o.lr > 0)) return Error::InvalidArgument("{}.lr: must be positive (got {})", path, o.lr);

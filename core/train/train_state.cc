@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "core/base/files.h"
 #include "core/base/torch_call.h"
 
 namespace qg::train {
@@ -24,7 +25,7 @@ Status SaveTrainState(const std::string& path, const models::GraphModuleImpl& mo
   std::error_code ec;
   const std::filesystem::path target(path);
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = UniqueTempPath(path);  // one per attempt: two writers never share it
   QG_RETURN_IF_ERROR(TorchCall(fmt::format("writing training state '{}'", path), [&] {
     torch::serialize::OutputArchive archive, model_archive, optim_archive, best_archive;
     archive.write(kProgressKey, c10::IValue(record.dump()));
@@ -37,8 +38,7 @@ Status SaveTrainState(const std::string& path, const models::GraphModuleImpl& mo
     archive.write("generator", at::detail::getDefaultCPUGenerator().get_state());
     archive.save_to(tmp);
   }));
-  std::filesystem::rename(tmp, target, ec);
-  if (ec) return Error::IOError("cannot rename '{}' to '{}': {}", tmp, path, ec.message());
+  QG_RETURN_IF_ERROR(CommitTempFile(tmp, path));
   return OkStatus();
 }
 

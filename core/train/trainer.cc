@@ -133,179 +133,249 @@ TrainReport TrainReport::FromJson(const nlohmann::json& j) {
   return r;
 }
 
-Result<TrainReport> Train(models::GraphModule& model, const TrainRun& run) {
-  const TrainOptions& o = run.options;
-  QG_ASSIGN_OR_RETURN(const torch::Device device, TrainingDevice(o));
-  const int rank = run.sync ? run.sync->rank() : 0;
-  const int world = run.sync ? run.sync->world_size() : 1;
-  if (o.batch_size % world != 0) {
-    return Error::InvalidArgument("train.batch_size {} is not divisible by the {} data-parallel ranks", o.batch_size, world);
-  }
-  auto split = data::SplitValidation(run.train_set, o.val_size);
-  data::LoaderOptions lo{.batch_size = o.batch_size / world,
-                         .shuffle = true,
-                         .drop_last = world > 1,
-                         .seed = o.seed,
-                         .augment = {.crop_padding = o.crop_padding, .horizontal_flip = o.horizontal_flip},
-                         .prefetch = 2,
-                         .rank = rank,
-                         .world_size = world};
-  data::DataLoader loader(split.train, lo);
-  std::unique_ptr<data::DataLoader> val_loader;
-  if (split.val && rank == 0) {
-    val_loader = std::make_unique<data::DataLoader>(split.val, data::LoaderOptions{.batch_size = 256});
-  }
-  int64_t steps_per_epoch = loader.BatchesPerEpoch();
-  if (o.max_steps_per_epoch > 0) steps_per_epoch = std::min(steps_per_epoch, o.max_steps_per_epoch);
-  if (steps_per_epoch == 0) return Error::InvalidArgument("training set of {} examples gives no full batch", loader.NumExamples());
+namespace {
 
-  const CosineSchedule schedule{.base_lr = o.lr,
-                                .min_lr = o.min_lr,
-                                .warmup_steps = static_cast<int64_t>(std::llround(o.warmup_epochs * steps_per_epoch)),
-                                .total_steps = o.epochs * steps_per_epoch};
-  QG_RETURN_IF_ERROR(TorchCall("moving the model to " + device.str(), [&] { model->to(device); }));
-  auto optimizer = MakeOptimizer(*model, o);
-  // AMP resumes with a fresh loss scale: it finds its level within a few steps.
-  GradScaler scaler;
-  EarlyStopping stopper(o.early_stopping_patience);
-  std::vector<torch::Tensor> best_state;
-  TrainReport report;
-  int64_t start_epoch = 0;
-  int64_t global_step = 0;
+// One training run, from its loaders to the trained model: what it keeps
+// between steps and epochs, and one short method per stage.
+class TrainingLoop {
+ public:
+  TrainingLoop(models::GraphModule& model, const TrainRun& run, torch::Device device)
+      : model_(model),
+        run_(run),
+        o_(run.options),
+        device_(device),
+        rank_(run.sync ? run.sync->rank() : 0),
+        world_(run.sync ? run.sync->world_size() : 1),
+        stopper_(o_.early_stopping_patience) {}
 
-  QG_ASSIGN_OR_RETURN(auto resumed, run.resume ? LoadTrainState(run.state_path, *model, optimizer, best_state)
-                                               : Result<std::optional<TrainProgress>>(std::nullopt));
-  if (resumed) {
-    if (resumed->recipe != o.ToJson()) {
-      return Error::FailedPrecondition("training state '{}' belongs to a different recipe; delete it or drop --resume",
-                                       run.state_path);
+  // Loaders, schedule, optimizer; resumes from the state file when asked.
+  Status Prepare();
+  Status RunEpoch(int64_t epoch);
+  // Restores the best weights (early stopping) and hands the model back on CPU.
+  Result<TrainReport> Finish();
+
+  int64_t start_epoch() const { return start_epoch_; }
+  bool stopped() const { return report_.stopped_early; }
+
+ private:
+  Status Resume();
+  // Forward and backward of one batch; its loss sum, correct count and size.
+  Result<std::vector<double>> Step(const data::Batch& batch, double lr, int64_t epoch, int64_t step);
+  // Gradients all-reduced (data-parallel), then the optimizer step (skipped
+  // by AMP when they overflowed): the sums of every rank.
+  Result<std::vector<double>> Apply(std::vector<double> sums);
+  Status Validate(int64_t epoch, EpochStats& stats);
+  Status Checkpoint(int64_t epoch);
+
+  models::GraphModule& model_;
+  const TrainRun& run_;
+  const TrainOptions& o_;
+  const torch::Device device_;
+  const int rank_, world_;
+  std::unique_ptr<data::DataLoader> loader_, val_loader_;
+  int64_t steps_per_epoch_ = 0;
+  CosineSchedule schedule_;
+  std::unique_ptr<torch::optim::SGD> optimizer_;
+  GradScaler scaler_;  // AMP resumes with a fresh loss scale: it finds its level within a few steps
+  EarlyStopping stopper_;
+  std::vector<torch::Tensor> best_state_;
+  TrainReport report_;
+  int64_t start_epoch_ = 0;
+  int64_t global_step_ = 0;
+  ObserverList observers_;
+  models::ForwardHooks* hooks_ = nullptr;
+  SteadyClock::time_point run_start_ = SteadyClock::now();
+};
+
+Status TrainingLoop::Prepare() {
+  if (o_.batch_size % world_ != 0) {
+    return Error::InvalidArgument("train.batch_size {} is not divisible by the {} data-parallel ranks", o_.batch_size,
+                                  world_);
+  }
+  auto split = data::SplitValidation(run_.train_set, o_.val_size);
+  loader_ = std::make_unique<data::DataLoader>(
+      split.train, data::LoaderOptions{.batch_size = o_.batch_size / world_,
+                                       .shuffle = true,
+                                       .drop_last = world_ > 1,
+                                       .seed = o_.seed,
+                                       .augment = {.crop_padding = o_.crop_padding, .horizontal_flip = o_.horizontal_flip},
+                                       .prefetch = 2,
+                                       .rank = rank_,
+                                       .world_size = world_});
+  if (split.val && rank_ == 0) {
+    val_loader_ = std::make_unique<data::DataLoader>(split.val, data::LoaderOptions{.batch_size = 256});
+  }
+  steps_per_epoch_ = loader_->BatchesPerEpoch();
+  if (o_.max_steps_per_epoch > 0) steps_per_epoch_ = std::min(steps_per_epoch_, o_.max_steps_per_epoch);
+  if (steps_per_epoch_ == 0) {
+    return Error::InvalidArgument("training set of {} examples gives no full batch", loader_->NumExamples());
+  }
+  schedule_ = CosineSchedule{.base_lr = o_.lr,
+                             .min_lr = o_.min_lr,
+                             .warmup_steps = static_cast<int64_t>(std::llround(o_.warmup_epochs * steps_per_epoch_)),
+                             .total_steps = o_.epochs * steps_per_epoch_};
+  QG_RETURN_IF_ERROR(TorchCall("moving the model to " + device_.str(), [&] { model_->to(device_); }));
+  optimizer_ = std::make_unique<torch::optim::SGD>(MakeOptimizer(*model_, o_));
+  QG_RETURN_IF_ERROR(Resume());
+  if (run_.sync) QG_RETURN_IF_ERROR(run_.sync->BroadcastModel(*model_));
+  observers_.Add(rank_ == 0 ? run_.observer : nullptr);
+  hooks_ = run_.sync ? run_.sync->TrainingHooks() : nullptr;
+  if (run_.hooks && hooks_) return Error::InvalidArgument("training hooks and data-parallel hooks cannot be combined");
+  if (run_.hooks) hooks_ = run_.hooks;
+  run_start_ = SteadyClock::now();
+  return OkStatus();
+}
+
+Status TrainingLoop::Resume() {
+  QG_ASSIGN_OR_RETURN(auto resumed, run_.resume ? LoadTrainState(run_.state_path, *model_, *optimizer_, best_state_)
+                                                : Result<std::optional<TrainProgress>>(std::nullopt));
+  if (!resumed) {
+    // Training randomness (dropout) gets its own stream, independent of how
+    // the model was initialised.
+    torch::manual_seed(o_.seed * 7919 + 17);
+    return OkStatus();
+  }
+  if (resumed->recipe != o_.ToJson()) {
+    return Error::FailedPrecondition("training state '{}' belongs to a different recipe; delete it or drop --resume",
+                                     run_.state_path);
+  }
+  report_ = TrainReport::FromJson(resumed->report);
+  report_.resumed = true;
+  start_epoch_ = resumed->epochs_done;
+  global_step_ = resumed->global_step;
+  stopper_.Restore(resumed->best_val, resumed->best_epoch, resumed->epochs_without_improvement);
+  Log("train")->info("resuming from '{}' after epoch {}", run_.state_path, start_epoch_);
+  return OkStatus();
+}
+
+Result<std::vector<double>> TrainingLoop::Step(const data::Batch& batch, double lr, int64_t epoch, int64_t step) {
+  return TorchCall(fmt::format("training step {} of epoch {}", step + 1, epoch + 1), [&] {
+    SetLearningRate(*optimizer_, lr);
+    optimizer_->zero_grad();
+    const auto images = batch.images.to(device_, /*non_blocking=*/true);
+    const auto labels = batch.labels.to(device_, /*non_blocking=*/true);
+    std::vector<torch::Tensor> outputs;
+    {
+      AutocastScope autocast(o_.amp);
+      outputs = model_->ForwardAll(images, hooks_);
     }
-    report = TrainReport::FromJson(resumed->report);
-    report.resumed = true;
-    start_epoch = resumed->epochs_done;
-    global_step = resumed->global_step;
-    stopper.Restore(resumed->best_val, resumed->best_epoch, resumed->epochs_without_improvement);
-    Log("train")->info("resuming from '{}' after epoch {}", run.state_path, start_epoch);
-  } else {
-    // Training randomness (dropout) gets its own stream, independent of how the
-    // model was initialised.
-    torch::manual_seed(o.seed * 7919 + 17);
-  }
-  if (run.sync) QG_RETURN_IF_ERROR(run.sync->BroadcastModel(*model));
-
-  ObserverList observers;
-  observers.Add(rank == 0 ? run.observer : nullptr);
-  models::ForwardHooks* hooks = run.sync ? run.sync->TrainingHooks() : nullptr;
-  if (run.hooks && hooks) return Error::InvalidArgument("training hooks and data-parallel hooks cannot be combined");
-  if (run.hooks) hooks = run.hooks;
-  const auto run_start = SteadyClock::now();
-  for (int64_t epoch = start_epoch; epoch < o.epochs && !report.stopped_early; ++epoch) {
-    model->train();
-    observers.OnEpochBegin(epoch, o.epochs, steps_per_epoch);
-    auto batches = loader.Epoch(epoch);
-    const auto epoch_start = SteadyClock::now();
-    double loss_sum = 0, correct = 0, seen = 0;
-    double lr = schedule.At(global_step);
-    for (int64_t step = 0; step < steps_per_epoch; ++step) {
-      QG_ASSIGN_OR_RETURN(auto batch, batches->Next());
-      if (!batch) break;
-      lr = schedule.At(global_step);
-      auto step_result = TorchCall(fmt::format("training step {} of epoch {}", step + 1, epoch + 1), [&] {
-        SetLearningRate(optimizer, lr);
-        optimizer.zero_grad();
-        const auto images = batch->images.to(device, /*non_blocking=*/true);
-        const auto labels = batch->labels.to(device, /*non_blocking=*/true);
-        std::vector<torch::Tensor> outputs;
-        {
-          AutocastScope autocast(o.amp);
-          outputs = model->ForwardAll(images, hooks);
-        }
-        if (o.amp) {  // the loss in FP32, as autocast would compute it
-          for (auto& out : outputs) out = out.defined() ? out.to(torch::kFloat) : out;
-        }
-        auto loss = Loss(outputs, labels, o.label_smoothing);
-        if (run.sync) run.sync->BeforeBackward(*model);
-        (o.amp ? scaler.Scale(loss) : loss).backward();
-        const double n = static_cast<double>(labels.size(0));
-        return std::vector<double>{loss.item<double>() * n, outputs[0].argmax(1).eq(labels).sum().item<double>(), n};
-      });
-      if (!step_result) return step_result.error();
-      std::vector<double> sums = *step_result;
-      if (run.sync) {
-        QG_RETURN_IF_ERROR(run.sync->SynchronizeGradients(*model));
-        QG_ASSIGN_OR_RETURN(sums, run.sync->AllReduceSum(sums));
-      }
-      QG_RETURN_IF_ERROR(TorchCall("optimizer step", [&] {
-        // With AMP, a step whose gradients overflowed is skipped (every rank
-        // sees the same all-reduced gradients, so every rank skips it).
-        if (!o.amp || scaler.Unscale(model->parameters())) optimizer.step();
-        if (o.amp) scaler.Update();
-      }));
-      const double step_loss = sums[0] / sums[2];
-      if (!std::isfinite(step_loss)) {
-        return Error::FailedPrecondition("training diverged at epoch {} step {} (loss {}); lower the learning rate",
-                                         epoch + 1, step + 1, step_loss);
-      }
-      report.step_losses.push_back(step_loss);
-      loss_sum += sums[0];
-      correct += sums[1];
-      seen += sums[2];
-      ++global_step;
-      const double secs = std::chrono::duration<double>(SteadyClock::now() - epoch_start).count();
-      observers.OnStep(StepStats{.epoch = epoch,
-                                 .step = step + 1,
-                                 .steps_in_epoch = steps_per_epoch,
-                                 .loss = loss_sum / seen,
-                                 .accuracy = 100.0 * correct / seen,
-                                 .images_per_second = secs > 0 ? seen / secs : 0,
-                                 .lr = lr});
+    if (o_.amp) {  // the loss in FP32, as autocast would compute it
+      for (auto& out : outputs) out = out.defined() ? out.to(torch::kFloat) : out;
     }
+    auto loss = Loss(outputs, labels, o_.label_smoothing);
+    if (run_.sync) run_.sync->BeforeBackward(*model_);
+    (o_.amp ? scaler_.Scale(loss) : loss).backward();
+    const double n = static_cast<double>(labels.size(0));
+    return std::vector<double>{loss.item<double>() * n, outputs[0].argmax(1).eq(labels).sum().item<double>(), n};
+  });
+}
+
+Result<std::vector<double>> TrainingLoop::Apply(std::vector<double> sums) {
+  if (run_.sync) {
+    QG_RETURN_IF_ERROR(run_.sync->SynchronizeGradients(*model_));
+    QG_ASSIGN_OR_RETURN(sums, run_.sync->AllReduceSum(sums));
+  }
+  QG_RETURN_IF_ERROR(TorchCall("optimizer step", [&] {
+    // With AMP, a step whose gradients overflowed is skipped (every rank sees
+    // the same all-reduced gradients, so every rank skips it).
+    if (!o_.amp || scaler_.Unscale(model_->parameters())) optimizer_->step();
+    if (o_.amp) scaler_.Update();
+  }));
+  return sums;
+}
+
+Status TrainingLoop::RunEpoch(int64_t epoch) {
+  model_->train();
+  observers_.OnEpochBegin(epoch, o_.epochs, steps_per_epoch_);
+  auto batches = loader_->Epoch(epoch);
+  const auto epoch_start = SteadyClock::now();
+  double loss_sum = 0, correct = 0, seen = 0;
+  double lr = schedule_.At(global_step_);
+  for (int64_t step = 0; step < steps_per_epoch_; ++step) {
+    QG_ASSIGN_OR_RETURN(auto batch, batches->Next());
+    if (!batch) break;
+    lr = schedule_.At(global_step_);
+    QG_ASSIGN_OR_RETURN(auto local, Step(*batch, lr, epoch, step));
+    QG_ASSIGN_OR_RETURN(auto sums, Apply(std::move(local)));
+    const double step_loss = sums[0] / sums[2];
+    if (!std::isfinite(step_loss)) {
+      return Error::FailedPrecondition("training diverged at epoch {} step {} (loss {}); lower the learning rate",
+                                       epoch + 1, step + 1, step_loss);
+    }
+    report_.step_losses.push_back(step_loss);
+    loss_sum += sums[0];
+    correct += sums[1];
+    seen += sums[2];
+    ++global_step_;
     const double secs = std::chrono::duration<double>(SteadyClock::now() - epoch_start).count();
-    EpochStats stats{.epoch = epoch,
-                     .train_loss = seen ? loss_sum / seen : 0,
-                     .train_accuracy = seen ? 100.0 * correct / seen : 0,
-                     .lr = lr,
-                     .seconds = secs,
-                     .images_per_second = secs > 0 ? seen / secs : 0};
-    if (val_loader) {
-      OnDevice eval_model(model, device);
-      QG_ASSIGN_OR_RETURN(auto val, metrics::Evaluate(eval_model, *val_loader, fmt::format("validate {}", epoch + 1)));
-      stats.val_accuracy = val.report.top1;
-      if (stopper.Record(epoch, stats.val_accuracy) && o.early_stopping_patience > 0) best_state = SnapshotState(*model);
-      report.best_epoch = stopper.best_epoch();
-      report.best_val_accuracy = stopper.best();
-      if (stopper.ShouldStop()) {
-        report.stopped_early = true;
-        Log("train")->info("early stop after epoch {}: validation top-1 has not improved for {} epochs (best {:.2f} % "
-                           "at epoch {})",
-                           epoch + 1, o.early_stopping_patience, stopper.best(), stopper.best_epoch() + 1);
-      }
-    }
-    report.epochs.push_back(stats);
-    report.steps = global_step;
-    observers.OnEpochEnd(stats);
-    if (!run.state_path.empty() && rank == 0) {
-      QG_RETURN_IF_ERROR(SaveTrainState(run.state_path, *model, optimizer,
-                                        TrainProgress{.epochs_done = epoch + 1,
-                                                      .global_step = global_step,
-                                                      .recipe = o.ToJson(),
-                                                      .report = report.ToJson(),
-                                                      .best_val = stopper.best(),
-                                                      .best_epoch = stopper.best_epoch(),
-                                                      .epochs_without_improvement = stopper.epochs_without_improvement()},
-                                        best_state));
-    }
+    observers_.OnStep(StepStats{.epoch = epoch, .step = step + 1, .steps_in_epoch = steps_per_epoch_,
+                                .loss = loss_sum / seen, .accuracy = 100.0 * correct / seen,
+                                .images_per_second = secs > 0 ? seen / secs : 0, .lr = lr});
   }
-  if (o.early_stopping_patience > 0 && !best_state.empty()) RestoreState(*model, best_state);
-  report.seconds += std::chrono::duration<double>(SteadyClock::now() - run_start).count();
-  if (o.amp && scaler.skipped_steps() > 0) {
-    Log("train")->info("AMP: {} steps skipped for inf/NaN gradients; final loss scale {}", scaler.skipped_steps(),
-                       scaler.scale());
+  const double secs = std::chrono::duration<double>(SteadyClock::now() - epoch_start).count();
+  EpochStats stats{.epoch = epoch, .train_loss = seen ? loss_sum / seen : 0,
+                   .train_accuracy = seen ? 100.0 * correct / seen : 0, .lr = lr, .seconds = secs,
+                   .images_per_second = secs > 0 ? seen / secs : 0};
+  QG_RETURN_IF_ERROR(Validate(epoch, stats));
+  report_.epochs.push_back(stats);
+  report_.steps = global_step_;
+  observers_.OnEpochEnd(stats);
+  return Checkpoint(epoch);
+}
+
+Status TrainingLoop::Validate(int64_t epoch, EpochStats& stats) {
+  if (!val_loader_) return OkStatus();
+  OnDevice eval_model(model_, device_);
+  QG_ASSIGN_OR_RETURN(auto val, metrics::Evaluate(eval_model, *val_loader_, fmt::format("validate {}", epoch + 1)));
+  stats.val_accuracy = val.report.top1;
+  if (stopper_.Record(epoch, stats.val_accuracy) && o_.early_stopping_patience > 0) best_state_ = SnapshotState(*model_);
+  report_.best_epoch = stopper_.best_epoch();
+  report_.best_val_accuracy = stopper_.best();
+  if (stopper_.ShouldStop()) {
+    report_.stopped_early = true;
+    Log("train")->info("early stop after epoch {}: validation top-1 has not improved for {} epochs (best {:.2f} % "
+                       "at epoch {})",
+                       epoch + 1, o_.early_stopping_patience, stopper_.best(), stopper_.best_epoch() + 1);
+  }
+  return OkStatus();
+}
+
+Status TrainingLoop::Checkpoint(int64_t epoch) {
+  if (run_.state_path.empty() || rank_ != 0) return OkStatus();
+  return SaveTrainState(run_.state_path, *model_, *optimizer_,
+                        TrainProgress{.epochs_done = epoch + 1,
+                                      .global_step = global_step_,
+                                      .recipe = o_.ToJson(),
+                                      .report = report_.ToJson(),
+                                      .best_val = stopper_.best(),
+                                      .best_epoch = stopper_.best_epoch(),
+                                      .epochs_without_improvement = stopper_.epochs_without_improvement()},
+                        best_state_);
+}
+
+Result<TrainReport> TrainingLoop::Finish() {
+  if (o_.early_stopping_patience > 0 && !best_state_.empty()) RestoreState(*model_, best_state_);
+  report_.seconds += std::chrono::duration<double>(SteadyClock::now() - run_start_).count();
+  if (o_.amp && scaler_.skipped_steps() > 0) {
+    Log("train")->info("AMP: {} steps skipped for inf/NaN gradients; final loss scale {}", scaler_.skipped_steps(),
+                       scaler_.scale());
   }
   // Quantization, evaluation and model files work on CPU models.
-  QG_RETURN_IF_ERROR(TorchCall("moving the model back to cpu", [&] { model->to(torch::kCPU); }));
-  model->eval();
-  return report;
+  QG_RETURN_IF_ERROR(TorchCall("moving the model back to cpu", [&] { model_->to(torch::kCPU); }));
+  model_->eval();
+  return report_;
+}
+
+}  // namespace
+
+Result<TrainReport> Train(models::GraphModule& model, const TrainRun& run) {
+  QG_ASSIGN_OR_RETURN(const torch::Device device, TrainingDevice(run.options));
+  TrainingLoop loop(model, run, device);
+  QG_RETURN_IF_ERROR(loop.Prepare());
+  for (int64_t epoch = loop.start_epoch(); epoch < run.options.epochs && !loop.stopped(); ++epoch) {
+    QG_RETURN_IF_ERROR(loop.RunEpoch(epoch));
+  }
+  return loop.Finish();
 }
 
 }  // namespace qg::train
