@@ -11,7 +11,7 @@
 #include "cli/command.h"
 #include "coordinator/protocol/messages.h"
 #include "core/base/files.h"
-#include "core/pipeline/job_runner.h"
+#include "runner/job_runner.h"
 #include "core/train/console_progress.h"
 
 namespace qg::cli {
@@ -33,7 +33,7 @@ Status RunExec(const ExecFlags& f) {
     if (j.is_discarded()) return Error::Corruption("job request '{}' is not valid JSON", f.job);
     QG_ASSIGN_OR_RETURN(auto request, exp::JobRequest::FromJson(j));
     train::ConsoleProgress progress;
-    return pipeline::RunJob(request, &progress);
+    return runner::RunJob(request, &progress);
   }();
   if (!run) {
     const nlohmann::json error{{"error", protocol::ErrorToJson(run.error())}};

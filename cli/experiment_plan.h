@@ -19,6 +19,7 @@ struct ExperimentPlan {
   nlohmann::json spec;
   std::vector<storage::JobRecord> jobs;
   bool probe = false;  // a scheduling probe (experiments/probe_spec.h): no table
+  exp::SlurmSection slurm;  // for submit --backend slurm
 };
 
 // Loads, validates and expands a spec file (grid or probe). Errors name the

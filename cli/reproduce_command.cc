@@ -7,11 +7,11 @@
 #include <memory>
 
 #include "cli/command.h"
-#include "cli/experiment_runner.h"
+#include "cli/run_locally.h"
 #include "cli/results_output.h"
 #include "core/base/build_info.h"
 #include "core/data/dataset_registry.h"
-#include "core/pipeline/torch_catalog.h"
+#include "runner/torch_catalog.h"
 #include "core/quant/engine.h"
 #include "experiments/report/reproduce.h"
 #include "experiments/report/results.h"
@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 struct ReproduceFlags {
   std::string paper;
   std::string dataset = "auto";
-  RunOptions options;
+  LocalRunOptions options;
 };
 
 Result<std::string> FindSpec(const std::string& paper) {
@@ -44,20 +44,20 @@ bool CifarPresent() {
 }
 
 Status RunReproduce(const ReproduceFlags& f) {
-  pipeline::TorchCatalog catalog;
+  runner::TorchCatalog catalog;
   QG_ASSIGN_OR_RETURN(std::string path, FindSpec(f.paper));
   QG_ASSIGN_OR_RETURN(auto spec, exp::LoadSpec(path, catalog, quant::DefaultEngine()));
-  std::string dataset = f.dataset == "auto" ? (CifarPresent() ? "cifar10" : spec.dataset.value("name", "")) : f.dataset;
-  if (dataset != spec.dataset.value("name", "")) {
+  std::string dataset = f.dataset == "auto" ? (CifarPresent() ? "cifar10" : spec.dataset.name) : f.dataset;
+  if (dataset != spec.dataset.name) {
     nlohmann::json raw = spec.raw;
     raw["dataset"] = {{"name", dataset}};
     raw["name"] = spec.name + "-" + dataset;
     QG_ASSIGN_OR_RETURN(spec, exp::ParseSpec(raw, catalog, quant::DefaultEngine()));
   }
-  RunOptions options = f.options;
+  LocalRunOptions options = f.options;
   options.print_table = false;
   QG_ASSIGN_OR_RETURN(auto plan, PlanFromSpec(spec));
-  QG_RETURN_IF_ERROR(RunExperiment(plan, options));
+  QG_RETURN_IF_ERROR(RunLocally(plan, options));
   QG_ASSIGN_OR_RETURN(auto store, OpenForReading(options.db));
   QG_ASSIGN_OR_RETURN(auto loaded, exp::LoadResults(*store, spec.name, spec.published.value("latency_batch", 0)));
   QG_ASSIGN_OR_RETURN(auto table, exp::ReproductionTable(loaded->view, spec.published));

@@ -3,19 +3,19 @@
 #include <memory>
 
 #include "cli/command.h"
-#include "cli/experiment_runner.h"
+#include "cli/run_locally.h"
 
 namespace qg::cli {
 namespace {
 
 struct RunFlags {
   std::string spec;
-  RunOptions options;
+  LocalRunOptions options;
 };
 
 Status RunSpec(const RunFlags& f) {
   QG_ASSIGN_OR_RETURN(auto plan, PlanFromFile(f.spec));
-  return RunExperiment(plan, f.options);
+  return RunLocally(plan, f.options);
 }
 
 }  // namespace

@@ -1,29 +1,30 @@
-#include "cli/experiment_runner.h"
+#include "cli/run_locally.h"
 
 #include <fmt/format.h>
 
 
 #include "cli/experiment_watch.h"
 #include "cli/results_output.h"
-#include "coordinator/local_cluster.h"
+#include "cluster/local_cluster.h"
 #include "coordinator/protocol/client.h"
 #include "core/base/logging.h"
 
 namespace qg::cli {
 
-Status RunExperiment(const ExperimentPlan& plan, const RunOptions& f) {
+Status RunLocally(const ExperimentPlan& plan, const LocalRunOptions& f) {
   Result<WatchSummary> summary = WatchSummary{};
   {
-    coord::LocalClusterOptions options;
+    cluster::LocalClusterOptions options;
     options.coordinator.db = f.db;
     options.coordinator.artifact_root = f.root;
     options.workers = f.workers > 0 ? f.workers : -1;
-    QG_ASSIGN_OR_RETURN(auto cluster, coord::LocalCluster::Start(options));
-    QG_ASSIGN_OR_RETURN(auto submitted, protocol::Request(cluster->endpoint(), cluster->token(), SubmitRequest(plan, f.force)));
+    QG_ASSIGN_OR_RETURN(auto local, cluster::LocalCluster::Start(options));
+    QG_ASSIGN_OR_RETURN(auto submitted, protocol::Request(local->endpoint(), local->token(), SubmitRequest(plan, f.force)));
     Log("run")->info("'{}': {} jobs, {} already done{}", plan.name, submitted["jobs"].get<int>(),
                      submitted["cached"].get<int>(),
                      submitted["cached"] == submitted["jobs"] ? " (nothing to run)" : "");
-    summary = WatchExperiment(cluster->endpoint(), cluster->token(), plan.name, /*fail_when_stuck=*/true);
+    summary = WatchUntilDone(CoordinatorPoll(local->endpoint(), local->token(), plan.name),
+                             {.experiment = plan.name, .fail_when_stuck = true});
   }  // the cluster stops here: its database is complete
   QG_RETURN_IF_ERROR(summary);
   if (!plan.probe && f.print_table) {

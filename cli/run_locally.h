@@ -1,7 +1,7 @@
-// Running an experiment on this machine: an embedded cluster (local_cluster.h)
-// takes the plan, runs every job that has no stored result, and this prints
-// progress while it works and the table at the end. Shared by `run` and
-// `reproduce`.
+// Running an experiment on this machine: an embedded cluster
+// (cluster/local_cluster.h) takes the plan, runs every job that has no stored
+// result, and this prints progress while it works and the table at the end.
+// Shared by `run` and `reproduce`.
 #pragma once
 
 #include <string>
@@ -11,7 +11,7 @@
 
 namespace qg::cli {
 
-struct RunOptions {
+struct LocalRunOptions {
   std::string db = "runs/quantgrid.db";
   std::string root = "runs";  // artifacts under <root>/artifacts/<config hash>
   bool force = false;         // rerun jobs whose results are stored
@@ -21,6 +21,6 @@ struct RunOptions {
 };
 
 // Errors: the store's; FailedPrecondition when jobs did not complete.
-Status RunExperiment(const ExperimentPlan& plan, const RunOptions& options);
+Status RunLocally(const ExperimentPlan& plan, const LocalRunOptions& options);
 
 }  // namespace qg::cli

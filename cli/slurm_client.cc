@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "cli/experiment_watch.h"
 #include "cli/results_output.h"
 #include "coordinator/slurm/slurm_backend.h"
 #include "core/base/logging.h"
@@ -18,19 +19,24 @@ namespace {
 
 using storage::JobState;
 
-struct Session {
+// The store (this process is its only writer: tasks leave outcome files),
+// the Slurm commands and the backend over both.
+struct SlurmSession {
   std::unique_ptr<storage::SqliteResultStore> store;
   std::unique_ptr<slurm::SlurmCommands> slurm;
   std::unique_ptr<slurm::SlurmBackend> backend;
 };
 
-Result<Session> Open(const SlurmClientFlags& f, bool create) {
-  Session s;
+std::string Absolute(const std::string& path) { return std::filesystem::absolute(path).lexically_normal().string(); }
+
+Result<SlurmSession> Open(const SlurmClientFlags& f, bool create) {
+  SlurmSession s;
   // Creating the store creates its folder; opening a missing one is NotFound.
   QG_ASSIGN_OR_RETURN(s.store, storage::SqliteResultStore::Open(f.db, SystemClock::Instance(),
                                                                 {.create = create, .busy_timeout_ms = 30000}));
   QG_ASSIGN_OR_RETURN(s.slurm, slurm::SystemSlurm());
-  s.backend = std::make_unique<slurm::SlurmBackend>(*s.store, *s.slurm, SystemClock::Instance());
+  s.backend =
+      std::make_unique<slurm::SlurmBackend>(*s.store, *s.slurm, SystemClock::Instance(), Absolute(f.root));
   return s;
 }
 
@@ -40,7 +46,6 @@ struct Counts {
   std::string failures;
 
   int Of(JobState s) const { return by_state.count(s) ? by_state.at(s) : 0; }
-  bool Done() const { return Of(JobState::kPending) + Of(JobState::kRunning) == 0; }
   std::string Line() const {
     std::string slurm;
     for (const auto& [state, n] : by_slurm_state) slurm += fmt::format("{}{} {}", slurm.empty() ? "" : ", ", n, state);
@@ -62,17 +67,20 @@ Counts Count(const std::vector<slurm::JobView>& views) {
   return c;
 }
 
-std::string Absolute(const std::string& path) { return std::filesystem::absolute(path).lexically_normal().string(); }
+WatchSummary Summarize(const Counts& c) {
+  std::string slurm;
+  for (const auto& [state, n] : c.by_slurm_state) slurm += fmt::format("{}{} {}", slurm.empty() ? "" : ", ", n, state);
+  return {.completed = c.Of(JobState::kCompleted), .running = c.Of(JobState::kRunning),
+          .pending = c.Of(JobState::kPending), .failed = c.Of(JobState::kFailed) + c.Of(JobState::kCancelled),
+          .work = "; Slurm: " + (slurm.empty() ? std::string("no live tasks") : slurm), .failures = c.failures};
+}
 
 }  // namespace
 
 Status SubmitToSlurm(const ExperimentPlan& plan, const SlurmClientFlags& f, bool force, bool wait) {
   QG_ASSIGN_OR_RETURN(auto s, Open(f, /*create=*/true));
-  const slurm::SubmitOptions options{.db = Absolute(f.db),
-                                     .artifact_root = Absolute(f.root),
-                                     .executable = worker::SelfExecutable(),
-                                     .force = force};
-  QG_ASSIGN_OR_RETURN(auto sub, s.backend->Submit(plan.name, plan.spec, plan.jobs, options));
+  const slurm::SubmitOptions options{.executable = worker::SelfExecutable(), .force = force};
+  QG_ASSIGN_OR_RETURN(auto sub, s.backend->Submit(plan.name, plan.spec, plan.slurm, plan.jobs, options));
   fmt::print("submitted '{}' to Slurm: {} jobs, {} already done, {} still queued from an earlier submit\n", plan.name,
              sub.jobs, sub.cached, sub.queued);
   for (const auto& a : sub.arrays) {
@@ -80,34 +88,25 @@ Status SubmitToSlurm(const ExperimentPlan& plan, const SlurmClientFlags& f, bool
   }
   std::fflush(stdout);  // before the progress lines on stderr
   if (!wait) {
-    fmt::print("follow it with: quantgrid status --backend slurm --db {} --experiment '{}'\n", f.db, plan.name);
+    fmt::print("follow it with: quantgrid status --backend slurm --db {} --root {} --experiment '{}'\n", f.db, f.root,
+               plan.name);
     return OkStatus();
   }
-  auto log = Log("slurm");
-  std::string last;
-  auto last_print = std::chrono::steady_clock::now();
-  while (true) {
+  // Each poll also ingests the outcomes tasks have written since the last one.
+  const WatchPoll poll = [&]() -> Result<WatchSummary> {
     QG_ASSIGN_OR_RETURN(auto views, s.backend->Refresh(plan.name));
-    const Counts counts = Count(views);
-    const std::string line = counts.Line();
-    const auto now = std::chrono::steady_clock::now();
-    // On every change, and at least every 30 s: a wait never looks hung.
-    if (line != last || now - last_print > std::chrono::seconds(30)) {
-      log->info("'{}': {}", plan.name, line);
-      last = line;
-      last_print = now;
-    }
-    if (counts.Done()) {
-      const int bad = counts.Of(JobState::kFailed) + counts.Of(JobState::kCancelled);
-      if (!plan.probe) QG_RETURN_IF_ERROR(PrintResults(*s.store, plan.name, "md", 0));
-      if (bad > 0) {
-        return Error::FailedPrecondition("{} of {} jobs of '{}' did not complete: {}", bad, views.size(), plan.name,
-                                         counts.failures);
-      }
-      return OkStatus();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(f.poll_seconds * 1000)));
+    return Summarize(Count(views));
+  };
+  QG_ASSIGN_OR_RETURN(auto done, WatchUntilDone(poll, {.experiment = plan.name,
+                                                       .interval = std::chrono::milliseconds(
+                                                           static_cast<int64_t>(f.poll_seconds * 1000)),
+                                                       .quiet_at_most = std::chrono::seconds(30)}));
+  if (!plan.probe) QG_RETURN_IF_ERROR(PrintResults(*s.store, plan.name, "md", 0));
+  if (done.failed > 0) {
+    return Error::FailedPrecondition("{} of {} jobs of '{}' did not complete: {}", done.failed,
+                                     done.failed + done.completed, plan.name, done.failures);
   }
+  return OkStatus();
 }
 
 Status PrintSlurmStatus(const SlurmClientFlags& f, const std::string& experiment, bool json) {

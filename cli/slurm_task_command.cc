@@ -8,14 +8,12 @@
 #include <string_view>
 
 #include "cli/command.h"
-#include "coordinator/slurm/slurm_task.h"
-#include "storage/sqlite_result_store.h"
+#include "worker/slurm_task.h"
 
 namespace qg::cli {
 namespace {
 
 struct TaskFlags {
-  std::string db;
   std::string manifest;
   int64_t index = -1;
 };
@@ -31,12 +29,11 @@ Status RunTask(const TaskFlags& f) {
       return Error::InvalidArgument("SLURM_ARRAY_TASK_ID '{}' is not an array task index", text);
     }
   }
-  // Many tasks write at once: wait for the lock rather than fail.
-  QG_ASSIGN_OR_RETURN(auto store, storage::SqliteResultStore::Open(f.db, SystemClock::Instance(),
-                                                                   {.create = false, .busy_timeout_ms = 120000}));
+  // No store here: the task leaves its outcome as a file for the client that
+  // submitted it (SQLite on a filesystem shared by many hosts loses writes).
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
-  return slurm::RunArrayTask(*store, {.manifest = f.manifest, .index = index, .host = host}, SystemClock::Instance());
+  return worker::RunArrayTask({.manifest = f.manifest, .index = index, .host = host});
 }
 
 }  // namespace
@@ -45,7 +42,6 @@ void AddSlurmTaskCommand(CLI::App& app, Action& action) {
   auto f = std::make_shared<TaskFlags>();
   CLI::App* cmd = app.add_subcommand("slurm-task", "Run one task of a Slurm job array (used by sbatch scripts)");
   cmd->group("");  // hidden
-  cmd->add_option("--db", f->db, "the results database")->required();
   cmd->add_option("--manifest", f->manifest, "the array's manifest")->required();
   cmd->add_option("--index", f->index, "task index (default: $SLURM_ARRAY_TASK_ID)");
   cmd->callback([f, &action] { action = [f] { return RunTask(*f); }; });

@@ -19,6 +19,7 @@ struct ClientFlags {
   std::string backend = "coordinator";
   std::string to;
   std::string token_file;
+  std::string tls_ca;
   SlurmClientFlags slurm;
 
   bool Slurm() const { return backend == "slurm"; }
@@ -34,9 +35,29 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
       ->capture_default_str();
   cmd->add_option("--to", f.to, "the coordinator's HOST:PORT (--backend coordinator)");
   cmd->add_option("--token-file", f.token_file, "file holding the cluster token (else $QG_TOKEN_FILE or $QG_TOKEN)");
+  cmd->add_option("--tls-ca", f.tls_ca, "the cluster's CA (PEM): talk TLS and check the coordinator's certificate");
   cmd->add_option("--db", f.slurm.db, "results database (--backend slurm; tasks write to it)")->capture_default_str();
   cmd->add_option("--root", f.slurm.root, "artifacts, sbatch scripts and task logs (--backend slurm)")
       ->capture_default_str();
+}
+
+// Where the coordinator is, and how to talk to it.
+struct Coordinator {
+  protocol::Endpoint at;
+  std::string token;
+  protocol::TlsContext tls;
+
+  Result<nlohmann::json> Ask(const nlohmann::json& request) const { return protocol::Request(at, token, request, tls); }
+};
+
+Result<Coordinator> Reach(const ClientFlags& f) {
+  Coordinator c;
+  QG_ASSIGN_OR_RETURN(c.at, protocol::ParseEndpoint(f.to));
+  QG_ASSIGN_OR_RETURN(c.token, protocol::LoadToken(f.token_file));
+  if (!f.tls_ca.empty()) {
+    QG_ASSIGN_OR_RETURN(c.tls, protocol::ClientTlsContext(f.tls_ca));
+  }
+  return c;
 }
 
 struct SubmitFlags {
@@ -50,13 +71,13 @@ Status Submit(const SubmitFlags& f) {
   QG_RETURN_IF_ERROR(f.client.Check());
   QG_ASSIGN_OR_RETURN(auto plan, PlanFromFile(f.spec));
   if (f.client.Slurm()) return SubmitToSlurm(plan, f.client.slurm, f.force, f.wait);
-  QG_ASSIGN_OR_RETURN(auto to, protocol::ParseEndpoint(f.client.to));
-  QG_ASSIGN_OR_RETURN(auto token, protocol::LoadToken(f.client.token_file));
-  QG_ASSIGN_OR_RETURN(auto reply, protocol::Request(to, token, SubmitRequest(plan, f.force)));
-  fmt::print("submitted '{}' to {}: {} jobs, {} already done\n", plan.name, to.ToString(), reply["jobs"].get<int>(),
+  QG_ASSIGN_OR_RETURN(auto c, Reach(f.client));
+  QG_ASSIGN_OR_RETURN(auto reply, c.Ask(SubmitRequest(plan, f.force)));
+  fmt::print("submitted '{}' to {}: {} jobs, {} already done\n", plan.name, c.at.ToString(), reply["jobs"].get<int>(),
              reply["cached"].get<int>());
   if (!f.wait) return OkStatus();
-  QG_ASSIGN_OR_RETURN(auto summary, WatchExperiment(to, token, plan.name, /*fail_when_stuck=*/false));
+  QG_ASSIGN_OR_RETURN(auto summary,
+                      WatchUntilDone(CoordinatorPoll(c.at, c.token, plan.name, c.tls), {.experiment = plan.name}));
   fmt::print("'{}': {} completed, {} failed or cancelled\n", plan.name, summary.completed, summary.failed);
   if (summary.failed > 0) return Error::FailedPrecondition("'{}': {}", plan.name, summary.failures);
   return OkStatus();
@@ -71,14 +92,13 @@ struct StatusFlags {
 Status PrintStatus(const StatusFlags& f) {
   QG_RETURN_IF_ERROR(f.client.Check());
   if (f.client.Slurm()) return PrintSlurmStatus(f.client.slurm, f.experiment, f.json);
-  QG_ASSIGN_OR_RETURN(auto to, protocol::ParseEndpoint(f.client.to));
-  QG_ASSIGN_OR_RETURN(auto token, protocol::LoadToken(f.client.token_file));
-  QG_ASSIGN_OR_RETURN(auto status, protocol::Request(to, token, {{"type", "status"}}));
+  QG_ASSIGN_OR_RETURN(auto c, Reach(f.client));
+  QG_ASSIGN_OR_RETURN(auto status, c.Ask({{"type", "status"}}));
   if (f.json) {
     fmt::print("{}\n", status.dump(2));
     return OkStatus();
   }
-  fmt::print("experiments on {}:\n", to.ToString());
+  fmt::print("experiments on {}:\n", c.at.ToString());
   for (const auto& e : status["experiments"]) {
     fmt::print("  {:<24} {:>5} done {:>4} running {:>5} pending {:>4} failed {:>4} cancelled\n",
                e["name"].get<std::string>(), e["completed"].get<int>(), e["running"].get<int>(),
@@ -112,9 +132,8 @@ Status Cancel(const CancelFlags& f) {
   if (!f.job.empty()) {
     return Error::InvalidArgument("--job is for --backend slurm; a coordinator cancels whole experiments");
   }
-  QG_ASSIGN_OR_RETURN(auto to, protocol::ParseEndpoint(f.client.to));
-  QG_ASSIGN_OR_RETURN(auto token, protocol::LoadToken(f.client.token_file));
-  QG_ASSIGN_OR_RETURN(auto reply, protocol::Request(to, token, {{"type", "cancel"}, {"experiment", f.experiment}}));
+  QG_ASSIGN_OR_RETURN(auto c, Reach(f.client));
+  QG_ASSIGN_OR_RETURN(auto reply, c.Ask({{"type", "cancel"}, {"experiment", f.experiment}}));
   fmt::print("cancelled '{}' ({} running job(s) stopped)\n", f.experiment, reply["revoked"].get<int>());
   return OkStatus();
 }

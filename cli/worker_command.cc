@@ -4,6 +4,7 @@
 #include "cli/command.h"
 #include "cli/stop_on_signal.h"
 #include "coordinator/protocol/auth.h"
+#include "coordinator/protocol/transport.h"
 #include "worker/resource_probe.h"
 #include "worker/worker_client.h"
 
@@ -13,6 +14,7 @@ namespace {
 struct WorkerFlags {
   std::string connect;
   std::string token_file;
+  std::string tls_ca;
   worker::WorkerOptions options;
   double cpus = -1;
   int gpus = -1;
@@ -22,6 +24,9 @@ struct WorkerFlags {
 Status RunWorker(WorkerFlags f) {
   QG_ASSIGN_OR_RETURN(f.options.coordinator, protocol::ParseEndpoint(f.connect));
   QG_ASSIGN_OR_RETURN(f.options.token, protocol::LoadToken(f.token_file));
+  if (!f.tls_ca.empty()) {
+    QG_ASSIGN_OR_RETURN(f.options.tls, protocol::ClientTlsContext(f.tls_ca));
+  }
   f.options.resources = worker::ProbeResources();
   if (f.cpus >= 0) f.options.resources.cpus = f.cpus;
   if (f.gpus >= 0) f.options.resources.gpus = f.gpus;
@@ -38,6 +43,7 @@ void AddWorkerCommand(CLI::App& app, Action& action) {
   CLI::App* cmd = app.add_subcommand("worker", "Join a cluster: run the jobs a coordinator leases to this machine");
   cmd->add_option("--connect", f->connect, "the coordinator's HOST:PORT")->required();
   cmd->add_option("--token-file", f->token_file, "file holding the cluster token (else $QG_TOKEN_FILE or $QG_TOKEN)");
+  cmd->add_option("--tls-ca", f->tls_ca, "the cluster's CA (PEM): talk TLS and check the coordinator's certificate");
   cmd->add_option("--name", f->options.name, "unique worker name (default: <host>-<pid>)");
   cmd->add_option("--cpus", f->cpus, "cores to offer (default: all)");
   cmd->add_option("--gpus", f->gpus, "GPUs to offer (default: /dev/nvidiaN count)");

@@ -1,8 +1,8 @@
-// The coordinator with real TCP, real workers (in-process threads) and real
-// SQLite: exactly-once under load, lost workers, bad tokens, fuzzed frames,
-// GPU placement.
-#include "coordinator/coordinator.h"
-#include "coordinator/local_cluster.h"
+// The cluster: a coordinator with real TCP, real workers (in-process threads)
+// and real SQLite: exactly-once under load, lost workers, bad tokens, fuzzed
+// frames, GPU placement. The coordinator alone, on a fake clock, is in
+// coordinator/coordinator_test.cc.
+#include "cluster/local_cluster.h"
 
 #include <gtest/gtest.h>
 
@@ -14,11 +14,14 @@
 #include "coordinator/protocol/connection.h"
 #include "experiments/probe_spec.h"
 #include "storage/sqlite_result_store.h"
+#include "tests/testing/raw_peer.h"
 #include "tests/testing/temp_dir.h"
 #include "worker/worker_client.h"
 
-namespace qg::coord {
+namespace qg::cluster {
 namespace {
+
+using qg::testing::RawPeer;
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -29,7 +32,7 @@ const std::string kToken = "test-token-0123456789";
 // A LocalCluster with no workers yet, plus the client calls tests need.
 class Cluster {
  public:
-  explicit Cluster(const std::string& db, CoordinatorOptions options = {}) {
+  explicit Cluster(const std::string& db, coord::CoordinatorOptions options = {}) {
     options.token = kToken;
     options.db = db;
     auto c = LocalCluster::Start({.coordinator = options, .workers = 0});
@@ -96,42 +99,6 @@ TEST(Coordinator, TwoWorkersCompleteAThousandNoopsExactlyOnce) {
   EXPECT_EQ(store->RunsOfExperiment((*store->GetExperiment("noops"))->id)->size(), 1000u);
 }
 
-// Speaks the protocol by hand: for workers that misbehave on purpose.
-class RawPeer {
- public:
-  explicit RawPeer(const protocol::Endpoint& at) : socket_(io_) {
-    socket_.connect(tcp::endpoint(asio::ip::make_address(at.host), at.port));
-  }
-  json Challenge() { return *protocol::ReadMessage(socket_); }
-  Result<json> Hello(const std::string& token, const std::string& role, const std::string& name,
-                     json resources = {{"cpus", 1}}) {
-    const auto challenge = Challenge();
-    json hello{{"type", "hello"}, {"protocol", protocol::kProtocolVersion}, {"role", role}, {"name", name},
-               {"proof", protocol::ComputeProof(token, challenge["nonce"].get<std::string>(), role, name)},
-               {"resources", resources}};
-    QG_RETURN_IF_ERROR(protocol::WriteMessage(socket_, hello));
-    return protocol::ReadMessage(socket_);
-  }
-  Result<json> Read() { return protocol::ReadMessage(socket_); }
-  void Write(const json& m) { (void)protocol::WriteMessage(socket_, m); }
-  void WriteRaw(const std::string& bytes) {
-    boost::system::error_code ec;
-    asio::write(socket_, asio::buffer(bytes), ec);
-  }
-  // True when the coordinator closed the connection.
-  bool Closed() {
-    std::array<char, 1> b{};
-    boost::system::error_code ec;
-    socket_.read_some(asio::buffer(b), ec);
-    return ec == asio::error::eof || ec == asio::error::connection_reset;
-  }
-  void Close() { socket_.close(); }
-
- private:
-  asio::io_context io_;
-  tcp::socket socket_;
-};
-
 TEST(Coordinator, AWrongOrMissingTokenIsRefusedAndGetsNoWork) {
   qg::testing::TempDir dir;
   Cluster cluster(dir.File("c.db"));
@@ -166,7 +133,7 @@ TEST(Coordinator, AWrongOrMissingTokenIsRefusedAndGetsNoWork) {
 
 TEST(Coordinator, ALostWorkersJobIsReleasedAfterItsLeaseExpiresAndCompletesOnce) {
   qg::testing::TempDir dir;
-  CoordinatorOptions options;
+  coord::CoordinatorOptions options;
   options.lease_ms = 600;
   options.heartbeat_ms = 100;
   options.retry.base_ms = 50;
@@ -191,7 +158,7 @@ TEST(Coordinator, ALostWorkersJobIsReleasedAfterItsLeaseExpiresAndCompletesOnce)
 
 TEST(Coordinator, ASilentWorkerIsDeclaredDead) {
   qg::testing::TempDir dir;
-  CoordinatorOptions options;
+  coord::CoordinatorOptions options;
   options.heartbeat_ms = 50;
   options.missed_heartbeats = 3;
   Cluster cluster(dir.File("c.db"), options);
@@ -227,7 +194,7 @@ TEST(Coordinator, AGpuJobWaitsForAWorkerWithAGpu) {
 
 TEST(Coordinator, FailingJobsAreRetriedThenFailedWithTheirError) {
   qg::testing::TempDir dir;
-  CoordinatorOptions options;
+  coord::CoordinatorOptions options;
   options.retry.base_ms = 20;
   Cluster cluster(dir.File("c.db"), options);
   cluster.AddWorker("w");
@@ -241,7 +208,7 @@ TEST(Coordinator, FailingJobsAreRetriedThenFailedWithTheirError) {
 
 TEST(Coordinator, SurvivesTenThousandFuzzedFramesAndKeepsServing) {
   qg::testing::TempDir dir;
-  CoordinatorOptions options;
+  coord::CoordinatorOptions options;
   options.handshake_timeout_ms = 2000;
   Cluster cluster(dir.File("c.db"), options);
   cluster.AddWorker("good");
@@ -308,4 +275,4 @@ TEST(Coordinator, CancelStopsAnExperiment) {
 }
 
 }  // namespace
-}  // namespace qg::coord
+}  // namespace qg::cluster

@@ -1,4 +1,4 @@
-#include "coordinator/local_cluster.h"
+#include "cluster/local_cluster.h"
 
 #include <algorithm>
 
@@ -6,7 +6,7 @@
 #include "core/base/logging.h"
 #include "worker/resource_probe.h"
 
-namespace qg::coord {
+namespace qg::cluster {
 
 Result<std::unique_ptr<LocalCluster>> LocalCluster::Start(LocalClusterOptions options) {
   std::unique_ptr<LocalCluster> cluster(new LocalCluster());
@@ -14,7 +14,8 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Start(LocalClusterOptions op
   if (c.token.empty()) c.token = protocol::RandomNonce();
   c.listen = "127.0.0.1:0";
   cluster->token_ = c.token;
-  QG_ASSIGN_OR_RETURN(cluster->coordinator_, Coordinator::Start(c));
+  cluster->worker_tls_ = options.worker_tls;
+  QG_ASSIGN_OR_RETURN(cluster->coordinator_, coord::Coordinator::Start(c));
   auto* coordinator = cluster->coordinator_.get();
   cluster->coordinator_thread_ = std::thread([coordinator] {
     if (auto s = coordinator->Run(); !s) Log("coordinator")->error("stopped: {}", s.error().ToString());
@@ -32,7 +33,7 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Start(LocalClusterOptions op
 
 worker::WorkerClient& LocalCluster::AddWorker(const std::string& name, const protocol::Resources& resources) {
   workers_.push_back(std::make_unique<worker::WorkerClient>(worker::WorkerOptions{
-      .coordinator = endpoint(), .token = token_, .name = name, .resources = resources, .reconnect = false}));
+      .coordinator = endpoint(), .token = token_, .tls = worker_tls_, .name = name, .resources = resources, .reconnect = false}));
   auto* w = workers_.back().get();
   worker_threads_.emplace_back([w] {
     if (auto s = w->Run(); !s) Log("worker")->error("{}", s.error().ToString());
@@ -47,4 +48,4 @@ LocalCluster::~LocalCluster() {
   if (coordinator_thread_.joinable()) coordinator_thread_.join();
 }
 
-}  // namespace qg::coord
+}  // namespace qg::cluster

@@ -17,16 +17,18 @@
 #include "coordinator/protocol/messages.h"
 #include "worker/worker_client.h"
 
-namespace qg::coord {
+namespace qg::cluster {
 
 struct LocalClusterOptions {
-  CoordinatorOptions coordinator;  // listens on 127.0.0.1, any free port; a random token when empty
+  coord::CoordinatorOptions coordinator;  // listens on 127.0.0.1, any free port; a random token when empty
   // Workers started at once; -1: one per 2 hardware threads (0 is allowed:
   // add them with AddWorker).
   int workers = -1;
   // What each worker offers; default: the machine's cores (at least 2 each,
   // since grid jobs ask for 2), memory and GPUs shared out.
   std::optional<protocol::Resources> worker_resources;
+  // Workers' TLS (the cluster's CA) when the coordinator serves TLS.
+  protocol::TlsContext worker_tls;
 };
 
 class LocalCluster {
@@ -45,10 +47,11 @@ class LocalCluster {
  private:
   LocalCluster() = default;
   std::string token_;
-  std::unique_ptr<Coordinator> coordinator_;
+  protocol::TlsContext worker_tls_;
+  std::unique_ptr<coord::Coordinator> coordinator_;
   std::thread coordinator_thread_;
   std::vector<std::unique_ptr<worker::WorkerClient>> workers_;
   std::vector<std::thread> worker_threads_;
 };
 
-}  // namespace qg::coord
+}  // namespace qg::cluster

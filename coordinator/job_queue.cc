@@ -13,11 +13,17 @@ using storage::JobRecord;
 using storage::JobState;
 
 JobQueue::JobQueue(storage::ResultStore& store, const Clock& clock, RetryPolicy retry, std::string artifact_root)
-    : store_(store), clock_(clock), retry_(retry), artifact_root_(std::move(artifact_root)) {}
+    : store_(store), clock_(clock), retry_(retry), backoff_(retry.Backoff()), artifact_root_(std::move(artifact_root)) {}
 
 protocol::Resources JobQueue::NeedOf(const JobRecord& job) {
   auto need = protocol::Resources::FromJson(job.resources);
   return need ? *need : protocol::Resources{};  // validated at submit
+}
+
+const protocol::Resources& JobQueue::Need(const JobRecord& job) const {
+  auto it = needs_.find(job.id);
+  if (it == needs_.end()) it = needs_.emplace(job.id, NeedOf(job)).first;
+  return it->second;
 }
 
 Result<int> JobQueue::Recover() {
@@ -29,7 +35,7 @@ Result<int> JobQueue::Recover() {
 
 void JobQueue::MarkPending(Experiment& e, const JobRecord& job) {
   if (DepsCompleted(e, job)) {
-    e.ready[ShapeOf(NeedOf(job))].insert(job.id);
+    e.ready[ShapeOf(Need(job))].insert(job.id);
   } else {
     e.waiting.insert(job.id);
   }
@@ -37,20 +43,20 @@ void JobQueue::MarkPending(Experiment& e, const JobRecord& job) {
 
 void JobQueue::Unmark(Experiment& e, const JobRecord& job) {
   e.waiting.erase(job.id);
-  auto bucket = e.ready.find(ShapeOf(NeedOf(job)));
+  auto bucket = e.ready.find(ShapeOf(Need(job)));
   if (bucket == e.ready.end()) return;
   bucket->second.erase(job.id);
   if (bucket->second.empty()) e.ready.erase(bucket);
 }
 
-void JobQueue::Release(Experiment& e, const std::string& key) {
+void JobQueue::ReadyDependents(Experiment& e, const std::string& key) {
   auto it = e.dependents.find(key);
   if (it == e.dependents.end()) return;
   for (int64_t id : it->second) {
     const auto& job = jobs_.at(id);
     if (job.state == JobState::kPending && e.waiting.count(id) && DepsCompleted(e, job)) {
       e.waiting.erase(id);
-      e.ready[ShapeOf(NeedOf(job))].insert(id);
+      e.ready[ShapeOf(Need(job))].insert(id);
     }
   }
 }
@@ -61,11 +67,13 @@ void JobQueue::SetState(JobRecord& job, JobState state) {
   if (state == JobState::kPending) MarkPending(e, job);
   if (job.state == JobState::kRunning && state != JobState::kRunning && !job.lease_id.empty()) {
     job_by_lease_.erase(job.lease_id);
+    lease_deadline_.erase(job.lease_id);
+    leased_hashes_.erase(job.config_hash);
     job.lease_id.clear();
     job.lease_expires_ms = 0;
   }
   job.state = state;
-  if (state == JobState::kCompleted) Release(e, job.key);
+  if (state == JobState::kCompleted) ReadyDependents(e, job.key);
 }
 
 Status JobQueue::Reload(int64_t experiment_id, const std::string& name) {
@@ -80,6 +88,7 @@ Status JobQueue::Reload(int64_t experiment_id, const std::string& name) {
     if (it != jobs_.end()) SetState(it->second, JobState::kCancelled);  // drop stale bookkeeping
     const JobState state = job.state;
     job.state = JobState::kCancelled;
+    needs_.erase(job.id);  // its resources may have changed
     auto& slot = jobs_[job.id];
     if (it == jobs_.end()) jobs_by_hash_[job.config_hash].push_back(job.id);
     slot = std::move(job);
@@ -95,7 +104,7 @@ Status JobQueue::Reload(int64_t experiment_id, const std::string& name) {
     const auto& job = jobs_.at(id);
     if (DepsCompleted(e, job)) {
       e.waiting.erase(id);
-      e.ready[ShapeOf(NeedOf(job))].insert(id);
+      e.ready[ShapeOf(Need(job))].insert(id);
     }
   }
   return OkStatus();
@@ -135,32 +144,30 @@ Result<exp::JobRequest> JobQueue::RequestFor(const JobRecord& job) {
 
 Result<std::optional<Lease>> JobQueue::LeaseNext(const protocol::Resources& free, const std::string& worker,
                                                  int64_t lease_ms) {
-  const int64_t now = clock_.WallMillis();
+  const auto now = clock_.SteadyNow();
   for (size_t turn = 0; turn < turn_.size(); ++turn) {
     const int64_t experiment_id = turn_[turn];
     auto& e = experiments_[experiment_id];
     for (auto& [shape, ids] : e.ready) {
-      if (!free.Fits(NeedOf(jobs_.at(*ids.begin())))) continue;
+      if (!free.Fits(Need(jobs_.at(*ids.begin())))) continue;
       for (int64_t id : ids) {
         auto& job = jobs_.at(id);
-        if (job.not_before_ms > now) continue;  // backing off
+        if (auto nb = not_before_.find(id); nb != not_before_.end() && nb->second > now) continue;  // backing off
+        if (leased_hashes_.count(job.config_hash)) continue;  // the same config runs elsewhere: its result is ours
         QG_ASSIGN_OR_RETURN(auto request, RequestFor(job));
         Lease lease{.lease_id = fmt::format("{}-{}-{}", job.id, ++lease_counter_, protocol::RandomNonce().substr(0, 8)),
                     .job_id = job.id,
                     .request = std::move(request),
-                    .need = NeedOf(job),
-                    .expires_ms = now + lease_ms};
-        JobRecord updated = job;
-        updated.state = JobState::kRunning;
-        updated.attempts += 1;
-        updated.worker = worker;
-        updated.lease_id = lease.lease_id;
-        updated.lease_expires_ms = lease.expires_ms;
-        updated.started_ms = now;
+                    .need = Need(job),
+                    .expires_ms = clock_.WallMillis() + lease_ms};
+        JobRecord updated = Started(job, worker, lease.lease_id, lease.expires_ms, clock_.WallMillis());
         QG_RETURN_IF_ERROR(store_.UpdateJob(updated));
         Unmark(e, job);
         job = std::move(updated);
         job_by_lease_[lease.lease_id] = id;
+        lease_deadline_[lease.lease_id] = SteadyAfter(lease_ms);
+        leased_hashes_.insert(job.config_hash);
+        not_before_.erase(id);
         // This experiment was served: the others go first next time.
         turn_.erase(turn_.begin() + static_cast<std::ptrdiff_t>(turn));
         turn_.push_back(experiment_id);
@@ -176,6 +183,7 @@ bool JobQueue::Renew(const std::string& lease_id, int64_t lease_ms) {
   if (it == job_by_lease_.end()) return false;
   // Only in memory: after a restart every running job is re-queued anyway.
   jobs_.at(it->second).lease_expires_ms = clock_.WallMillis() + lease_ms;
+  lease_deadline_[lease_id] = SteadyAfter(lease_ms);
   return true;
 }
 
@@ -202,20 +210,17 @@ Result<bool> JobQueue::Complete(const std::string& lease_id, const storage::RunR
 }
 
 Status JobQueue::Retire(JobRecord& job, const Error& error, bool count_attempt) {
-  const int64_t now = clock_.WallMillis();
-  JobRecord updated = job;
-  updated.last_error = error.ToString();
-  updated.finished_ms = now;
-  updated.lease_id.clear();
-  updated.lease_expires_ms = 0;
   const bool retry = RetryPolicy::Retryable(error.code) && (!count_attempt || job.attempts < job.max_attempts);
-  updated.state = retry ? JobState::kPending : JobState::kFailed;
-  updated.not_before_ms = retry ? now + retry_.BackoffMs(std::max(job.attempts, 1)) : 0;
+  const int64_t delay_ms = retry ? backoff_.DelayMs(std::max(job.attempts, 1)) : 0;
+  const int64_t now = clock_.WallMillis();
+  JobRecord updated = Ended(job, retry ? JobState::kPending : JobState::kFailed, error.ToString(), now,
+                            retry ? now + delay_ms : 0);
   QG_RETURN_IF_ERROR(store_.UpdateJob(updated));
   SetState(job, updated.state);
   job.last_error = updated.last_error;
   job.finished_ms = now;
   job.not_before_ms = updated.not_before_ms;
+  if (retry) not_before_[job.id] = SteadyAfter(delay_ms);
   if (!retry) QG_RETURN_IF_ERROR(CancelDependents(job));
   return OkStatus();
 }
@@ -229,9 +234,8 @@ Status JobQueue::CancelDependents(const JobRecord& failed) {
     for (int64_t id : e.dependents[key]) {
       auto& job = jobs_.at(id);
       if (job.state != JobState::kPending) continue;
-      JobRecord updated = job;
-      updated.state = JobState::kCancelled;
-      updated.last_error = fmt::format("dependency '{}' did not complete", key);
+      JobRecord updated =
+          Ended(job, JobState::kCancelled, fmt::format("dependency '{}' did not complete", key), clock_.WallMillis());
       QG_RETURN_IF_ERROR(store_.UpdateJob(updated));
       job.last_error = updated.last_error;
       SetState(job, JobState::kCancelled);
@@ -248,7 +252,7 @@ Result<bool> JobQueue::Fail(const std::string& lease_id, const Error& error) {
   return true;
 }
 
-Status JobQueue::Release(const std::string& lease_id, const std::string& reason) {
+Status JobQueue::LoseLease(const std::string& lease_id, const std::string& reason) {
   auto it = job_by_lease_.find(lease_id);
   if (it == job_by_lease_.end()) return OkStatus();
   auto& job = jobs_.at(it->second);
@@ -257,12 +261,12 @@ Status JobQueue::Release(const std::string& lease_id, const std::string& reason)
 }
 
 Result<std::vector<std::string>> JobQueue::ExpireLeases() {
-  const int64_t now = clock_.WallMillis();
+  const auto now = clock_.SteadyNow();
   std::vector<std::string> expired;
-  for (const auto& [lease, id] : job_by_lease_) {
-    if (jobs_.at(id).lease_expires_ms <= now) expired.push_back(lease);
+  for (const auto& [lease, deadline] : lease_deadline_) {
+    if (deadline <= now) expired.push_back(lease);
   }
-  for (const auto& lease : expired) QG_RETURN_IF_ERROR(Release(lease, "lease expired"));
+  for (const auto& lease : expired) QG_RETURN_IF_ERROR(LoseLease(lease, "lease expired"));
   return expired;
 }
 
@@ -276,10 +280,7 @@ Result<std::vector<std::string>> JobQueue::Cancel(const std::string& experiment)
       if (job.experiment_id != experiment_id) continue;
       if (job.state != JobState::kPending && job.state != JobState::kRunning) continue;
       if (job.state == JobState::kRunning) revoked.push_back(job.lease_id);
-      JobRecord updated = job;
-      updated.state = JobState::kCancelled;
-      updated.last_error = "cancelled by a client";
-      updated.lease_id.clear();
+      JobRecord updated = Ended(job, JobState::kCancelled, "cancelled by a client", clock_.WallMillis());
       QG_RETURN_IF_ERROR(store_.UpdateJob(updated));
       job.last_error = updated.last_error;
       SetState(job, JobState::kCancelled);
@@ -301,7 +302,7 @@ nlohmann::json JobQueue::Summary(const std::vector<protocol::Resources>& workers
     auto& row = rows[job.experiment_id];
     bump(row[std::string(storage::JobStateName(job.state))]);
     if (job.state == JobState::kPending) {
-      const auto need = NeedOf(job);
+      const auto& need = Need(job);
       if (std::none_of(workers.begin(), workers.end(), [&](const auto& w) { return w.Fits(need); })) {
         bump(row["unplaceable"]);
       }

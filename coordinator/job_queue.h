@@ -6,7 +6,13 @@
 //
 // Exactly-once: a result counts only for the lease the job currently holds; a
 // result for an expired, re-leased or cancelled lease is dropped, and the
-// store keeps at most one run per config hash.
+// store keeps at most one run per config hash. One config hash has at most
+// one lease at a time: two experiments sharing a training config run it once,
+// and the second gets the first's result.
+//
+// Deadlines (lease expiry, retry backoff) are kept on the clock's steady time:
+// a step of the wall clock (NTP) neither expires leases nor stalls retries.
+// The store's wall-clock fields are for people reading it.
 //
 // Not thread-safe: the coordinator calls it from its io thread only.
 #pragma once
@@ -70,7 +76,7 @@ class JobQueue {
   // its dependents cancelled). False when the lease is not current.
   Result<bool> Fail(const std::string& lease_id, const Error& error);
   // The lease is lost (worker dead or lease expired): counts as a failed attempt.
-  Status Release(const std::string& lease_id, const std::string& reason);
+  Status LoseLease(const std::string& lease_id, const std::string& reason);
   // Releases every lease past its expiry; their ids.
   Result<std::vector<std::string>> ExpireLeases();
 
@@ -101,22 +107,30 @@ class JobQueue {
   void MarkPending(Experiment& e, const storage::JobRecord& job);
   void Unmark(Experiment& e, const storage::JobRecord& job);
   // Moves `key`'s dependents whose dependencies have all completed to ready.
-  void Release(Experiment& e, const std::string& key);
+  void ReadyDependents(Experiment& e, const std::string& key);
   Status Reload(int64_t experiment_id, const std::string& name);
+  // NeedOf, parsed once per job (dispatch and status ask for it constantly).
+  const protocol::Resources& Need(const storage::JobRecord& job) const;
   void SetState(storage::JobRecord& job, storage::JobState state);
   bool DepsCompleted(const Experiment& e, const storage::JobRecord& job) const;
   Status CancelDependents(const storage::JobRecord& failed);
   Status Retire(storage::JobRecord& job, const Error& error, bool count_attempt);
   Result<exp::JobRequest> RequestFor(const storage::JobRecord& job);
+  Clock::time_point SteadyAfter(int64_t ms) const { return clock_.SteadyNow() + std::chrono::milliseconds(ms); }
 
   storage::ResultStore& store_;
   const Clock& clock_;
   RetryPolicy retry_;
+  Backoff backoff_;
   std::string artifact_root_;
   std::map<int64_t, storage::JobRecord> jobs_;
   std::map<int64_t, Experiment> experiments_;
   std::deque<int64_t> turn_;  // experiments in the order they are served next
   std::map<std::string, int64_t> job_by_lease_;
+  std::map<std::string, Clock::time_point> lease_deadline_;  // by lease id
+  std::map<int64_t, Clock::time_point> not_before_;          // by job id: backing off until then
+  std::set<std::string> leased_hashes_;                      // config hashes with a live lease
+  mutable std::map<int64_t, protocol::Resources> needs_;     // by job id (a cache)
   std::map<std::string, std::vector<int64_t>> jobs_by_hash_;
   uint64_t lease_counter_ = 0;
 };

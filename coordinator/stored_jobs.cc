@@ -25,10 +25,8 @@ Result<int64_t> StoreSubmission(storage::ResultStore& store, const std::string& 
   QG_ASSIGN_OR_RETURN(auto stored, store.ListJobs(experiment_id));
   for (auto& j : stored) {
     if (j.state != JobState::kFailed && j.state != JobState::kCancelled) continue;
-    j.state = JobState::kPending;
+    j = Ended(std::move(j), JobState::kPending, "", j.finished_ms);  // a fresh start: new attempts
     j.attempts = 0;
-    j.not_before_ms = 0;
-    j.last_error.clear();
     QG_RETURN_IF_ERROR(store.UpdateJob(j));
   }
   return experiment_id;
@@ -37,18 +35,36 @@ Result<int64_t> StoreSubmission(storage::ResultStore& store, const std::string& 
 Result<exp::JobRequest> RequestForJob(storage::ResultStore& store, const storage::JobRecord& job,
                                       const std::function<const std::string*(const std::string& key)>& config_hash_of,
                                       const std::string& artifact_root) {
-  exp::JobRequest request{.key = job.key, .kind = job.kind, .config = job.config, .config_hash = job.config_hash};
-  request.work_dir = exp::JobWorkDir(artifact_root, job.config_hash);
-  for (const auto& dep : job.deps) {
-    const std::string* hash = config_hash_of(dep);
-    if (hash == nullptr) {
-      return Error::FailedPrecondition("job '{}': dependency '{}' is not a job of its experiment", job.key, dep);
-    }
-    QG_ASSIGN_OR_RETURN(auto run, store.FindRun(*hash));
-    if (!run) return Error::FailedPrecondition("job '{}': dependency '{}' has no stored result", job.key, dep);
-    request.deps[dep] = *run;
-  }
-  return request;
+  return exp::BuildJobRequest(
+      job, config_hash_of,
+      [&store](const std::string& hash) -> Result<storage::RunRecord> {
+        QG_ASSIGN_OR_RETURN(auto run, store.FindRun(hash));
+        if (!run) return Error::NotFound("no stored run for {}", hash);
+        return std::move(*run);
+      },
+      artifact_root);
+}
+
+storage::JobRecord Started(storage::JobRecord job, const std::string& worker, const std::string& lease_id,
+                           int64_t lease_expires_ms, int64_t now_ms) {
+  job.state = JobState::kRunning;
+  job.attempts += 1;
+  job.worker = worker;
+  job.lease_id = lease_id;
+  job.lease_expires_ms = lease_expires_ms;
+  job.started_ms = now_ms;
+  return job;
+}
+
+storage::JobRecord Ended(storage::JobRecord job, JobState state, const std::string& error, int64_t now_ms,
+                         int64_t not_before_ms) {
+  job.state = state;
+  job.last_error = error;
+  job.finished_ms = now_ms;
+  job.lease_id.clear();
+  job.lease_expires_ms = 0;
+  job.not_before_ms = not_before_ms;
+  return job;
 }
 
 }  // namespace qg::coord

@@ -1,6 +1,7 @@
 // What every scheduler (the coordinator's JobQueue, the Slurm backend) does
-// with the store: store a submitted experiment before anything runs, and build
-// a job's request from the stored runs of its dependencies when it starts.
+// with the store: store a submitted experiment before anything runs, build a
+// job's request from the stored runs of its dependencies when it starts, and
+// move jobs between states.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -30,5 +31,16 @@ Result<int64_t> StoreSubmission(storage::ResultStore& store, const std::string& 
 Result<exp::JobRequest> RequestForJob(storage::ResultStore& store, const storage::JobRecord& job,
                                       const std::function<const std::string*(const std::string& key)>& config_hash_of,
                                       const std::string& artifact_root);
+
+// Job state transitions, the one place a job record changes state: each
+// returns the record to write (callers write it to the store; the JobQueue
+// mirrors it in memory).
+//  Started: running on `worker` under `lease_id`, one more attempt.
+storage::JobRecord Started(storage::JobRecord job, const std::string& worker, const std::string& lease_id,
+                           int64_t lease_expires_ms, int64_t now_ms);
+//  Ended: failed, cancelled, or pending again (a retry not before
+//  `not_before_ms`), with `error` kept; the lease is gone.
+storage::JobRecord Ended(storage::JobRecord job, storage::JobState state, const std::string& error, int64_t now_ms,
+                         int64_t not_before_ms = 0);
 
 }  // namespace qg::coord

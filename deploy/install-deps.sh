@@ -11,7 +11,7 @@ packages=(
   libtorch-dev libgloo-dev libopenblas0-pthread
   libboost-dev libboost-system-dev libboost-filesystem-dev
   libsqlite3-dev sqlite3 nlohmann-json3-dev libfmt-dev libspdlog-dev libcli11-dev libexpected-dev
-  libssl-dev zlib1g-dev libstb-dev libgtest-dev libgmock-dev
+  libssl-dev openssl zlib1g-dev libstb-dev libgtest-dev libgmock-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   libopenmpi-dev openmpi-bin
   # data: Fashion-MNIST lands in /usr/share/datasets/fashion-mnist

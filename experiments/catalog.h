@@ -1,6 +1,6 @@
 // Catalog: what an experiment spec may name, and how strategy parameters and
 // training recipes are checked. The real catalog reads LibTorch-side
-// registries (core/pipeline/torch_catalog.h); experiments/ stays LibTorch-free
+// registries (runner/torch_catalog.h); experiments/ stays LibTorch-free
 // and tests use a fake.
 #pragma once
 

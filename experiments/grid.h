@@ -10,26 +10,22 @@
 // INT8 strategies run on cpu only (LibTorch has no GPU INT8 kernels); fp32 and
 // fp16 run on every listed device. Keys and order are stable for a given spec.
 //
-// Each job's config holds everything that affects its result; its config hash
-// is SHA-256 of that canonical JSON, which includes the hashes of the jobs it
-// depends on and a code version per job kind, so retraining invalidates what
-// was quantized from the old weights, and a code change that alters results is
-// a version bump here.
+// Each job's config (experiments/job_config.h) holds everything that affects
+// its result; its config hash is SHA-256 of that canonical JSON, which
+// includes the hashes of the jobs it depends on and a code version per job
+// kind, so retraining invalidates what was quantized from the old weights, and
+// a code change that alters results is a version bump in job_config.h.
 #pragma once
 
 #include <vector>
 
 #include "core/base/result.h"
 #include "experiments/catalog.h"
+#include "experiments/job_config.h"
 #include "experiments/spec.h"
 #include "storage/records.h"
 
 namespace qg::exp {
-
-// Bumped when a job kind's results change meaning; part of every config hash.
-inline constexpr const char* kTrainCodeVersion = "train-1";
-inline constexpr const char* kQuantizeCodeVersion = "quantize-2";
-inline constexpr const char* kExportCodeVersion = "export-1";
 
 Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& spec, const Catalog& catalog);
 

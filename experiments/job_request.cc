@@ -31,6 +31,26 @@ Result<JobRequest> JobRequest::FromJson(const json& j) {
   }
 }
 
+Result<JobRequest> BuildJobRequest(const storage::JobRecord& job,
+                                   const std::function<const std::string*(const std::string& key)>& hash_of_dep,
+                                   const RunLookup& run_of, const std::string& artifact_root) {
+  JobRequest request{.key = job.key, .kind = job.kind, .config = job.config, .config_hash = job.config_hash};
+  request.work_dir = JobWorkDir(artifact_root, job.config_hash);
+  for (const auto& dep : job.deps) {
+    const std::string* hash = hash_of_dep(dep);
+    if (hash == nullptr) {
+      return Error::FailedPrecondition("job '{}': dependency '{}' is not a job of its experiment", job.key, dep);
+    }
+    auto run = run_of(*hash);
+    if (!run) {
+      if (run.error().code != ErrorCode::kNotFound) return run.error();
+      return Error::FailedPrecondition("job '{}': dependency '{}' has no stored result", job.key, dep);
+    }
+    request.deps[dep] = std::move(*run);
+  }
+  return request;
+}
+
 std::string JobWorkDir(const std::string& root, const std::string& config_hash) {
   return (std::filesystem::absolute(root) / "artifacts" / config_hash.substr(0, 16)).string();
 }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -25,6 +26,19 @@ struct JobRequest {
   nlohmann::json ToJson() const;
   static Result<JobRequest> FromJson(const nlohmann::json& j);
 };
+
+// The stored run of a dependency, by its config hash: NotFound (or any error)
+// when there is none. Schedulers read it from their store, Slurm tasks from
+// the outcome files on the shared filesystem.
+using RunLookup = std::function<Result<storage::RunRecord>(const std::string& config_hash)>;
+
+// The request to run `job`: its config, the run of each dependency
+// (`hash_of_dep` maps a dependency's key to its config hash; nullptr when it
+// is not a job of the experiment), and its work directory under
+// `artifact_root`. FailedPrecondition naming the dependency that has no run.
+Result<JobRequest> BuildJobRequest(const storage::JobRecord& job,
+                                   const std::function<const std::string*(const std::string& key)>& hash_of_dep,
+                                   const RunLookup& run_of, const std::string& artifact_root);
 
 // Where a job's artifacts live under `root`: keyed by config hash, so a
 // retried or resumed job finds what an earlier attempt left (training state).

@@ -26,6 +26,8 @@
 
 #include "core/base/result.h"
 #include "experiments/catalog.h"
+#include "experiments/job_config.h"
+#include "experiments/slurm_spec.h"
 
 namespace qg::exp {
 
@@ -35,29 +37,15 @@ struct StrategyEntry {
   nlohmann::json params = nlohmann::json::object();  // as written (resolved per grid cell)
 };
 
-struct MeasureSpec {
-  std::vector<int64_t> batch_sizes{1, 64};
-  int64_t eval_limit = 0;  // 0: whole test split
-  int warmup_runs = 20;
-  int runs = 50;
-  int threads = 2;
-  int64_t layer_mse_images = 256;
-};
-
 struct ExportSpec {
   bool onnx = false;  // export every strategy's model to ONNX and measure it in ONNX Runtime
 };
 
-struct PublishedRow {
-  double top1 = 0;
-  double latency_ms = 0;  // per image
-  double size_mb = 0;
-};
 
 struct ExperimentSpec {
   std::string name;
   std::string description;
-  nlohmann::json dataset;  // {"name", "dir", "image_size"}
+  DatasetConfig dataset;
   std::string model;
   bool aux_logits = false;
   nlohmann::json recipe;  // resolved training recipe, without the seed
@@ -67,10 +55,11 @@ struct ExperimentSpec {
   std::vector<int64_t> calibration_sizes;     // empty: each strategy's own default
   std::vector<std::string> engines;
   std::vector<std::string> devices{"cpu"};
-  MeasureSpec measure;
+  MeasureConfig measure;
   ExportSpec export_;
   int max_attempts = 3;
   nlohmann::json published;  // optional: the paper's numbers, for `quantgrid reproduce`
+  SlurmSection slurm;        // how `submit --backend slurm` asks for its arrays
 
   nlohmann::json raw;  // the spec as written
 };

@@ -1,66 +1,90 @@
-#include "core/pipeline/job_runner.h"
+#include "runner/job_runner.h"
 
-#include <fmt/format.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
-#include "core/base/build_info.h"
 #include "core/base/clock.h"
 #include "core/base/sha256.h"
 #include "core/pipeline/export_step.h"
 #include "core/pipeline/quantize_step.h"
 #include "core/pipeline/torch_runtime.h"
 #include "core/pipeline/train_step.h"
+#include "core/quant/engine.h"
 #include "core/train/distributed.h"
-#include "worker/probe_jobs.h"
+#include "experiments/job_config.h"
+#include "runner/run_record.h"
 
-namespace qg::pipeline {
+namespace qg::runner {
 namespace {
 
-using nlohmann::json;
+using exp::JobRequest;
+using storage::RunRecord;
+namespace metric = exp::metric;
+namespace document = exp::document;
+namespace artifact = exp::artifact;
 
-std::string Hostname() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
-data::DatasetSpec DatasetFrom(const json& j) {
+data::DatasetSpec DatasetOf(const exp::DatasetConfig& c) {
   data::DatasetSpec d;
-  d.name = j.value("name", d.name);
-  d.dir = j.value("dir", "");
-  d.image_size = j.value("image_size", d.image_size);
+  d.name = c.name;
+  d.dir = c.dir;
+  d.image_size = c.image_size;
   return d;
 }
 
-Result<storage::Artifact> ArtifactOf(const std::string& kind, const std::string& path) {
-  const std::string absolute = std::filesystem::absolute(path).string();
-  QG_ASSIGN_OR_RETURN(std::string sha, Sha256File(absolute));
-  std::error_code ec;
-  return storage::Artifact{kind, absolute, sha, static_cast<int64_t>(std::filesystem::file_size(absolute, ec))};
+pipeline::MeasureOptions MeasureOf(const exp::MeasureConfig& m) {
+  pipeline::MeasureOptions o;
+  o.eval_limit = m.eval_limit;
+  o.latency.batch_sizes = m.batch_sizes;
+  o.latency.warmup_runs = m.warmup_runs;
+  o.latency.runs = m.runs;
+  return o;
 }
 
-// Scalars of a classification report, and the report's documents.
-void AddAccuracy(const metrics::ClassificationReport& r, storage::RunRecord& run) {
-  run.metrics["top1"] = r.top1;
-  run.metrics["top5"] = r.top5;
-  run.metrics["eval_images"] = static_cast<double>(r.count);
-  run.documents["confusion"] = r.confusion;
-  run.documents["per_class_accuracy"] = r.per_class_accuracy;
+std::string EngineOf(const std::string& configured) {
+  return configured.empty() ? quant::DefaultEngine() : configured;
 }
 
-Result<storage::RunRecord> RunTrain(const JobRequest& req, train::TrainObserver* progress, storage::RunRecord run) {
-  const json& c = req.config;
-  TrainStepSpec spec;
-  spec.dataset = DatasetFrom(c.at("dataset"));
-  spec.model = c.at("model").at("name");
-  spec.aux_logits = c.at("model").value("aux_logits", false);
-  QG_ASSIGN_OR_RETURN(spec.recipe, train::TrainOptions::FromJson(c.at("recipe"), "train"));
-  // A grid on cuda trains its model there too (the job asked for a GPU).
-  if (c.value("device", "cpu") == "cuda") spec.recipe.device = "cuda";
+// The artifact of `kind` a dependency stored, if any.
+const storage::Artifact* FindArtifact(const JobRequest& req, const std::string& kind, std::string* dep_key = nullptr) {
+  for (const auto& [key, dep] : req.deps) {
+    for (const auto& a : dep.artifacts) {
+      if (a.kind != kind) continue;
+      if (dep_key) *dep_key = key;
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+// The file a dependency stored as `kind`, checked against its recorded
+// sha256: a model overwritten or damaged since (another attempt, a disk
+// error) fails here by name instead of quietly producing other numbers.
+Result<std::string> DependencyArtifact(const JobRequest& req, const std::string& kind) {
+  std::string key;
+  const storage::Artifact* a = FindArtifact(req, kind, &key);
+  if (a == nullptr) {
+    return Error::FailedPrecondition("job '{}' needs a '{}' artifact from its dependencies, and none has one", req.key,
+                                     kind);
+  }
+  QG_ASSIGN_OR_RETURN(std::string sha, Sha256File(a->path));
+  if (!a->sha256.empty() && sha != a->sha256) {
+    return Error::FailedPrecondition("artifact '{}' of job '{}' changed since it was stored (sha256 {} is not {})",
+                                     a->path, key, sha.substr(0, 12), a->sha256.substr(0, 12));
+  }
+  return a->path;
+}
+
+Result<RunRecord> RunTrain(const JobRequest& req, train::TrainObserver* progress, RunRecord run) {
+  QG_ASSIGN_OR_RETURN(auto c, exp::TrainConfig::FromJson(req.config));
+  pipeline::TrainStepSpec spec;
+  spec.dataset = DatasetOf(c.dataset);
+  spec.model = c.model;
+  spec.aux_logits = c.aux_logits;
+  QG_ASSIGN_OR_RETURN(spec.recipe, train::TrainOptions::FromJson(c.recipe, "config.recipe"));
+  if (c.device == "cuda") spec.recipe.device = "cuda";  // a grid on cuda trains there too
   spec.out_dir = req.work_dir;
   spec.resume = true;  // a retried or restarted job continues from its last epoch
   // One rank of a data-parallel job (the worker started `processes` of us).
@@ -69,100 +93,56 @@ Result<storage::RunRecord> RunTrain(const JobRequest& req, train::TrainObserver*
   if (distributed) {
     QG_ASSIGN_OR_RETURN(sync, train::ConnectProcessGroup(*distributed, spec.recipe.device));
   }
-  QG_ASSIGN_OR_RETURN(auto result, RunTrainStep(spec, progress, sync.get()));
+  QG_ASSIGN_OR_RETURN(auto result, pipeline::RunTrainStep(spec, progress, sync.get()));
   run.seed = static_cast<int64_t>(spec.recipe.seed);
-  if (sync) run.metrics["train_processes"] = sync->world_size();
+  run.device = c.device;
+  if (sync) run.metrics[metric::kTrainProcesses] = sync->world_size();
   if (sync && sync->rank() != 0) return run;  // rank 0 reports the job's result
   AddAccuracy(result.test, run);
-  run.metrics["parameters"] = static_cast<double>(result.parameters);
-  run.metrics["size_bytes"] = static_cast<double>(result.model_bytes);
-  run.metrics["train_seconds"] = result.report.seconds;
+  run.metrics[metric::kParameters] = static_cast<double>(result.parameters);
+  run.metrics[metric::kSizeBytes] = static_cast<double>(result.model_bytes);
+  run.metrics[metric::kTrainSeconds] = result.report.seconds;
   if (!result.report.epochs.empty()) {
-    run.metrics["train_images_per_second"] = result.report.epochs.back().images_per_second;
+    run.metrics[metric::kTrainImagesPerSecond] = result.report.epochs.back().images_per_second;
   }
-  run.documents["train_report"] = result.report.ToJson();
-  QG_ASSIGN_OR_RETURN(auto artifact, ArtifactOf("model_fp32", result.model_path));
-  run.artifacts.push_back(artifact);
+  run.documents[document::kTrainReport] = result.report.ToJson();
+  QG_RETURN_IF_ERROR(AddArtifact(artifact::kModelFp32, result.model_path, run));
   run.result = result.ToJson();
   return run;
 }
 
-Result<std::string> DependencyArtifact(const JobRequest& req, const std::string& kind) {
-  for (const auto& [key, dep] : req.deps) {
-    for (const auto& a : dep.artifacts) {
-      if (a.kind == kind) return a.path;
-    }
-  }
-  return Error::FailedPrecondition("job '{}' needs a '{}' artifact from its dependencies, and none has one", req.key,
-                                   kind);
-}
-
-// Measure options of a job's "measure" config (quantize and export jobs).
-MeasureOptions MeasureFrom(const json& m) {
-  MeasureOptions o;
-  o.eval_limit = m.value("eval_limit", int64_t{0});
-  o.latency.batch_sizes = m.at("batch_sizes").get<std::vector<int64_t>>();
-  o.latency.warmup_runs = m.value("warmup_runs", 20);
-  o.latency.runs = m.value("runs", 50);
-  return o;
-}
-
-void AddLatency(const std::vector<metrics::LatencyStats>& latency, storage::RunRecord& run) {
-  for (const auto& l : latency) {
-    const std::string p = fmt::format("latency.{}.b{}.", l.device, l.batch_size);
-    run.metrics[p + "mean_ms"] = l.mean_ms;
-    run.metrics[p + "std_ms"] = l.std_ms;
-    run.metrics[p + "p50_ms"] = l.p50_ms;
-    run.metrics[p + "p95_ms"] = l.p95_ms;
-    run.metrics[p + "ms_per_image"] = l.p50_ms / static_cast<double>(l.batch_size);
-    if (l.speedup_vs_reference > 0) {  // the FP32 model, timed alternately in this job
-      run.metrics[p + "fp32_p50_ms"] = l.reference_p50_ms;
-      run.metrics[p + "speedup_vs_fp32"] = l.speedup_vs_reference;
-    }
-  }
-}
-
-void AddOutputDiff(const metrics::OutputDiff& d, storage::RunRecord& run) {
-  run.metrics["output.max_abs"] = d.max_abs;
-  run.metrics["output.mean_abs"] = d.mean_abs;
-  run.metrics["output.relative_mse"] = d.relative_mse;
-  run.metrics["output.top1_agreement"] = d.top1_agreement;
-}
-
-Result<storage::RunRecord> RunQuantize(const JobRequest& req, train::TrainObserver* progress, storage::RunRecord run) {
-  const json& c = req.config;
-  QuantizeStepSpec spec;
-  QG_ASSIGN_OR_RETURN(spec.fp32_model_path, DependencyArtifact(req, "model_fp32"));
-  spec.dataset = DatasetFrom(c.at("dataset"));
-  spec.strategy = c.at("strategy");
-  spec.params = c.at("params");
-  spec.engine = c.value("engine", "");
-  if (spec.engine.empty()) spec.engine = "onednn";
-  spec.device = c.value("device", "cpu");
-  const json& m = c.at("measure");
-  spec.measure = MeasureFrom(m);
-  spec.layer_mse_images = m.value("layer_mse_images", int64_t{256});
-  spec.seed = c.value("seed", uint64_t{0});
+Result<RunRecord> RunQuantize(const JobRequest& req, train::TrainObserver* progress, RunRecord run) {
+  QG_ASSIGN_OR_RETURN(auto c, exp::QuantizeConfig::FromJson(req.config));
+  pipeline::QuantizeStepSpec spec;
+  QG_ASSIGN_OR_RETURN(spec.fp32_model_path, DependencyArtifact(req, artifact::kModelFp32));
+  spec.dataset = DatasetOf(c.dataset);
+  spec.strategy = c.strategy;
+  spec.params = c.params;
+  spec.engine = EngineOf(c.engine);
+  spec.device = c.device;
+  spec.measure = MeasureOf(c.measure);
+  spec.layer_mse_images = c.measure.layer_mse_images;
+  spec.seed = static_cast<uint64_t>(c.seed);
   spec.out_dir = req.work_dir;
-  QG_ASSIGN_OR_RETURN(auto r, RunQuantizeStep(spec, progress));
-  run.seed = static_cast<int64_t>(spec.seed);
-  run.engine = c.value("engine", "");
-  run.device = spec.device;
+  QG_ASSIGN_OR_RETURN(auto r, pipeline::RunQuantizeStep(spec, progress));
+  run.seed = c.seed;
+  run.engine = c.engine;
+  run.device = c.device;
   AddAccuracy(r.measured.accuracy, run);
-  run.metrics["size_bytes"] = static_cast<double>(r.model_bytes);
-  run.metrics["fp32_size_bytes"] = static_cast<double>(r.fp32_model_bytes);
+  run.metrics[metric::kSizeBytes] = static_cast<double>(r.model_bytes);
+  run.metrics[metric::kFp32SizeBytes] = static_cast<double>(r.fp32_model_bytes);
   AddLatency(r.measured.latency, run);
   AddOutputDiff(r.vs_fp32, run);
-  run.documents["layer_mse"] = r.layer_mse;
-  run.documents["details"] = r.details;
-  run.documents["params"] = r.params;
-  run.documents["precision"] = r.precision;
-  run.documents["runtime"] = r.runtime;
-  QG_ASSIGN_OR_RETURN(auto artifact, ArtifactOf(r.precision == "fp32" || r.precision == "fp16" ? "model_" + r.precision
-                                                                                                : "model_int8",
-                                                r.model_path));
-  run.artifacts.push_back(artifact);
-  json result = r.ToJson();
+  run.documents[document::kLayerMse] = r.layer_mse;
+  run.documents[document::kDetails] = r.details;
+  run.documents[document::kParams] = r.params;
+  run.documents[document::kPrecision] = r.precision;
+  run.documents[document::kRuntime] = r.runtime;
+  const char* kind = r.precision == "fp32"   ? artifact::kModelFp32
+                     : r.precision == "fp16" ? artifact::kModelFp16
+                                             : artifact::kModelInt8;
+  QG_RETURN_IF_ERROR(AddArtifact(kind, r.model_path, run));
+  nlohmann::json result = r.ToJson();
   result["measured"].erase("accuracy");  // already in documents/metrics
   run.result = result;
   return run;
@@ -170,71 +150,63 @@ Result<storage::RunRecord> RunQuantize(const JobRequest& req, train::TrainObserv
 
 // The ONNX step: export what the quantize job wrote, measure it in ONNX
 // Runtime. Its output.* metrics compare with the same model in LibTorch.
-Result<storage::RunRecord> RunExport(const JobRequest& req, storage::RunRecord run) {
-  const json& c = req.config;
-  ExportStepSpec spec;
-  if (auto int8 = DependencyArtifact(req, "model_int8")) {
-    spec.model_path = *int8;
-    spec.int8 = true;
+Result<RunRecord> RunExport(const JobRequest& req, RunRecord run) {
+  QG_ASSIGN_OR_RETURN(auto c, exp::ExportConfig::FromJson(req.config));
+  pipeline::ExportStepSpec spec;
+  spec.int8 = FindArtifact(req, artifact::kModelInt8) != nullptr;
+  if (spec.int8) {
+    QG_ASSIGN_OR_RETURN(spec.model_path, DependencyArtifact(req, artifact::kModelInt8));
   } else {
-    QG_ASSIGN_OR_RETURN(spec.model_path, DependencyArtifact(req, "model_fp32"));
+    QG_ASSIGN_OR_RETURN(spec.model_path, DependencyArtifact(req, artifact::kModelFp32));
   }
-  spec.engine = c.value("engine", "");
-  if (spec.engine.empty()) spec.engine = "onednn";
-  spec.dataset = DatasetFrom(c.at("dataset"));
-  spec.measure = MeasureFrom(c.at("measure"));
+  spec.engine = EngineOf(c.quantize.engine);
+  spec.dataset = DatasetOf(c.quantize.dataset);
+  spec.measure = MeasureOf(c.quantize.measure);
   spec.threads = run.threads;
   spec.out_dir = req.work_dir;
-  QG_ASSIGN_OR_RETURN(auto r, RunExportStep(spec));
-  run.seed = c.value("seed", int64_t{0});
-  run.engine = c.value("engine", "");
+  QG_ASSIGN_OR_RETURN(auto r, pipeline::RunExportStep(spec));
+  run.seed = c.quantize.seed;
+  run.engine = c.quantize.engine;
+  run.device = "cpu";
   AddAccuracy(r.accuracy, run);
-  run.metrics["size_bytes"] = static_cast<double>(r.onnx_bytes);
-  run.metrics["onnx_nodes"] = static_cast<double>(r.nodes);
+  run.metrics[metric::kSizeBytes] = static_cast<double>(r.onnx_bytes);
+  run.metrics[metric::kOnnxNodes] = static_cast<double>(r.nodes);
   AddLatency(r.latency, run);
   AddOutputDiff(r.vs_libtorch, run);
-  run.documents["precision"] = r.format == "fp32" ? "fp32" : "int8";
-  run.documents["runtime"] = r.runtime;
-  run.documents["format"] = r.format;
-  QG_ASSIGN_OR_RETURN(auto artifact, ArtifactOf(r.format == "fp32" ? "onnx_fp32" : "onnx_qdq_int8", r.onnx_path));
-  run.artifacts.push_back(artifact);
+  run.documents[document::kPrecision] = r.format == "fp32" ? "fp32" : "int8";
+  run.documents[document::kRuntime] = r.runtime;
+  run.documents[document::kFormat] = r.format;
+  QG_RETURN_IF_ERROR(AddArtifact(r.format == "fp32" ? artifact::kOnnxFp32 : artifact::kOnnxQdqInt8, r.onnx_path, run));
   run.result = r.ToJson();
   return run;
 }
 
-}  // namespace
-
-Result<storage::RunRecord> RunJob(const JobRequest& req, train::TrainObserver* progress) {
-  storage::RunRecord run;
-  run.config_hash = req.config_hash;
-  run.kind = req.kind;
-  run.job_key = req.key;
-  run.commit = kGitCommit;
-  run.quantgrid_version = kQuantgridVersion;
-  run.torch_version = TORCH_VERSION;
-  run.cpu_model = CpuModel();
-  run.host = Hostname();
-  run.device = req.config.value("device", "cpu");
-  int threads = req.config.value("threads", req.config.contains("measure") ? req.config["measure"].value("threads", 0) : 0);
+// Threads a job runs with: its config's, or the machine's cores shared out
+// among the ranks of one data-parallel job.
+int ThreadsFor(const JobRequest& req) {
+  const auto& c = req.config;
+  int threads = c.value("threads", c.contains("measure") ? c["measure"].value("threads", 0) : 0);
   if (const char* world = std::getenv("QG_WORLD_SIZE"); world != nullptr && threads == 0) {
-    // Ranks of one job share the machine's cores.
     threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, std::atoi(world)));
   }
-  run.threads = ConfigureThreads(threads);
-  run.started_ms = SystemClock::Instance().WallMillis();
-  if (!req.work_dir.empty()) std::filesystem::create_directories(req.work_dir);
-  Result<storage::RunRecord> out = Error::InvalidArgument("unknown job kind '{}' (job '{}')", req.kind, req.key);
-  if (req.kind == "train") {
-    out = RunTrain(req, progress, run);
-  } else if (req.kind == "quantize") {
-    out = RunQuantize(req, progress, run);
-  } else if (req.kind == "export") {
-    out = RunExport(req, run);
-  } else if (worker::IsProbeJob(req.kind)) {
-    out = worker::RunProbeJob(req, run);
+  return pipeline::ConfigureThreads(threads);
+}
+
+}  // namespace
+
+Result<RunRecord> RunJob(const JobRequest& req, train::TrainObserver* progress) {
+  QG_ASSIGN_OR_RETURN(exp::JobKind kind, exp::ParseJobKind(req.kind));
+  if (exp::IsProbe(kind)) {
+    return Error::InvalidArgument("job '{}' is a '{}' probe: workers run probes themselves, not exec-job", req.key,
+                                  req.kind);
   }
+  RunRecord run = NewRunRecord(req.config_hash, req.kind, req.key, ThreadsFor(req));
+  if (!req.work_dir.empty()) std::filesystem::create_directories(req.work_dir);
+  Result<RunRecord> out = kind == exp::JobKind::kTrain      ? RunTrain(req, progress, std::move(run))
+                          : kind == exp::JobKind::kQuantize ? RunQuantize(req, progress, std::move(run))
+                                                            : RunExport(req, std::move(run));
   if (out) out->finished_ms = SystemClock::Instance().WallMillis();
   return out;
 }
 
-}  // namespace qg::pipeline
+}  // namespace qg::runner

@@ -1,4 +1,4 @@
-#include "core/pipeline/torch_catalog.h"
+#include "runner/torch_catalog.h"
 
 #include "core/data/dataset_registry.h"
 #include "core/models/model_registry.h"
@@ -7,7 +7,7 @@
 #include "core/quant/strategy.h"
 #include "core/train/train_options.h"
 
-namespace qg::pipeline {
+namespace qg::runner {
 
 std::vector<std::string> TorchCatalog::Models() const { return models::KnownModels(); }
 std::vector<std::string> TorchCatalog::Datasets() const { return data::KnownDatasets(); }
@@ -30,4 +30,4 @@ Result<nlohmann::json> TorchCatalog::ResolveRecipe(const nlohmann::json& recipe,
   return options.ToJson();
 }
 
-}  // namespace qg::pipeline
+}  // namespace qg::runner

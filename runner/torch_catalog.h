@@ -4,7 +4,7 @@
 
 #include "experiments/catalog.h"
 
-namespace qg::pipeline {
+namespace qg::runner {
 
 class TorchCatalog final : public exp::Catalog {
  public:
@@ -19,4 +19,4 @@ class TorchCatalog final : public exp::Catalog {
   Result<nlohmann::json> ResolveRecipe(const nlohmann::json& recipe, const std::string& path) const override;
 };
 
-}  // namespace qg::pipeline
+}  // namespace qg::runner

@@ -1,5 +1,7 @@
-// ResultStore: where experiments, jobs and results live. The coordinator is
-// the only writer in a cluster; `quantgrid table/report/compare` read.
+// ResultStore: where experiments, jobs and results live. Each store has one
+// writing process: the coordinator of a cluster (or the embedded one of
+// `quantgrid run`), or the client that submitted Slurm arrays and ingests the
+// outcome files their tasks leave; `quantgrid table/report/compare` read.
 //
 // Contract (every implementation; tests/testing/result_store_contract.h runs
 // it against each):

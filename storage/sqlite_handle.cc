@@ -57,7 +57,14 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool c
 }
 
 Database::~Database() {
+  for (auto& [sql, stmt] : idle_) sqlite3_finalize(stmt);
   if (db_) sqlite3_close_v2(db_);
+}
+
+void Database::Recycle(std::string sql, sqlite3_stmt* stmt) {
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  idle_.emplace(std::move(sql), stmt);
 }
 
 Status Database::Exec(std::string_view sql) {
@@ -69,10 +76,17 @@ Status Database::Exec(std::string_view sql) {
 }
 
 Result<Statement> Database::Prepare(std::string_view sql) {
+  std::string text(sql);
+  if (auto it = idle_.find(text); it != idle_.end()) {
+    sqlite3_stmt* stmt = it->second;
+    idle_.erase(it);
+    return Statement(stmt, this, std::move(text));
+  }
   sqlite3_stmt* stmt = nullptr;
-  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                                    nullptr);
   if (rc != SQLITE_OK) return ErrorFor(rc, std::string("preparing ") + std::string(sql.substr(0, 60)));
-  return Statement(stmt, this, std::string(sql));
+  return Statement(stmt, this, std::move(text));
 }
 
 int64_t Database::LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
@@ -80,9 +94,19 @@ int Database::Changes() const { return sqlite3_changes(db_); }
 
 Statement::Statement(Statement&& o) noexcept : stmt_(o.stmt_), db_(o.db_), sql_(std::move(o.sql_)) { o.stmt_ = nullptr; }
 
+void Statement::Release() {
+  if (stmt_ == nullptr) return;
+  if (db_ != nullptr) {
+    db_->Recycle(std::move(sql_), stmt_);
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+  stmt_ = nullptr;
+}
+
 Statement& Statement::operator=(Statement&& o) noexcept {
   if (this != &o) {
-    if (stmt_) sqlite3_finalize(stmt_);
+    Release();
     stmt_ = o.stmt_;
     db_ = o.db_;
     sql_ = std::move(o.sql_);
@@ -91,9 +115,7 @@ Statement& Statement::operator=(Statement&& o) noexcept {
   return *this;
 }
 
-Statement::~Statement() {
-  if (stmt_) sqlite3_finalize(stmt_);
-}
+Statement::~Statement() { Release(); }
 
 Statement& Statement::Bind(int i, int64_t v) {
   sqlite3_bind_int64(stmt_, i, v);

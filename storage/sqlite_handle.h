@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/base/result.h"
 
@@ -35,6 +36,9 @@ class Database {
 
   // Runs SQL without results (may hold several statements).
   Status Exec(std::string_view sql);
+  // A prepared statement for `sql`; prepared once per connection and reused
+  // (reset, bindings cleared) when a statement of the same text is done.
+  // Statements must not outlive their Database.
   Result<Statement> Prepare(std::string_view sql);
   int64_t LastInsertId() const;
   int Changes() const;
@@ -43,9 +47,13 @@ class Database {
   Error ErrorFor(int rc, std::string_view what) const;
 
  private:
+  friend class Statement;
   Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  // A finished statement back into the cache.
+  void Recycle(std::string sql, sqlite3_stmt* stmt);
   sqlite3* db_;
   std::string path_;
+  std::unordered_multimap<std::string, sqlite3_stmt*> idle_;  // prepared, reset, ready for reuse
 };
 
 // A prepared statement. Bind parameters are 1-based, as in SQLite.
@@ -72,9 +80,10 @@ class Statement {
 
  private:
   friend class Database;
-  Statement(sqlite3_stmt* stmt, const Database* db, std::string sql) : stmt_(stmt), db_(db), sql_(std::move(sql)) {}
+  Statement(sqlite3_stmt* stmt, Database* db, std::string sql) : stmt_(stmt), db_(db), sql_(std::move(sql)) {}
+  void Release();
   sqlite3_stmt* stmt_ = nullptr;
-  const Database* db_ = nullptr;
+  Database* db_ = nullptr;
   std::string sql_;
 };
 

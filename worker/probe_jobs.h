@@ -1,9 +1,10 @@
 // Scheduling probes: job kinds that do no model work, for coordinator tests
 // and benchmarks. "noop" returns at once, "sleep" waits config.seconds (0.5 by
-// default), "fail" fails. Both exec-job and workers run them; workers run them
-// in-process, since they cannot crash and a child process per no-op job would
-// measure fork/exec rather than scheduling.
+// default), "fail" fails. JobExecutor runs them in this process.
 #pragma once
+
+#include <chrono>
+#include <functional>
 
 #include "core/base/result.h"
 #include "experiments/job_request.h"
@@ -11,9 +12,11 @@
 
 namespace qg::worker {
 
-bool IsProbeJob(const std::string& kind);
+// Waits `seconds` unless cancelled first; false when cancelled.
+using ProbeWait = std::function<bool(std::chrono::duration<double> seconds)>;
 
-// `run` is the record to fill (identity fields already set).
-Result<storage::RunRecord> RunProbeJob(const exp::JobRequest& request, storage::RunRecord run);
+// InvalidArgument for a malformed probe config; Internal for a "fail" probe;
+// Unavailable when `wait` reports a cancellation.
+Result<storage::RunRecord> RunProbeJob(const exp::JobRequest& request, const ProbeWait& wait);
 
 }  // namespace qg::worker

@@ -1,31 +1,32 @@
 // What one Slurm array task does (`quantgrid slurm-task`, written into every
-// sbatch script by SlurmBackend): find its job through the array's manifest
-// and SLURM_ARRAY_TASK_ID, run it like a worker would (probes in-process,
-// real jobs in an exec-job child), and write the result or the error into
-// the store itself; there is no coordinator in between.
+// sbatch script by the Slurm backend): find its job in the array's manifest
+// by SLURM_ARRAY_TASK_ID, run it like a worker would (JobExecution), and write
+// its outcome file next to the others (coordinator/protocol/task_files.h).
+// It never opens the SQLite store: the client that submitted the arrays
+// ingests the outcomes.
 //
-// A job already completed (resume), cancelled, or whose dependency has no
-// result (it failed: the job is then cancelled) is not run, and the task
-// succeeds. A job that fails is stored as failed and the task fails, so
-// Slurm says FAILED too.
+// A job with an outcome already (resume), or cancelled by a client (its cancel
+// mark), is not run and the task succeeds. A job whose dependency has no
+// successful outcome is not run either: its outcome says cancelled. A job
+// that fails gets a failed outcome and the task fails, so Slurm says FAILED.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
-#include "core/base/clock.h"
 #include "core/base/result.h"
-#include "storage/result_store.h"
 
-namespace qg::slurm {
+namespace qg::worker {
 
 struct TaskOptions {
-  std::string manifest;    // the array's manifest (written by SlurmBackend::Submit)
+  std::string manifest;    // the array's manifest
   int64_t index = -1;      // the task's index in the array (SLURM_ARRAY_TASK_ID)
   std::string executable;  // quantgrid, for the exec-job child; empty: this process's own
-  std::string host;        // where it runs, for the store's worker column
+  std::string host;        // where it runs, recorded in the outcome
 };
 
-Status RunArrayTask(storage::ResultStore& store, const TaskOptions& options, const Clock& clock);
+// InvalidArgument for an index outside the manifest; Corruption for a damaged
+// manifest; the job's own error when it failed (after writing its outcome).
+Status RunArrayTask(const TaskOptions& options);
 
-}  // namespace qg::slurm
+}  // namespace qg::worker

@@ -1,11 +1,11 @@
 // WorkerClient: the agent on each machine. It connects to a coordinator,
 // proves it knows the cluster token, advertises its resources, and runs the
-// jobs it is leased: probes in-process, everything else in a child process
-// (`quantgrid exec-job`, see job_process.h), so a job that crashes or aborts
-// cannot take the worker down. It beats its heartbeat, streams each job's
+// jobs it is leased through a JobExecution (job_executor.h: probes
+// in-process, everything else in a `quantgrid exec-job` child), so a job that
+// crashes or aborts cannot take the worker down. It beats its heartbeat, streams each job's
 // output lines, reports results, kills a job whose lease is revoked, and,
 // when the coordinator goes away, kills its jobs (their leases will expire)
-// and reconnects with backoff.
+// and reconnects with a jittered backoff (core/base/backoff.h).
 //
 // Threading: Run() blocks on the calling thread; Stop() is safe from any thread.
 #pragma once
@@ -23,6 +23,7 @@ namespace qg::worker {
 struct WorkerOptions {
   protocol::Endpoint coordinator;
   std::string token;
+  protocol::TlsContext tls;      // set: TLS, the coordinator's certificate checked against this CA
   std::string name;              // unique in the cluster; empty: <host>-<pid>
   protocol::Resources resources;
   std::string executable;        // runs child jobs; empty: this process's executable
@@ -43,6 +44,8 @@ class WorkerClient {
   Status Run();
   void Stop();
   int64_t jobs_completed() const;
+  // Jobs running now (safe from any thread).
+  int jobs_running() const;
 
  private:
   class Impl;

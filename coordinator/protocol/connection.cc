@@ -1,5 +1,6 @@
 #include "coordinator/protocol/connection.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace qg::protocol {
@@ -7,27 +8,36 @@ namespace qg::protocol {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-std::shared_ptr<FramedConnection> FramedConnection::Create(tcp::socket socket, uint32_t max_frame_bytes) {
-  return std::shared_ptr<FramedConnection>(new FramedConnection(std::move(socket), max_frame_bytes));
+std::shared_ptr<FramedConnection> FramedConnection::Create(Transport transport, uint32_t max_frame_bytes,
+                                                          bool accept_tls) {
+  return std::shared_ptr<FramedConnection>(new FramedConnection(std::move(transport), max_frame_bytes, accept_tls));
 }
 
-FramedConnection::FramedConnection(tcp::socket socket, uint32_t max_frame_bytes)
-    : socket_(std::move(socket)), max_frame_bytes_(max_frame_bytes) {
+FramedConnection::FramedConnection(Transport transport, uint32_t max_frame_bytes, bool accept_tls)
+    : transport_(std::move(transport)), max_frame_bytes_(max_frame_bytes), handshaking_(accept_tls && transport_.tls()) {
   boost::system::error_code ec;
-  const auto remote = socket_.remote_endpoint(ec);
-  peer_ = ec ? "unknown peer" : remote.address().to_string() + ":" + std::to_string(remote.port());
-  socket_.set_option(tcp::no_delay(true), ec);  // small request/response messages
+  const auto remote = transport_.socket().remote_endpoint(ec);
+  peer_address_ = ec ? "unknown" : remote.address().to_string();
+  peer_ = ec ? "unknown peer" : peer_address_ + ":" + std::to_string(remote.port());
+  transport_.socket().set_option(tcp::no_delay(true), ec);  // small request/response messages
 }
 
 void FramedConnection::Start(MessageHandler on_message, CloseHandler on_close) {
   on_message_ = std::move(on_message);
   on_close_ = std::move(on_close);
   started_ = true;
-  ReadHeader();
+  if (!handshaking_) return ReadHeader();
+  transport_.AsyncAccept([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!self->open_) return;
+    if (ec) return self->Close("TLS handshake failed: " + ec.message());
+    self->handshaking_ = false;
+    if (!self->outbox_.empty()) self->WriteNext();
+    self->ReadHeader();
+  });
 }
 
 void FramedConnection::ReadHeader() {
-  asio::async_read(socket_, asio::buffer(header_),
+  transport_.AsyncRead(asio::buffer(header_),
                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                      if (!self->open_) return;
                      if (ec) {
@@ -40,21 +50,27 @@ void FramedConnection::ReadHeader() {
                        self->Close(size.error().message);
                        return;
                      }
+                     self->payload_.clear();
                      self->ReadPayload(*size);
                    });
 }
 
 void FramedConnection::ReadPayload(uint32_t size) {
-  payload_.resize(size);
-  asio::async_read(socket_, asio::buffer(payload_),
-                   [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+  constexpr size_t kChunk = 64 << 10;
+  const size_t have = payload_.size();
+  const size_t next = std::min<size_t>(kChunk, size - have);
+  payload_.resize(have + next);
+  transport_.AsyncRead(asio::buffer(payload_.data() + have, next),
+                   [self = shared_from_this(), size](const boost::system::error_code& ec, size_t) {
                      if (!self->open_) return;
                      if (ec) {
                        self->Close(ec == asio::error::eof ? "truncated frame: peer closed mid-payload"
                                                           : "read failed: " + ec.message());
                        return;
                      }
+                     if (self->payload_.size() < size) return self->ReadPayload(size);
                      auto message = DecodePayload(self->payload_);
+                     std::string().swap(self->payload_);  // a big frame's memory goes back now
                      if (!message) {
                        self->Close(message.error().message);
                        return;
@@ -72,7 +88,7 @@ void FramedConnection::Send(const nlohmann::json& message) {
     return;
   }
   outbox_.push_back(std::move(*frame));
-  if (outbox_.size() == 1) WriteNext();
+  if (outbox_.size() == 1 && !handshaking_) WriteNext();
 }
 
 void FramedConnection::SendAndClose(const nlohmann::json& message, const std::string& reason) {
@@ -83,7 +99,7 @@ void FramedConnection::SendAndClose(const nlohmann::json& message, const std::st
 }
 
 void FramedConnection::WriteNext() {
-  asio::async_write(socket_, asio::buffer(outbox_.front()),
+  transport_.AsyncWrite(asio::buffer(outbox_.front()),
                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                       if (!self->open_) return;
                       if (ec) {
@@ -102,35 +118,33 @@ void FramedConnection::WriteNext() {
 void FramedConnection::Close(const std::string& reason) {
   if (!open_) return;
   open_ = false;
-  boost::system::error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_both, ec);
-  socket_.close(ec);
+  transport_.Close();
   outbox_.clear();
   if (started_ && on_close_) {
     // Deferred, so a handler that closes a connection never re-enters its
     // owner's bookkeeping mid-iteration.
     on_message_ = nullptr;
-    asio::post(socket_.get_executor(),
+    asio::post(transport_.socket().get_executor(),
                [self = shared_from_this(), handler = std::move(on_close_), reason] { handler(reason); });
   }
 }
 
-Status WriteMessage(tcp::socket& socket, const nlohmann::json& message) {
+Status WriteMessage(Transport& transport, const nlohmann::json& message) {
   QG_ASSIGN_OR_RETURN(auto frame, EncodeFrame(message));
   boost::system::error_code ec;
-  asio::write(socket, asio::buffer(frame), ec);
-  if (ec) return Error::Unavailable("sending '{}' failed: {}", message.value("type", "?"), ec.message());
+  transport.Write(asio::buffer(frame), ec);
+  if (ec) return Error::Unavailable("sending '{}' failed: {}", TypeOf(message), ec.message());
   return OkStatus();
 }
 
-Result<nlohmann::json> ReadMessage(tcp::socket& socket, uint32_t max_frame_bytes) {
+Result<nlohmann::json> ReadMessage(Transport& transport, uint32_t max_frame_bytes) {
   std::array<uint8_t, kFrameHeaderBytes> header{};
   boost::system::error_code ec;
-  asio::read(socket, asio::buffer(header), ec);
+  transport.Read(asio::buffer(header), ec);
   if (ec) return Error::Unavailable("connection closed by the peer ({})", ec.message());
   QG_ASSIGN_OR_RETURN(uint32_t size, DecodeFrameHeader(header, max_frame_bytes));
   std::string payload(size, '\0');
-  asio::read(socket, asio::buffer(payload), ec);
+  transport.Read(asio::buffer(payload), ec);
   if (ec) return Error::Corruption("truncated frame: {}", ec.message());
   return DecodePayload(payload);
 }

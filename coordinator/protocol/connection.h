@@ -17,6 +17,7 @@
 #include <string>
 
 #include "coordinator/protocol/framing.h"
+#include "coordinator/protocol/transport.h"
 
 namespace qg::protocol {
 
@@ -25,8 +26,14 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
   using MessageHandler = std::function<void(nlohmann::json message)>;
   using CloseHandler = std::function<void(const std::string& reason)>;
 
+  // `accept_tls`: the transport is a server's TLS stream whose handshake runs
+  // first, when the connection starts (messages sent meanwhile wait).
+  static std::shared_ptr<FramedConnection> Create(Transport transport, uint32_t max_frame_bytes = kMaxFrameBytes,
+                                                  bool accept_tls = false);
   static std::shared_ptr<FramedConnection> Create(boost::asio::ip::tcp::socket socket,
-                                                  uint32_t max_frame_bytes = kMaxFrameBytes);
+                                                  uint32_t max_frame_bytes = kMaxFrameBytes) {
+    return Create(Transport(std::move(socket)), max_frame_bytes);
+  }
   FramedConnection(const FramedConnection&) = delete;
   FramedConnection& operator=(const FramedConnection&) = delete;
 
@@ -41,18 +48,27 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
   // Closes now (idempotent).
   void Close(const std::string& reason);
 
+  // The largest frame accepted from now on (a coordinator raises the
+  // pre-authentication limit once the peer has proved the token).
+  void SetMaxFrameBytes(uint32_t max_frame_bytes) { max_frame_bytes_ = max_frame_bytes; }
+
   bool open() const { return open_; }
   const std::string& peer() const { return peer_; }
+  const std::string& peer_address() const { return peer_address_; }
 
  private:
-  FramedConnection(boost::asio::ip::tcp::socket socket, uint32_t max_frame_bytes);
+  FramedConnection(Transport transport, uint32_t max_frame_bytes, bool accept_tls);
   void ReadHeader();
+  // Reads the rest of a `size`-byte payload a chunk at a time: memory grows
+  // with the bytes that arrive, not with the length a header claims.
   void ReadPayload(uint32_t size);
   void WriteNext();
 
-  boost::asio::ip::tcp::socket socket_;
+  Transport transport_;
   uint32_t max_frame_bytes_;
+  bool handshaking_ = false;  // a TLS handshake runs: writes wait for it
   std::string peer_;
+  std::string peer_address_;
   bool open_ = true;
   bool started_ = false;
   std::string close_after_write_;  // non-empty: close with this reason when the queue drains
@@ -64,9 +80,9 @@ class FramedConnection : public std::enable_shared_from_this<FramedConnection> {
 };
 
 // Blocking helpers for short-lived clients (CLI verbs, the worker's handshake).
-Status WriteMessage(boost::asio::ip::tcp::socket& socket, const nlohmann::json& message);
+Status WriteMessage(Transport& transport, const nlohmann::json& message);
 // Unavailable when the peer closed; Corruption for a bad frame.
-Result<nlohmann::json> ReadMessage(boost::asio::ip::tcp::socket& socket, uint32_t max_frame_bytes = kMaxFrameBytes);
+Result<nlohmann::json> ReadMessage(Transport& transport, uint32_t max_frame_bytes = kMaxFrameBytes);
 
 // "host:port" → parts; InvalidArgument naming the text when malformed.
 struct Endpoint {

@@ -6,8 +6,9 @@
 //   coordinator → peer   welcome {heartbeat_ms, lease_ms}   or   error {message}, then close
 //
 // then, for a worker:
-//   coordinator → worker lease {lease_id, job_id, request (exp::JobRequest), expires_ms}
+//   coordinator → worker lease {lease_id, job_id, request (exp::JobRequest), expires_ms, lease_ms}
 //                        cancel {lease_id}
+//                        renewed {leases: [lease_id...]}   (answers a heartbeat)
 //   worker → coordinator heartbeat {running: [lease_id...]}
 //                        log {lease_id, line}
 //                        result {lease_id, job_id, run (storage::RunRecord) | error {code, message}}
@@ -20,7 +21,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/base/result.h"
@@ -54,5 +57,55 @@ nlohmann::json JobToJson(const storage::JobRecord& job);
 Result<storage::JobRecord> JobFromJson(const nlohmann::json& j);
 nlohmann::json SubmitMessage(const std::string& name, const nlohmann::json& spec,
                              const std::vector<storage::JobRecord>& jobs, bool force);
+
+// ---- Typed messages: every message a peer sends is checked here, in one
+// place, against its kind's schema before anything acts on it. A message
+// that fails is InvalidArgument naming its type and field
+// ("result.lease_id: must be a string"); the coordinator answers error and
+// closes that one connection.
+
+// Bounds on what a peer may send (names end up in logs and folder names).
+inline constexpr size_t kMaxNameChars = 200;
+inline constexpr size_t kMaxLogLineChars = 4096;
+inline constexpr size_t kMaxJobsPerSubmit = 1'000'000;
+
+struct Hello {
+  uint32_t protocol = 0;
+  std::string role;  // "worker" or "client"
+  std::string name;
+  std::string proof;
+  Resources resources;  // workers
+};
+
+struct Heartbeat {
+  std::vector<std::string> running;  // lease ids
+};
+struct LogLine {
+  std::string lease_id;
+  std::string line;
+};
+struct ResultMessage {
+  std::string lease_id;
+  int64_t job_id = 0;
+  std::optional<storage::RunRecord> run;  // exactly one of run and error
+  std::optional<Error> error;
+};
+using WorkerMessage = std::variant<Heartbeat, LogLine, ResultMessage>;
+
+struct SubmitRequest {
+  std::string name;
+  nlohmann::json spec;
+  std::vector<storage::JobRecord> jobs;
+  bool force = false;
+};
+struct StatusRequest {};
+struct CancelRequest {
+  std::string experiment;
+};
+using ClientRequest = std::variant<SubmitRequest, StatusRequest, CancelRequest>;
+
+Result<Hello> ParseHello(const nlohmann::json& message);
+Result<WorkerMessage> ParseWorkerMessage(const nlohmann::json& message);
+Result<ClientRequest> ParseClientRequest(const nlohmann::json& message);
 
 }  // namespace qg::protocol

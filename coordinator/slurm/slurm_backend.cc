@@ -11,11 +11,11 @@
 #include <tuple>
 
 #include "coordinator/job_queue.h"
+#include "coordinator/protocol/task_files.h"
 #include "coordinator/slurm/sbatch_script.h"
 #include "coordinator/stored_jobs.h"
 #include "core/base/files.h"
 #include "core/base/logging.h"
-#include "experiments/slurm_spec.h"
 
 namespace qg::slurm {
 
@@ -40,6 +40,13 @@ using GroupKey = std::tuple<int, std::string, int, int, int64_t>;  // depth, kin
 
 }  // namespace
 
+struct SlurmBackend::Plan {
+  std::map<std::string, JobRecord*> by_key;
+  std::map<std::string, int64_t> array_of;  // unfinished job -> the array it is (or will be) in
+  std::vector<std::pair<GroupKey, std::vector<JobRecord*>>> groups;
+  std::vector<int64_t> held;  // arrays submitted so far, held until all are known
+};
+
 std::optional<TaskId> SlurmBackend::TaskOf(const JobRecord& job) {
   std::string_view text = job.lease_id.rfind(kLeasePrefix, 0) == 0 ? job.lease_id : job.worker;
   if (text.rfind(kLeasePrefix, 0) != 0) return std::nullopt;
@@ -49,25 +56,24 @@ std::optional<TaskId> SlurmBackend::TaskOf(const JobRecord& job) {
 
 std::string SlurmBackend::LeaseFor(const TaskId& task) { return std::string(kLeasePrefix) + task.ToString(); }
 
+std::string SlurmBackend::ExperimentDir(const std::string& experiment) const {
+  return (std::filesystem::path(root_) / "slurm" / SafeName(experiment)).string();
+}
+
 Result<int64_t> SlurmBackend::ExperimentId(const std::string& name) {
   QG_ASSIGN_OR_RETURN(auto e, store_.GetExperiment(name));
   if (!e) return Error::NotFound("no experiment named '{}' in the store", name);
   return e->id;
 }
 
-Result<Submission> SlurmBackend::Submit(const std::string& name, const nlohmann::json& spec,
-                                        const std::vector<JobRecord>& jobs, const SubmitOptions& options) {
-  QG_ASSIGN_OR_RETURN(auto section, exp::ParseSlurmSection(spec));
+// Which jobs run now, in which groups; counts the cached and still-queued ones.
+Result<SlurmBackend::Plan> SlurmBackend::PlanArrays(int64_t experiment_id, std::vector<JobRecord>& stored,
+                                                    Submission& sub) {
   QG_ASSIGN_OR_RETURN(auto live, slurm_.Live());
-  QG_ASSIGN_OR_RETURN(int64_t experiment_id, coord::StoreSubmission(store_, name, spec, jobs, options.force));
-  QG_ASSIGN_OR_RETURN(auto stored, store_.ListJobs(experiment_id));
-
-  Submission sub{.experiment_id = experiment_id, .jobs = static_cast<int>(stored.size())};
-  std::map<std::string, JobRecord*> by_key;
-  std::map<std::string, int64_t> array_of;  // unfinished job -> the array it is (or will be) in
+  Plan plan;
   std::set<std::string> to_run;
   for (auto& job : stored) {
-    by_key[job.key] = &job;
+    plan.by_key[job.key] = &job;
     if (job.state == JobState::kCompleted) {
       ++sub.cached;
       continue;
@@ -78,110 +84,206 @@ Result<Submission> SlurmBackend::Submit(const std::string& name, const nlohmann:
       const Phase phase = it == live.end() ? Phase::kUnknown : PhaseOf(it->second.state);
       if (phase != Phase::kUnknown && !IsFinal(phase)) {
         ++sub.queued;
-        array_of[job.key] = task->array_job_id;
+        plan.array_of[job.key] = task->array_job_id;
         continue;
       }
     }
     to_run.insert(job.key);
   }
-
   // Depth: 0 when every dependency is done or already queued, else one more
   // than the deepest dependency that runs now (the DAG has no cycles).
   std::map<std::string, int> depth;
   std::function<int(const std::string&)> depth_of = [&](const std::string& key) -> int {
     if (auto it = depth.find(key); it != depth.end()) return it->second;
     int d = 0;
-    for (const auto& dep : by_key.at(key)->deps) {
+    for (const auto& dep : plan.by_key.at(key)->deps) {
       if (to_run.count(dep)) d = std::max(d, depth_of(dep) + 1);
     }
     return depth[key] = d;
   };
   std::map<GroupKey, std::vector<JobRecord*>> groups;
   for (const auto& key : to_run) {
-    JobRecord* job = by_key.at(key);
+    JobRecord* job = plan.by_key.at(key);
     const auto need = coord::JobQueue::NeedOf(*job);  // validated by StoreSubmission
     groups[{depth_of(key), job->kind, static_cast<int>(std::ceil(need.cpus - 1e-9)), need.gpus, need.memory_mb}]
         .push_back(job);
   }
+  plan.groups.assign(groups.begin(), groups.end());
+  return plan;
+}
 
-  const std::string dir = (std::filesystem::path(options.artifact_root) / "slurm" / SafeName(name)).string();
+// The outcomes tasks of this submit will read or write: stale failures and
+// cancel marks of the jobs that run again go, and the runs of dependencies
+// completed earlier are written out for the tasks that need them.
+Status SlurmBackend::PrepareOutcomes(const std::string& experiment, const Plan& plan) {
+  const std::string results = ResultsDir(experiment);
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Error::IOError("cannot create {}: {}", dir, ec.message());
+  std::filesystem::create_directories(results, ec);
+  if (ec) return Error::IOError("cannot create {}: {}", results, ec.message());
+  for (const auto& [group, members] : plan.groups) {
+    for (const JobRecord* job : members) {
+      QG_ASSIGN_OR_RETURN(auto earlier, protocol::ReadOutcome(results, job->config_hash));
+      if (earlier && earlier->state != JobState::kCompleted) {
+        std::filesystem::remove(protocol::OutcomePath(results, job->config_hash), ec);
+      }
+      std::filesystem::remove(protocol::CancelMarkPath(results, job->config_hash), ec);
+      for (const auto& dep : job->deps) {
+        const JobRecord& d = *plan.by_key.at(dep);
+        if (d.state != JobState::kCompleted) continue;
+        QG_ASSIGN_OR_RETURN(auto written, protocol::ReadOutcome(results, d.config_hash));
+        if (written && written->state == JobState::kCompleted) continue;
+        QG_ASSIGN_OR_RETURN(auto run, store_.FindRun(d.config_hash));
+        if (!run) return Error::Internal("job '{}' is completed but has no stored run", d.key);
+        QG_RETURN_IF_ERROR(protocol::WriteOutcome(
+            results, {.job_id = d.id, .key = d.key, .config_hash = d.config_hash, .run = std::move(*run)}));
+      }
+    }
+  }
+  return OkStatus();
+}
 
-  // Submitted held, released once the store knows every task: a task that
-  // started earlier could find its job without its lease.
-  std::vector<int64_t> held;
+// Writes one group's manifest and script and submits it held.
+Result<SubmittedArray> SlurmBackend::SubmitArray(const std::string& experiment, const exp::SlurmSection& section,
+                                                 const SubmitOptions& options, Plan& plan, size_t group, int seq) {
+  const auto& [key, members] = plan.groups[group];
+  const auto& [d, kind, cpus, gpus, memory_mb] = key;
+  const std::string dir = ExperimentDir(experiment);
+  SubmittedArray array{.name = fmt::format("a{}-w{}-{}", seq, d, kind), .tasks = static_cast<int>(members.size())};
+  protocol::TaskManifest manifest{.experiment = experiment, .artifact_root = root_,
+                                  .results_dir = ResultsDir(experiment)};
+  std::set<int64_t> after;
+  for (const JobRecord* job : members) {
+    protocol::TaskEntry entry{.job = *job};
+    for (const auto& dep : job->deps) {
+      entry.dep_hashes[dep] = plan.by_key.at(dep)->config_hash;
+      if (auto it = plan.array_of.find(dep); it != plan.array_of.end()) after.insert(it->second);
+    }
+    manifest.tasks.push_back(std::move(entry));
+  }
+  const std::string manifest_path = dir + "/" + array.name + ".json";
+  array.script = dir + "/" + array.name + ".sbatch";
+  const ArrayScript script{.job_name = fmt::format("qg-{}-{}", SafeName(experiment), array.name),
+                           .tasks = array.tasks,
+                           .cpus = std::max(cpus, 1),
+                           .gpus = gpus,
+                           .memory_mb = memory_mb,
+                           .time_limit_min = section.TimeLimitFor(kind),
+                           .partition = section.partition,
+                           .account = section.account,
+                           .qos = section.qos,
+                           .extra_args = section.extra_args,
+                           .after = {after.begin(), after.end()},
+                           .output = dir + "/" + array.name + "_%A_%a.log",
+                           .command = {options.executable, "slurm-task", "--manifest", manifest_path}};
+  QG_RETURN_IF_ERROR(WriteFileAtomic(manifest_path, manifest.ToJson().dump(2)));
+  QG_RETURN_IF_ERROR(WriteFileAtomic(array.script, RenderSbatchScript(script)));
+  auto id = slurm_.SubmitHeld(array.script);
+  if (!id) return id.error().WithContext(fmt::format("'{}': array {} of {} jobs", experiment, array.name, array.tasks));
+  array.slurm_id = *id;
+  plan.held.push_back(*id);
+  for (const JobRecord* job : members) plan.array_of[job->key] = *id;
+  return array;
+}
+
+Result<Submission> SlurmBackend::Submit(const std::string& name, const nlohmann::json& spec,
+                                        const exp::SlurmSection& section, const std::vector<JobRecord>& jobs,
+                                        const SubmitOptions& options) {
+  QG_ASSIGN_OR_RETURN(int64_t experiment_id, coord::StoreSubmission(store_, name, spec, jobs, options.force));
+  QG_ASSIGN_OR_RETURN(auto stored, store_.ListJobs(experiment_id));
+  Submission sub{.experiment_id = experiment_id, .jobs = static_cast<int>(stored.size())};
+  QG_ASSIGN_OR_RETURN(Plan plan, PlanArrays(experiment_id, stored, sub));
+  QG_RETURN_IF_ERROR(PrepareOutcomes(name, plan));
+  // Submitted held, released once the store knows every task: a status that
+  // ran earlier could find a task without its job's lease.
   auto undo = [&](const Error& error) -> Error {
     std::vector<TaskId> arrays;
-    for (int64_t id : held) arrays.push_back({id, -1});
+    for (int64_t id : plan.held) arrays.push_back({id, -1});
     if (auto cancelled = slurm_.Cancel(arrays); !cancelled) {
       Log("slurm")->warn("could not cancel arrays submitted before the failure: {}", cancelled.error().ToString());
     }
     return error;
   };
-  int seq = 0;
-  for (auto& [group, members] : groups) {
-    const auto& [d, kind, cpus, gpus, memory_mb] = group;
-    SubmittedArray array{.name = fmt::format("a{}-w{}-{}", seq++, d, kind), .tasks = static_cast<int>(members.size())};
-    nlohmann::json manifest{{"experiment", name}, {"experiment_id", experiment_id},
-                            {"artifact_root", options.artifact_root}, {"jobs", nlohmann::json::array()},
-                            {"keys", nlohmann::json::array()}};
-    std::set<int64_t> after;
-    for (const JobRecord* job : members) {
-      manifest["jobs"].push_back(job->id);
-      manifest["keys"].push_back(job->key);
-      for (const auto& dep : job->deps) {
-        if (auto it = array_of.find(dep); it != array_of.end()) after.insert(it->second);
-      }
-    }
-    const std::string manifest_path = dir + "/" + array.name + ".json";
-    array.script = dir + "/" + array.name + ".sbatch";
-    ArrayScript script{.job_name = fmt::format("qg-{}-{}", SafeName(name), array.name),
-                       .tasks = array.tasks,
-                       .cpus = std::max(cpus, 1),
-                       .gpus = gpus,
-                       .memory_mb = memory_mb,
-                       .time_limit_min = section.TimeLimitFor(kind),
-                       .partition = section.partition,
-                       .account = section.account,
-                       .qos = section.qos,
-                       .extra_args = section.extra_args,
-                       .after = {after.begin(), after.end()},
-                       .output = dir + "/" + array.name + "_%A_%a.log",
-                       .command = {options.executable, "slurm-task", "--db", options.db, "--manifest", manifest_path}};
-    if (auto w = WriteFileAtomic(manifest_path, manifest.dump(2)); !w) return undo(w.error());
-    if (auto w = WriteFileAtomic(array.script, RenderSbatchScript(script)); !w) return undo(w.error());
-    auto id = slurm_.SubmitHeld(array.script);
-    if (!id) {
-      return undo(id.error().WithContext(fmt::format("'{}': array {} of {} jobs", name, array.name, array.tasks)));
-    }
-    array.slurm_id = *id;
-    held.push_back(*id);
-    for (const JobRecord* job : members) array_of[job->key] = *id;
-    sub.arrays.push_back(array);
+  for (size_t g = 0; g < plan.groups.size(); ++g) {
+    auto array = SubmitArray(name, section, options, plan, g, static_cast<int>(g));
+    if (!array) return undo(array.error());
+    sub.arrays.push_back(std::move(*array));
   }
-
-  for (auto& [group, members] : groups) {
+  for (auto& [group, members] : plan.groups) {
     for (size_t i = 0; i < members.size(); ++i) {
       JobRecord& job = *members[i];
-      job.state = JobState::kPending;
-      job.worker = job.lease_id = LeaseFor({array_of.at(job.key), static_cast<int64_t>(i)});
-      job.lease_expires_ms = 0;
+      job = coord::Ended(std::move(job), JobState::kPending, "", 0);
+      job.worker = job.lease_id = LeaseFor({plan.array_of.at(job.key), static_cast<int64_t>(i)});
       job.started_ms = 0;
-      job.finished_ms = 0;
-      job.last_error.clear();
       if (auto u = store_.UpdateJob(job); !u) return undo(u.error());
     }
   }
-  if (auto released = slurm_.Release(held); !released) return undo(released.error());
+  if (auto released = slurm_.Release(plan.held); !released) return undo(released.error());
   return sub;
+}
+
+// Stores what the experiment's tasks left: runs of completed jobs, errors of
+// failed ones, and dependents that were not run. A job cancelled by a client
+// keeps its state (its result, if it finished anyway, is dropped).
+Status SlurmBackend::IngestOutcomes(const std::string& experiment, std::vector<JobRecord>& jobs) {
+  QG_ASSIGN_OR_RETURN(auto outcomes, protocol::ReadOutcomes(ResultsDir(experiment)));
+  std::map<int64_t, JobRecord*> by_id;
+  for (auto& job : jobs) by_id[job.id] = &job;
+  const int64_t now = clock_.WallMillis();
+  for (auto& outcome : outcomes) {
+    auto it = by_id.find(outcome.job_id);
+    if (it == by_id.end() || it->second->config_hash != outcome.config_hash) continue;  // another submit's
+    JobRecord& job = *it->second;
+    const bool settle = outcome.state == JobState::kCompleted ? job.state != JobState::kCompleted &&
+                                                                    job.state != JobState::kCancelled
+                                                              : Unfinished(job.state);
+    if (!settle) continue;
+    const std::string task = TaskOf(job) ? LeaseFor(*TaskOf(job)) : job.worker;
+    const std::string lease = job.lease_id;
+    if (job.state == JobState::kPending) job = coord::Started(std::move(job), task, lease, 0, now);
+    if (!outcome.host.empty()) job.worker = task + "@" + outcome.host;
+    if (outcome.state == JobState::kCompleted) {
+      QG_RETURN_IF_ERROR(store_.UpdateJob(job));
+      QG_RETURN_IF_ERROR(store_.CompleteJob(job.id, *outcome.run));
+      job.state = JobState::kCompleted;
+      job.last_error.clear();
+    } else {
+      job = coord::Ended(std::move(job), outcome.state, outcome.error, now);
+      QG_RETURN_IF_ERROR(store_.UpdateJob(job));
+    }
+  }
+  return OkStatus();
+}
+
+// What Slurm says of an unfinished job's task, into the store: running, or
+// ended without an outcome.
+Status SlurmBackend::ApplySlurmState(JobView& view) {
+  JobRecord& job = view.job;
+  if (!view.task || !Unfinished(job.state) || view.slurm_state.empty()) return OkStatus();
+  const Phase phase = PhaseOf(view.slurm_state);
+  const std::string task = view.task->ToString();
+  const int64_t now = clock_.WallMillis();
+  if (phase == Phase::kActive && job.state == JobState::kPending) {
+    const std::string lease = job.lease_id;
+    job = coord::Started(std::move(job), LeaseFor(*view.task), lease, 0, now);
+  } else if (phase == Phase::kCancelled) {
+    job = coord::Ended(std::move(job), JobState::kCancelled, fmt::format("Slurm task {} was cancelled", task), now);
+  } else if (phase == Phase::kFailed) {
+    job = coord::Ended(std::move(job), JobState::kFailed,
+                       fmt::format("Slurm task {} ended {} ({})", task, view.slurm_state, view.slurm_reason), now);
+  } else if (phase == Phase::kSucceeded) {
+    // Its outcome was ingested before this, had it written one.
+    job = coord::Ended(std::move(job), JobState::kFailed,
+                       fmt::format("Slurm task {} ended without storing a result (see its log)", task), now);
+  } else {
+    return OkStatus();
+  }
+  return store_.UpdateJob(job);
 }
 
 Result<std::vector<JobView>> SlurmBackend::Refresh(const std::string& experiment) {
   QG_ASSIGN_OR_RETURN(int64_t experiment_id, ExperimentId(experiment));
   QG_ASSIGN_OR_RETURN(auto before, store_.ListJobs(experiment_id));
-  // Slurm first, the store second: a task Slurm calls finished has written
+  // Slurm first, the outcomes second: a task Slurm calls finished has written
   // everything it will write by then.
   QG_ASSIGN_OR_RETURN(auto states, slurm_.Live());
   std::vector<TaskId> gone;
@@ -191,10 +293,10 @@ Result<std::vector<JobView>> SlurmBackend::Refresh(const std::string& experiment
   }
   QG_ASSIGN_OR_RETURN(auto finished, slurm_.Finished(gone));
   states.merge(finished);
-  QG_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(experiment_id));
+  QG_RETURN_IF_ERROR(IngestOutcomes(experiment, before));
 
   std::vector<JobView> views;
-  for (auto& job : jobs) {
+  for (auto& job : before) {
     JobView view{.job = job, .task = TaskOf(job)};
     if (view.task) {
       if (auto it = states.find(*view.task); it != states.end()) {
@@ -202,30 +304,7 @@ Result<std::vector<JobView>> SlurmBackend::Refresh(const std::string& experiment
         view.slurm_reason = it->second.reason;
       }
     }
-    if (view.task && Unfinished(job.state) && !view.slurm_state.empty()) {
-      const Phase phase = PhaseOf(view.slurm_state);
-      const std::string task = view.task->ToString();
-      std::optional<JobState> now;
-      std::string why;
-      if (phase == Phase::kCancelled) {
-        now = JobState::kCancelled;
-        why = fmt::format("Slurm task {} was cancelled", task);
-      } else if (phase == Phase::kFailed) {
-        now = JobState::kFailed;
-        why = fmt::format("Slurm task {} ended {} ({})", task, view.slurm_state, view.slurm_reason);
-      } else if (phase == Phase::kSucceeded) {
-        QG_ASSIGN_OR_RETURN(auto run, store_.FindRun(job.config_hash));
-        now = run ? JobState::kCompleted : JobState::kFailed;
-        if (!run) why = fmt::format("Slurm task {} ended without storing a result (see its log)", task);
-      }
-      if (now) {
-        job.state = *now;
-        job.last_error = why;
-        job.finished_ms = clock_.WallMillis();
-        QG_RETURN_IF_ERROR(store_.UpdateJob(job));
-        view.job = job;
-      }
-    }
+    QG_RETURN_IF_ERROR(ApplySlurmState(view));
     views.push_back(std::move(view));
   }
   return views;
@@ -247,12 +326,14 @@ Result<int> SlurmBackend::Cancel(const std::string& experiment, const std::strin
       }
       continue;
     }
-    job.state = JobState::kCancelled;
-    job.last_error = "cancelled by a client";
-    job.finished_ms = clock_.WallMillis();
+    // The mark first: a task that starts now, or finishes, sees it.
+    QG_RETURN_IF_ERROR(WriteFileAtomic(protocol::CancelMarkPath(ResultsDir(experiment), job.config_hash), ""));
+    const auto task = TaskOf(job);
+    job = coord::Ended(std::move(job), JobState::kCancelled, "cancelled by a client", clock_.WallMillis());
+    if (task) job.lease_id = LeaseFor(*task);  // status still shows which task it was
     QG_RETURN_IF_ERROR(store_.UpdateJob(job));
     ++cancelled;
-    if (auto task = TaskOf(job)) tasks.push_back(*task);
+    if (task) tasks.push_back(*task);
   }
   QG_RETURN_IF_ERROR(slurm_.Cancel(tasks));
   return cancelled;

@@ -8,7 +8,7 @@
 
 #include "coordinator/slurm/sbatch_script.h"
 #include "coordinator/slurm/slurm_backend.h"
-#include "coordinator/slurm/slurm_task.h"
+#include "coordinator/slurm/fake_slurm.h"
 #include "core/base/config_hash.h"
 #include "core/base/fake_clock.h"
 #include "core/base/files.h"
@@ -90,88 +90,6 @@ TEST(SbatchScript, CarriesResourcesLimitsDependenciesAndAQuotedCommand) {
   EXPECT_EQ(cpu_only.find("--time"), std::string::npos);
   EXPECT_EQ(ShellQuote("it's"), "'it'\\''s'");
 }
-
-// Slurm as a script: submissions get ids 100, 101, ...; tests set states.
-class FakeSlurm final : public SlurmCommands {
- public:
-  Result<int64_t> SubmitHeld(const std::string& script) override {
-    if (refuse_after >= 0 && static_cast<int>(scripts.size()) >= refuse_after) {
-      return Error::Unavailable("sbatch: error: Invalid generic resource (gres) specification");
-    }
-    scripts.push_back(*ReadFile(script));
-    const int64_t id = 100 + static_cast<int64_t>(scripts.size()) - 1;
-    held.insert(id);
-    return id;
-  }
-  Status Release(const std::vector<int64_t>& ids) override {
-    for (auto id : ids) held.erase(id);
-    released.insert(released.end(), ids.begin(), ids.end());
-    return OkStatus();
-  }
-  Result<TaskStates> Live() override { return live; }
-  Result<TaskStates> Finished(const std::vector<TaskId>& tasks) override {
-    TaskStates out;
-    for (const auto& t : tasks) {
-      if (finished.count(t)) out[t] = finished.at(t);
-    }
-    return out;
-  }
-  Status Cancel(const std::vector<TaskId>& tasks) override {
-    cancelled.insert(cancelled.end(), tasks.begin(), tasks.end());
-    return OkStatus();
-  }
-
-  std::vector<std::string> scripts;
-  std::set<int64_t> held;
-  std::vector<int64_t> released;
-  std::vector<TaskId> cancelled;
-  TaskStates live, finished;
-  int refuse_after = -1;
-};
-
-JobRecord Job(const std::string& key, const std::string& kind, std::vector<std::string> deps = {},
-              nlohmann::json resources = {{"cpus", 2}}) {
-  JobRecord j;
-  j.key = key;
-  j.kind = kind;
-  j.config = {{"key", key}};
-  j.config_hash = ConfigHash(j.config);
-  j.deps = std::move(deps);
-  j.resources = std::move(resources);
-  return j;
-}
-
-// One training job and three quantize jobs that need it: a 4-job grid.
-std::vector<JobRecord> Grid() {
-  return {Job("train/seed0", "noop"), Job("quantize/fp32", "noop", {"train/seed0"}),
-          Job("quantize/naive_ptq", "noop", {"train/seed0"}), Job("quantize/fp16", "noop", {"train/seed0"})};
-}
-
-class SlurmBackendTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    store_ = std::move(*storage::SqliteResultStore::Open(dir_.File("q.db"), clock_, {}));
-    backend_ = std::make_unique<SlurmBackend>(*store_, slurm_, clock_);
-  }
-  Result<Submission> Submit(const std::vector<JobRecord>& jobs, nlohmann::json spec = nlohmann::json::object()) {
-    return backend_->Submit("grid", spec, jobs,
-                           {.db = dir_.File("q.db"), .artifact_root = dir_.path().string(), .executable = "/bin/qg"});
-  }
-  JobRecord Stored(const std::string& key) {
-    const auto jobs = store_->ListJobs(std::nullopt);
-    for (const auto& j : *jobs) {
-      if (j.key == key) return j;
-    }
-    ADD_FAILURE() << "no job " << key;
-    return {};
-  }
-
-  qg::testing::TempDir dir_;
-  FakeClock clock_;
-  std::unique_ptr<storage::SqliteResultStore> store_;
-  FakeSlurm slurm_;
-  std::unique_ptr<SlurmBackend> backend_;
-};
 
 TEST_F(SlurmBackendTest, SubmitsOneHeldArrayPerDepthAndReleasesThemOnceTheStoreKnowsEveryTask) {
   const auto sub = Submit(Grid(), {{"slurm", {{"time_limits", {{"noop", "1:00:00"}, {"train", 20}}}}}});
@@ -267,59 +185,6 @@ TEST_F(SlurmBackendTest, CancelMarksTheStoreThenScancelsOnlyTheNamedJob) {
   EXPECT_EQ(backend_->Cancel("grid", "quantize/naive_ptq").error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(backend_->Cancel("grid", "quantize/int4").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(*backend_->Cancel("grid"), 3);
-}
-
-// The array task's side, on probe jobs (no child process).
-class ArrayTaskTest : public SlurmBackendTest {
- protected:
-  Status RunTask(int64_t array, int64_t index) {
-    std::string manifest;
-    for (const auto& entry : std::filesystem::directory_iterator(dir_.path() / "slurm" / "grid")) {
-      if (entry.path().extension() == ".json" && entry.path().filename().string().rfind(
-                                                     fmt::format("a{}-", array - 100), 0) == 0) {
-        manifest = entry.path().string();
-      }
-    }
-    return RunArrayTask(*store_, {.manifest = manifest, .index = index, .host = "node1"}, clock_);
-  }
-};
-
-TEST_F(ArrayTaskTest, RunsItsJobAndStoresTheResult) {
-  ASSERT_TRUE(Submit(Grid()));
-  ASSERT_TRUE(RunTask(100, 0));
-  const auto train = Stored("train/seed0");
-  EXPECT_EQ(train.state, JobState::kCompleted);
-  EXPECT_EQ(train.attempts, 1);
-  EXPECT_EQ(train.worker, "slurm:100_0@node1");
-  EXPECT_EQ(SlurmBackend::TaskOf(train), (TaskId{100, 0})) << "the task is known after the lease ended";
-  EXPECT_TRUE(*store_->FindRun(train.config_hash));
-  ASSERT_TRUE(RunTask(101, 1));  // tasks follow the keys' order: fp16, fp32, naive_ptq
-  EXPECT_EQ(Stored("quantize/fp32").state, JobState::kCompleted);
-  EXPECT_EQ(RunTask(101, 7).error().code, ErrorCode::kInvalidArgument) << "index outside the manifest";
-}
-
-TEST_F(ArrayTaskTest, AFailingJobIsStoredAsFailedAndItsDependentsAreCancelledNotRun) {
-  auto jobs = Grid();
-  jobs[0].kind = "fail";
-  ASSERT_TRUE(Submit(jobs));
-  const auto failed = RunTask(100, 0);
-  ASSERT_FALSE(failed);
-  EXPECT_EQ(Stored("train/seed0").state, JobState::kFailed);
-  EXPECT_FALSE(Stored("train/seed0").last_error.empty());
-  ASSERT_TRUE(RunTask(101, 0)) << "a job whose dependency failed is not an error of its own";
-  int cancelled = 0;
-  for (const char* key : {"quantize/fp32", "quantize/naive_ptq", "quantize/fp16"}) {
-    cancelled += Stored(key).state == JobState::kCancelled;
-  }
-  EXPECT_EQ(cancelled, 1);
-}
-
-TEST_F(ArrayTaskTest, ACancelledJobIsNotRun) {
-  ASSERT_TRUE(Submit(Grid()));
-  ASSERT_TRUE(backend_->Cancel("grid", "train/seed0"));
-  ASSERT_TRUE(RunTask(100, 0));
-  EXPECT_EQ(Stored("train/seed0").state, JobState::kCancelled);
-  EXPECT_FALSE(*store_->FindRun(Stored("train/seed0").config_hash));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "experiments/job_config.h"
 #include "experiments/report/html_report.h"
 #include "experiments/report/regression.h"
 #include "experiments/report/reproduce.h"
@@ -28,9 +29,9 @@ storage::RunRecord Run(const storage::JobRecord& job, double top1, double p50_b6
 }
 
 storage::JobRecord Quantize(const std::string& strategy, int seed, const std::string& engine = "onednn") {
-  return MakeJob(fmt::format("quantize/{}/cpu/seed{}", strategy, seed), "quantize",
-                 {{"strategy", strategy}, {"label", strategy}, {"params", nlohmann::json::object()},
-                  {"engine", engine}, {"device", "cpu"}, {"seed", seed}});
+  const QuantizeConfig config{.dataset = {.name = "fashion-mnist"}, .strategy = strategy, .label = strategy,
+                              .engine = engine, .device = "cpu", .seed = seed};
+  return MakeJob(fmt::format("quantize/{}/cpu/seed{}", strategy, seed), "quantize", config.ToJson());
 }
 
 // An experiment with two seeds of fp32 and naive_ptq in a fixture database.
@@ -99,6 +100,7 @@ TEST(Results, OnnxRuntimeRowsSitBesideLibTorchRowsAndCompareWithLibTorchFp32) {
   exported.key = "export/naive_ptq/cpu/seed0";
   exported.kind = "export";
   exported.config["code"] = "export-1";
+  exported.config["quantize_hash"] = Quantize("naive_ptq", 0).config_hash;
   exported.config_hash = ConfigHash(exported.config);
   ASSERT_TRUE(store->SyncJobs(e, {Quantize("fp32", 0), Quantize("naive_ptq", 0), exported}));
   const auto stored = *store->ListJobs(e);

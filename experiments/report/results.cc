@@ -8,6 +8,8 @@
 #include <numeric>
 #include <set>
 
+#include "experiments/job_config.h"
+
 namespace qg::exp {
 
 using storage::JobRecord;
@@ -34,22 +36,130 @@ std::string FormatStat(const Stat& s, int decimals) {
 
 namespace {
 
-// The job key without its seed: rows gather a strategy's seeds.
-std::string RowKey(const std::string& key) { return key.substr(0, key.rfind("/seed")); }
+using nlohmann::json;
 
-std::string Axis(const JobRecord& j, const std::string& axis) {
-  if (axis == "observer") return j.config.at("params").value("observer", "");
-  if (axis == "calibration") {
-    const auto& p = j.config.at("params");
-    return p.contains("calibration_size") ? fmt::format("c{}", p["calibration_size"].get<int64_t>()) : "";
+// A quantize or export job of the view, with its typed config.
+struct Cell {
+  const JobRecord* job = nullptr;
+  JobKind kind = JobKind::kQuantize;
+  QuantizeConfig config;  // an export's quantize cell
+};
+
+Result<std::vector<Cell>> CellsOf(const std::vector<JobRecord>& jobs) {
+  std::vector<Cell> cells;
+  for (const auto& j : jobs) {
+    QG_ASSIGN_OR_RETURN(JobKind kind, ParseJobKind(j.kind));
+    Cell cell{.job = &j, .kind = kind};
+    if (kind == JobKind::kQuantize) {
+      QG_ASSIGN_OR_RETURN(cell.config, QuantizeConfig::FromJson(j.config, "job '" + j.key + "' config"));
+    } else if (kind == JobKind::kExport) {
+      QG_ASSIGN_OR_RETURN(auto e, ExportConfig::FromJson(j.config, "job '" + j.key + "' config"));
+      cell.config = std::move(e.quantize);
+    } else {
+      continue;
+    }
+    cells.push_back(std::move(cell));
   }
-  if (axis == "engine") return j.config.value("engine", "");
-  return j.config.value("device", "cpu");
+  return cells;
+}
+
+constexpr const char* kAxes[] = {"observer", "calibration", "engine", "device"};
+
+std::string Axis(const QuantizeConfig& c, std::string_view axis) {
+  if (axis == "observer") return c.Observer();
+  if (axis == "calibration") return c.CalibrationSize() > 0 ? fmt::format("c{}", c.CalibrationSize()) : "";
+  if (axis == "engine") return c.engine;
+  return c.device;
+}
+
+// The grid axes that vary among quantize jobs: only those go into labels.
+std::vector<std::string> VaryingAxes(const std::vector<Cell>& cells) {
+  std::map<std::string, std::set<std::string>> values;
+  for (const auto& c : cells) {
+    if (c.kind != JobKind::kQuantize) continue;
+    for (const char* axis : kAxes) {
+      if (const std::string v = Axis(c.config, axis); !v.empty()) values[axis].insert(v);
+    }
+  }
+  std::vector<std::string> varying;
+  for (const char* axis : kAxes) {
+    if (values[axis].size() > 1) varying.push_back(axis);
+  }
+  return varying;
+}
+
+// Seeds of one grid cell share a row.
+std::string RowIdentity(const Cell& c) {
+  std::string id = fmt::format("{}|{}", JobKindName(c.kind), c.config.label);
+  for (const char* axis : kAxes) id += "|" + Axis(c.config, axis);
+  return id;
 }
 
 double Metric(const RunRecord& r, const std::string& name, double fallback = NAN) {
   const auto it = r.metrics.find(name);
   return it == r.metrics.end() ? fallback : it->second;
+}
+
+ResultRow RowHeader(const Cell& first, const std::vector<std::string>& varying) {
+  ResultRow row;
+  row.strategy = first.config.strategy;
+  row.device = first.config.device;
+  row.label = first.config.label;
+  std::vector<std::string> variant;
+  for (const auto& axis : varying) {
+    if (const std::string v = Axis(first.config, axis); !v.empty()) variant.push_back(v);
+  }
+  if (!variant.empty()) row.label += fmt::format(" ({})", fmt::join(variant, ", "));
+  if (first.kind == JobKind::kExport) {
+    row.runtime = "onnxruntime";
+    row.label += " [onnxruntime]";
+  }
+  return row;
+}
+
+// Mean and spread over the row's seeds that have a stored run.
+void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::map<std::string, const RunRecord*>& runs,
+             int64_t latency_batch) {
+  std::vector<double> top1, top5, lat, size, agree, paired;
+  const std::string lat_name = metric::Latency(row.device, latency_batch, metric::kP50Ms);
+  const std::string paired_name = metric::Latency(row.device, latency_batch, metric::kSpeedupVsFp32);
+  for (const Cell* c : cells) {
+    const auto it = runs.find(c->job->config_hash);
+    if (it == runs.end()) continue;
+    const RunRecord& r = *it->second;
+    row.runs.push_back(&r);
+    top1.push_back(Metric(r, metric::kTop1));
+    top5.push_back(Metric(r, metric::kTop5));
+    if (const double l = Metric(r, lat_name); !std::isnan(l)) lat.push_back(l / static_cast<double>(latency_batch));
+    size.push_back(Metric(r, metric::kSizeBytes) / 1e6);
+    agree.push_back(Metric(r, metric::kTop1Agreement));
+    if (const double p = Metric(r, paired_name); !std::isnan(p)) paired.push_back(p);
+    if (const auto p = r.documents.find(document::kPrecision); p != r.documents.end()) row.precision = p->second;
+  }
+  row.seeds = static_cast<int>(row.runs.size());
+  row.top1 = Stat::Of(top1);
+  row.top5 = Stat::Of(top5);
+  row.latency_ms = Stat::Of(lat);
+  row.size_mb = Stat::Of(size);
+  row.agreement = Stat::Of(agree);
+  if (!paired.empty() && paired.size() == row.runs.size()) {
+    row.speedup = Stat::Of(paired).mean;
+    row.paired_speedup = true;
+  }
+}
+
+// Rows without paired timings: the LibTorch FP32 row's latency over theirs.
+void CrossJobSpeedups(std::vector<ResultRow>& rows) {
+  for (auto& row : rows) {
+    if (row.paired_speedup) continue;
+    for (const auto& base : rows) {
+      if (base.strategy == "fp32" && base.runtime == "libtorch" && base.device == row.device && base.latency_ms.n &&
+          row.latency_ms.n && row.latency_ms.mean > 0) {
+        row.speedup = base.latency_ms.mean / row.latency_ms.mean;
+        break;
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -60,97 +170,36 @@ Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, co
   for (const auto& r : runs) by_hash[r.config_hash] = &r;
   ResultsView view;
   view.experiment = experiment.name;
-  view.dataset = experiment.spec.value("dataset", nlohmann::json::object()).value("name", "");
-  view.model = experiment.spec.value("model", nlohmann::json::object()).value("name", "");
-
-  // Which grid axes vary among INT8 jobs (only those go into labels).
-  std::map<std::string, std::set<std::string>> values;
+  view.dataset = experiment.spec.value("dataset", json::object()).value("name", "");
+  view.model = experiment.spec.value("model", json::object()).value("name", "");
   for (const auto& j : jobs) {
-    if (j.kind != "quantize") continue;
-    for (const char* axis : {"observer", "calibration", "engine", "device"}) {
-      const std::string v = Axis(j, axis);
-      if (!v.empty()) values[axis].insert(v);
+    if (j.kind == JobKindName(JobKind::kTrain) && by_hash.count(j.config_hash)) {
+      view.train = by_hash[j.config_hash];
+      break;
     }
   }
-  std::vector<std::string> varying;
-  for (const char* axis : {"observer", "calibration", "engine", "device"}) {
-    if (values[axis].size() > 1) varying.push_back(axis);
-  }
-
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<const JobRecord*>> groups;
-  for (const auto& j : jobs) {
-    if (j.kind == "train" && !view.train && by_hash.count(j.config_hash)) view.train = by_hash[j.config_hash];
-    if (j.kind != "quantize" && j.kind != "export") continue;
-    const std::string key = RowKey(j.key);
-    if (!groups.count(key)) order.push_back(key);
-    groups[key].push_back(&j);
-  }
+  QG_ASSIGN_OR_RETURN(const std::vector<Cell> cells, CellsOf(jobs));
+  // Unless asked for one, the largest batch size the jobs measured.
   if (latency_batch == 0) {
-    for (const auto& r : runs) {
-      for (const auto& [name, v] : r.metrics) {
-        int64_t b = 0;
-        if (std::sscanf(name.c_str(), "latency.%*[^.].b%ld.p50_ms", &b) == 1) latency_batch = std::max(latency_batch, b);
-      }
+    for (const auto& c : cells) {
+      for (int64_t b : c.config.measure.batch_sizes) latency_batch = std::max(latency_batch, b);
     }
   }
   view.latency_batch = latency_batch;
-
-  for (const auto& key : order) {
-    const auto& group = groups[key];
-    const JobRecord& first = *group.front();
-    ResultRow row;
-    row.strategy = first.config.at("strategy");
-    row.device = first.config.value("device", "cpu");
-    row.label = first.config.value("label", row.strategy);
-    std::vector<std::string> variant;
-    for (const auto& axis : varying) {
-      const std::string v = Axis(first, axis);
-      if (!v.empty()) variant.push_back(v);
-    }
-    if (!variant.empty()) row.label += fmt::format(" ({})", fmt::join(variant, ", "));
-    if (first.kind == "export") {
-      row.runtime = "onnxruntime";
-      row.label += " [onnxruntime]";
-    }
-    std::vector<double> top1, top5, lat, size, agree, paired;
-    const std::string lat_name = fmt::format("latency.{}.b{}.p50_ms", row.device, latency_batch);
-    const std::string paired_name = fmt::format("latency.{}.b{}.speedup_vs_fp32", row.device, latency_batch);
-    for (const JobRecord* j : group) {
-      const auto it = by_hash.find(j->config_hash);
-      if (it == by_hash.end()) continue;
-      const RunRecord& r = *it->second;
-      row.runs.push_back(&r);
-      top1.push_back(Metric(r, "top1"));
-      top5.push_back(Metric(r, "top5"));
-      if (const double l = Metric(r, lat_name); !std::isnan(l)) lat.push_back(l / static_cast<double>(latency_batch));
-      size.push_back(Metric(r, "size_bytes") / 1e6);
-      agree.push_back(Metric(r, "output.top1_agreement"));
-      if (const double p = Metric(r, paired_name); !std::isnan(p)) paired.push_back(p);
-      if (const auto p = r.documents.find("precision"); p != r.documents.end()) row.precision = p->second;
-    }
-    row.seeds = static_cast<int>(row.runs.size());
-    row.top1 = Stat::Of(top1);
-    row.top5 = Stat::Of(top5);
-    row.latency_ms = Stat::Of(lat);
-    row.size_mb = Stat::Of(size);
-    row.agreement = Stat::Of(agree);
-    if (!paired.empty() && paired.size() == row.runs.size()) {
-      row.speedup = Stat::Of(paired).mean;
-      row.paired_speedup = true;
-    }
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const Cell*>> groups;
+  for (const auto& c : cells) {
+    const std::string id = RowIdentity(c);
+    if (!groups.count(id)) order.push_back(id);
+    groups[id].push_back(&c);
+  }
+  const auto varying = VaryingAxes(cells);
+  for (const auto& id : order) {
+    ResultRow row = RowHeader(*groups[id].front(), varying);
+    FillRow(row, groups[id], by_hash, latency_batch);
     view.rows.push_back(std::move(row));
   }
-  for (auto& row : view.rows) {
-    if (row.paired_speedup) continue;
-    for (const auto& base : view.rows) {
-      if (base.strategy == "fp32" && base.runtime == "libtorch" && base.device == row.device && base.latency_ms.n && row.latency_ms.n &&
-          row.latency_ms.mean > 0) {
-        row.speedup = base.latency_ms.mean / row.latency_ms.mean;
-        break;
-      }
-    }
-  }
+  CrossJobSpeedups(view.rows);
   return view;
 }
 
