@@ -15,6 +15,8 @@
 #                     pid files, the job completion log jobcomp.txt
 #   QG_SLURM_TIMEOUT  seconds `up` waits for the node to become idle (default 60)
 #   QG_SLURM_CTLD_PORT, QG_SLURM_D_PORT   ports (default 6817, 6818)
+#   QG_SLURM_CPUS     CPUs the node offers (default nproc); more than the machine has lets
+#                     tasks that mostly wait (scheduling probes, tests) run side by side
 #
 # Accounting: there is no slurmdbd, so plain `sacct` says "Slurm accounting storage is
 # disabled". Finished jobs stay visible to `squeue -t all` and `scontrol show job ID` for
@@ -32,6 +34,7 @@ prog="slurm-local"
 state="${QG_SLURM_DIR:-/tmp/quantgrid-slurm}"
 timeout_s="${QG_SLURM_TIMEOUT:-60}"
 ctld_port="${QG_SLURM_CTLD_PORT:-6817}"
+node_cpus="${QG_SLURM_CPUS:-}"
 d_port="${QG_SLURM_D_PORT:-6818}"
 conf="$state/slurm.conf"
 node="localhost"
@@ -61,7 +64,7 @@ case "$cmd" in up|down|status) ;; *) usage ;; esac
 if [[ "$cmd" != status && "$(id -u)" -ne 0 ]]; then
   command -v sudo >/dev/null 2>&1 || die "'$cmd' needs root, and sudo is not installed"
   say "not root: re-running through sudo"
-  exec sudo QG_SLURM_DIR="$state" QG_SLURM_TIMEOUT="$timeout_s" \
+  exec sudo QG_SLURM_DIR="$state" QG_SLURM_TIMEOUT="$timeout_s" QG_SLURM_CPUS="$node_cpus" \
     QG_SLURM_CTLD_PORT="$ctld_port" QG_SLURM_D_PORT="$d_port" "$0" "$@"
 fi
 
@@ -202,8 +205,10 @@ start_munge() {
 }
 
 write_conf() {
-  local cpus mem_mb
-  cpus="$(nproc)"
+  local cpus mem_mb overrides=""
+  cpus="${node_cpus:-$(nproc)}"
+  # More CPUs than slurmd finds would drain the node: tell it to take the configuration's word.
+  [[ "$cpus" -gt "$(nproc)" ]] && overrides="SlurmdParameters=config_overrides"
   # RealMemory in MiB, as slurmd itself computes it (slurmd -C); a larger value drains the node
   mem_mb="$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 }' /proc/meminfo)"
   [[ "$mem_mb" -gt 0 ]] || die "cannot read MemTotal from /proc/meminfo"
@@ -245,6 +250,7 @@ JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=$state/jobcomp.txt
 MinJobAge=300
+$overrides
 NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
 # Without DefMemPerCPU a job that gives no --mem gets the whole node's memory, and only one
 # job runs at a time: give each CPU an equal share by default.

@@ -13,6 +13,8 @@
 #include <fstream>
 #include <thread>
 
+#include <csignal>
+
 #include "core/base/files.h"
 #include "storage/sqlite_result_store.h"
 #include "tests/testing/cli_runner.h"
@@ -35,6 +37,7 @@ class LocalSlurm {
     setenv("QG_SLURM_DIR", state_.c_str(), 1);
     setenv("QG_SLURM_CTLD_PORT", "6917", 1);  // not a developer's own cluster's ports
     setenv("QG_SLURM_D_PORT", "6918", 1);
+    setenv("QG_SLURM_CPUS", "8", 1);  // probe tasks mostly wait on process start: 8 side by side
     setenv("SLURM_CONF", (state_ + "/slurm.conf").c_str(), 1);
     up_ = Script("up") == 0;
   }
@@ -157,6 +160,53 @@ TEST(Slurm, AGridRunsAsJobArraysIntoSqliteAndCancelledJobsShowAsCancelled) {
   const auto unknown = RunQuantgrid(with({"cancel", "sleepers", "--job", "sleep/9"}), cwd);
   EXPECT_NE(unknown.exit_code, 0);
   EXPECT_EQ(unknown.err, "quantgrid: not_found: experiment 'sleepers' has no job 'sleep/9'\n");
+
+  // 200 probe tasks in one array, the database on the shared root. No task
+  // opens it (their command carries no database); each leaves an outcome file,
+  // and the client that ingests them is killed half-way: a later `status`
+  // ingests the rest, nothing lost, nothing twice.
+  std::ofstream(dir.File("sweep.json")) << R"({"name": "sweep", "probe": {"kind": "noop", "count": 200, "cpus": 1}})";
+  auto ingester = qg::testing::StartQuantgrid(with({"submit", dir.File("sweep.json"), "--wait", "--poll-seconds", "1"}),
+                                              cwd, dir.File("sweep.log"));
+  const std::string outcomes = dir.File("runs") + "/slurm/sweep/results";
+  auto count_outcomes = [&] {
+    std::error_code ec;
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(outcomes, ec)) n += e.path().extension() == ".json";
+    return n;
+  };
+  const auto sweep_deadline = std::chrono::steady_clock::now() + std::chrono::minutes(8);
+  while (count_outcomes() < 60 && std::chrono::steady_clock::now() < sweep_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ::kill(ingester.id(), SIGKILL);  // mid-way, between two polls or inside one
+  ingester.wait();
+  while (count_outcomes() < 200 && std::chrono::steady_clock::now() < sweep_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  ASSERT_EQ(count_outcomes(), 200) << Slurp(dir.File("sweep.log"));
+  for (const auto& e : std::filesystem::directory_iterator(dir.File("runs") + "/slurm/sweep")) {
+    if (e.path().extension() == ".sbatch") {
+      EXPECT_EQ(Slurp(e.path().string()).find("--db"), std::string::npos) << e.path();
+    }
+  }
+  for (int i = 0; i < 2; ++i) {  // ingest, then again: the second changes nothing
+    const auto status = RunQuantgrid(with({"status", "--experiment", "sweep"}), cwd);
+    EXPECT_NE(status.out.find("200 completed"), std::string::npos) << status.out << status.err;
+  }
+  {
+    auto store = *storage::SqliteResultStore::Open(dir.File("q.db"));
+    EXPECT_EQ(store->RunsOfExperiment((*store->GetExperiment("sweep"))->id)->size(), 200u);
+  }
+  const auto integrity = qg::testing::RunCommand({"sqlite3", dir.File("q.db"), "PRAGMA integrity_check"}, cwd);
+  EXPECT_EQ(integrity.out, "ok\n") << integrity.err;
+
+  // A spec whose sbatch options could inject a line is refused before anything is submitted.
+  std::ofstream(dir.File("inject.json")) << R"({"name": "inject", "probe": {"kind": "noop", "count": 1},
+                                               "slurm": {"extra_args": ["--comment=x\n#SBATCH --uid=0"]}})";
+  const auto inject = RunQuantgrid(with({"submit", dir.File("inject.json")}), cwd);
+  EXPECT_NE(inject.exit_code, 0);
+  EXPECT_NE(inject.err.find("slurm.extra_args[0]"), std::string::npos) << inject.err;
 }
 
 }  // namespace

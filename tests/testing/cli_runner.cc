@@ -31,12 +31,14 @@ std::string SourceDir() {
   return dir ? dir : kSourceDir;
 }
 
-CliResult RunQuantgrid(const std::vector<std::string>& args, const std::string& cwd) {
+namespace {
+
+CliResult Run(const std::string& program, const std::vector<std::string>& args, const std::string& cwd) {
   static int counter = 0;
   const std::string base = cwd + "/.qg_cli_" + std::to_string(counter++);
   CliResult r;
   const auto t0 = std::chrono::steady_clock::now();
-  bp::child child(QuantgridPath(), bp::args(args), bp::start_dir(cwd), bp::std_out > base + ".out",
+  bp::child child(program, bp::args(args), bp::start_dir(cwd), bp::std_out > base + ".out",
                   bp::std_err > base + ".err");
   child.wait();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -44,6 +46,16 @@ CliResult RunQuantgrid(const std::vector<std::string>& args, const std::string& 
   r.out = Slurp(base + ".out");
   r.err = Slurp(base + ".err");
   return r;
+}
+
+}  // namespace
+
+CliResult RunQuantgrid(const std::vector<std::string>& args, const std::string& cwd) {
+  return Run(QuantgridPath(), args, cwd);
+}
+
+CliResult RunCommand(const std::vector<std::string>& command, const std::string& cwd) {
+  return Run(bp::search_path(command.front()).string(), {command.begin() + 1, command.end()}, cwd);
 }
 
 bp::child StartQuantgrid(const std::vector<std::string>& args, const std::string& cwd, const std::string& log) {

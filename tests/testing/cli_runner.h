@@ -24,6 +24,9 @@ std::string SourceDir();
 // Runs quantgrid with `args` in `cwd` and waits for it.
 CliResult RunQuantgrid(const std::vector<std::string>& args, const std::string& cwd);
 
+// Runs another program, found on PATH (`command[0]`), the same way.
+CliResult RunCommand(const std::vector<std::string>& command, const std::string& cwd);
+
 // Starts quantgrid without waiting; output goes to `log`.
 boost::process::child StartQuantgrid(const std::vector<std::string>& args, const std::string& cwd,
                                      const std::string& log);
