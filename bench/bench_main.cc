@@ -8,6 +8,7 @@
 //   qg_bench int8-im2col  the first conv as im2col + 1x1 conv vs the 3x3 conv
 //   qg_bench roofline     this CPU's INT8/FP32 multiply-add peaks, the model against them
 //   qg_bench onnx         LibTorch vs ONNX Runtime, FP32 and INT8 (QDQ export)
+//   qg_bench import       imported torchvision models: import time, INT8 vs FP32 beside ONNX Runtime
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -148,6 +149,8 @@ int main(int argc, char** argv) {
     qg::bench::Int8(o);
   });
   app.add_subcommand("onnx", "LibTorch vs ONNX Runtime, FP32 and INT8")->callback([&] { qg::bench::Onnx(o); });
+  app.add_subcommand("import", "imported torchvision models: import time, INT8 vs FP32 beside ONNX Runtime")
+      ->callback([&] { qg::bench::Import(o); });
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

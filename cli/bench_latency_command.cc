@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "core/pipeline/model_source.h"
 #include "core/base/text_table.h"
 #include "core/metrics/latency.h"
 #include "core/models/fp32_inference.h"
@@ -17,6 +18,7 @@ namespace {
 struct BenchFlags {
   RuntimeFlags runtime;
   std::string model_file;
+  onnx_export::ImportOptions import;
   std::string model = "compact_cnn";
   int64_t in_channels = 1;
   int64_t image_size = 28;
@@ -31,7 +33,7 @@ Status RunBench(const BenchFlags& f) {
   const int threads = pipeline::ConfigureThreads(f.runtime.threads);
   models::GraphModule model(nullptr);
   if (!f.model_file.empty()) {
-    QG_ASSIGN_OR_RETURN(model, models::LoadModel(f.model_file));
+    QG_ASSIGN_OR_RETURN(model, pipeline::LoadAnyModel(f.model_file, f.import));
   } else {
     QG_ASSIGN_OR_RETURN(model, models::CreateModel(f.model, {.in_channels = f.in_channels, .image_size = f.image_size}, 0));
   }
@@ -71,7 +73,8 @@ void AddBenchLatencyCommand(CLI::App& app, Action& action) {
   auto f = std::make_shared<BenchFlags>();
   CLI::App* cmd = app.add_subcommand("bench-latency", "Latency of a model (file or fresh) over a batch-size sweep");
   AddRuntimeFlags(*cmd, f->runtime);
-  cmd->add_option("--model-file", f->model_file, "a model file; without it a fresh --model is timed");
+  cmd->add_option("--model-file", f->model_file, "a model file or an ONNX file; without it a fresh --model is timed");
+  AddModelInputFlags(*cmd, f->import);
   cmd->add_option("--model", f->model)->capture_default_str();
   cmd->add_option("--in-channels", f->in_channels)->capture_default_str();
   cmd->add_option("--image-size", f->image_size)->capture_default_str();

@@ -9,6 +9,7 @@
 #include <functional>
 
 #include "core/base/result.h"
+#include "core/export/onnx_import.h"
 
 namespace qg::cli {
 
@@ -19,6 +20,10 @@ struct RuntimeFlags {
   int threads = 0;  // 0 = one per hardware thread
 };
 void AddRuntimeFlags(CLI::App& command, RuntimeFlags& flags);
+
+// What an ONNX --model-file does not say about its input (--input-size,
+// --input-channels) and how it normalizes (--mean, --std).
+void AddModelInputFlags(CLI::App& command, onnx_export::ImportOptions& import);
 
 void AddTrainCommand(CLI::App& app, Action& action);
 void AddEvalCommand(CLI::App& app, Action& action);

@@ -6,6 +6,8 @@
 #include "cli/command.h"
 #include "core/base/text_table.h"
 #include "core/data/dataset_registry.h"
+#include "core/pipeline/model_source.h"
+#include "core/pipeline/train_step.h"
 #include "core/models/fp32_inference.h"
 #include "core/models/model_io.h"
 #include "core/pipeline/measure_step.h"
@@ -17,6 +19,7 @@ namespace {
 struct EvalFlags {
   RuntimeFlags runtime;
   std::string model_file;
+  onnx_export::ImportOptions import;
   data::DatasetSpec dataset;
   int64_t batch_size = 256;
   int64_t limit = 0;
@@ -25,8 +28,9 @@ struct EvalFlags {
 
 Status RunEval(const EvalFlags& f) {
   pipeline::ConfigureThreads(f.runtime.threads);
-  QG_ASSIGN_OR_RETURN(auto model, models::LoadModel(f.model_file));
-  QG_ASSIGN_OR_RETURN(auto splits, data::OpenDataset(f.dataset));
+  QG_ASSIGN_OR_RETURN(auto model, pipeline::LoadAnyModel(f.model_file, f.import));
+  QG_ASSIGN_OR_RETURN(auto splits, data::OpenDataset(pipeline::DatasetForModel(f.dataset, model)));
+  QG_RETURN_IF_ERROR(pipeline::CheckDataFitsModel(splits.test->Info(), model));
   QG_ASSIGN_OR_RETURN(auto compiled, models::CompiledFp32Model::Compile(model));
   QG_ASSIGN_OR_RETURN(auto result, pipeline::Measure(*compiled, splits.test,
                                                      {.eval_batch_size = f.batch_size,
@@ -59,7 +63,8 @@ void AddEvalCommand(CLI::App& app, Action& action) {
   auto f = std::make_shared<EvalFlags>();
   CLI::App* cmd = app.add_subcommand("eval", "Top-1/top-5, per-class accuracy and confusion matrix of a model file");
   AddRuntimeFlags(*cmd, f->runtime);
-  cmd->add_option("--model-file", f->model_file, "a model file written by quantgrid train")->required();
+  cmd->add_option("--model-file", f->model_file, "a model file written by quantgrid train, or an ONNX file")->required();
+  AddModelInputFlags(*cmd, f->import);
   cmd->add_option("--dataset", f->dataset.name)->capture_default_str();
   cmd->add_option("--data-dir", f->dataset.dir);
   cmd->add_option("--image-size", f->dataset.image_size)->capture_default_str();

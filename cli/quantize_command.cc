@@ -66,10 +66,12 @@ void AddQuantizeCommand(CLI::App& app, Action& action) {
   s.engine = quant::DefaultEngine();
   CLI::App* cmd = app.add_subcommand("quantize", "Apply a quantization strategy to a trained model and measure it");
   AddRuntimeFlags(*cmd, f->runtime);
-  cmd->add_option("--model-file", s.fp32_model_path, "the trained FP32 model (quantgrid train)")->required();
+  cmd->add_option("--model-file", s.fp32_model_path, "the trained FP32 model (quantgrid train), or an ONNX file")
+      ->required();
+  AddModelInputFlags(*cmd, s.import);
   cmd->add_option("--dataset", s.dataset.name)->capture_default_str();
   cmd->add_option("--data-dir", s.dataset.dir);
-  cmd->add_option("--strategy", s.strategy, "fp32, fp16, naive_ptq, bn_fold, bias_correction, mpq, qat")
+  cmd->add_option("--strategy", s.strategy, "fp32, fp16, naive_ptq, bn_fold, bias_correction, cle, adaround, mpq, qat")
       ->capture_default_str();
   cmd->add_option("--param", f->params, "strategy parameter key=value (repeatable), e.g. observer=histogram");
   cmd->add_option("--engine", s.engine, "quantized engine")->capture_default_str();

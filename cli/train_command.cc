@@ -23,7 +23,8 @@ Status RunTrain(TrainFlags& f) {
   pipeline::ConfigureThreads(f.runtime.threads);
   auto& spec = f.spec;
   if (spec.out_dir.empty()) {
-    spec.out_dir = fmt::format("runs/train/{}_{}_seed{}", spec.model, spec.dataset.name, spec.recipe.seed);
+    const std::string model = spec.onnx_path.empty() ? spec.model : "onnx";
+    spec.out_dir = fmt::format("runs/train/{}_{}_seed{}", model, spec.dataset.name, spec.recipe.seed);
   }
   spec.resume = !f.fresh;
   QG_ASSIGN_OR_RETURN(train::TrainOptions checked, train::TrainOptions::FromJson(spec.recipe.ToJson(), "flags"));
@@ -59,6 +60,8 @@ void AddTrainCommand(CLI::App& app, Action& action) {
   CLI::App* cmd = app.add_subcommand("train", "Train a model on a dataset and save it (FP32)");
   AddRuntimeFlags(*cmd, flags->runtime);
   cmd->add_option("--model", s.model, "compact_cnn, resnet18_cifar, inception_v3")->capture_default_str();
+  cmd->add_option("--model-file", s.onnx_path, "an ONNX model to fine-tune from its weights (--epochs 0: import it)");
+  AddModelInputFlags(*cmd, s.import);
   cmd->add_option("--dataset", s.dataset.name, "fashion-mnist, mnist, cifar10, image-folder, synthetic")
       ->capture_default_str();
   cmd->add_option("--data-dir", s.dataset.dir, "where the dataset lives (default: its standard place)");

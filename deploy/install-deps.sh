@@ -16,8 +16,9 @@ packages=(
   libopenmpi-dev openmpi-bin
   # data: Fashion-MNIST lands in /usr/share/datasets/fashion-mnist
   dataset-fashion-mnist
-  # reference scripts in bench/, the local Slurm cluster, report rendering check
-  python3-torch slurm-wlm munge chromium
+  # reference scripts in bench/, ONNX test models made by torch.onnx.export
+  # (tests/fixtures/), the local Slurm cluster, report rendering check
+  python3-torch python3-torchvision python3-onnx slurm-wlm munge chromium
 )
 # Node.js runs ONNX Runtime (npm onnxruntime-node). Keep an existing Node: Debian's
 # npm package conflicts with nodejs builds that bundle their own npm.

@@ -23,7 +23,8 @@ storage::JobRecord Job(std::string key, JobKind kind, json config, std::vector<s
 }
 
 storage::JobRecord TrainJob(const ExperimentSpec& s, int64_t seed) {
-  TrainConfig c{.dataset = s.dataset, .model = s.model, .aux_logits = s.aux_logits, .recipe = s.recipe};
+  TrainConfig c{.dataset = s.dataset, .model = s.model, .aux_logits = s.aux_logits, .imported = s.imported,
+                .recipe = s.recipe};
   c.recipe["seed"] = seed;
   c.threads = s.measure.threads;
   c.device = s.devices.front() == "cuda" ? "cuda" : "cpu";
@@ -38,6 +39,8 @@ struct Cell {
   const StrategyEntry* entry;
   std::string observer;  // "" : the strategy's own
   int64_t calibration_size = 0;
+  int64_t weight_bits = 0;  // 0: the strategy's own (8)
+  std::string granularity;  // "" : the strategy's own
   std::string engine;
   std::string device;
 };
@@ -48,18 +51,31 @@ struct Cell {
 std::vector<Cell> CellsOf(const ExperimentSpec& s, const StrategyEntry& entry, bool int8) {
   std::vector<std::string> observers{""};
   std::vector<int64_t> sizes{0};
+  std::vector<int64_t> bits{0};
+  std::vector<std::string> granularities{""};
   std::vector<std::string> engines{""};
   if (int8) {
     if (!s.observers.empty() && !entry.params.contains("observer")) observers = s.observers;
     if (!s.calibration_sizes.empty() && !entry.params.contains("calibration_size")) sizes = s.calibration_sizes;
+    if (!s.weight_bits.empty() && !entry.params.contains("weight_bits")) bits = s.weight_bits;
+    if (!s.weight_granularities.empty() && !entry.params.contains("weight_granularity")) {
+      granularities = s.weight_granularities;
+    }
     engines = s.engines;
+  }
+  // The weight axes, flattened: (bits, granularity) pairs.
+  std::vector<std::pair<int64_t, std::string>> weights;
+  for (int64_t b : bits) {
+    for (const auto& g : granularities) weights.emplace_back(b, g);
   }
   std::vector<Cell> cells;
   for (const auto& device : s.devices) {
     if (int8 && device != "cpu") continue;
     for (const auto& observer : observers) {
       for (int64_t size : sizes) {
-        for (const auto& engine : engines) cells.push_back({&entry, observer, size, engine, device});
+        for (const auto& [b, g] : weights) {
+          for (const auto& engine : engines) cells.push_back({&entry, observer, size, b, g, engine, device});
+        }
       }
     }
   }
@@ -71,6 +87,8 @@ Result<QuantizeConfig> CellConfig(const ExperimentSpec& s, const Cell& cell, con
   json params = cell.entry->params;
   if (!cell.observer.empty()) params["observer"] = cell.observer;
   if (cell.calibration_size > 0) params["calibration_size"] = cell.calibration_size;
+  if (cell.weight_bits > 0) params["weight_bits"] = cell.weight_bits;
+  if (!cell.granularity.empty()) params["weight_granularity"] = cell.granularity;
   const std::string path = fmt::format("grid.strategies[{}]", cell.entry - s.strategies.data());
   QG_ASSIGN_OR_RETURN(json resolved, catalog.ResolveStrategyParams(cell.entry->name, params, path));
   return QuantizeConfig{.dataset = s.dataset, .strategy = cell.entry->name, .label = cell.entry->label,
@@ -78,12 +96,15 @@ Result<QuantizeConfig> CellConfig(const ExperimentSpec& s, const Cell& cell, con
                         .seed = seed, .train_hash = train_hash};
 }
 
-// "quantize/<label>[/<observer>/c<N>/<engine>]/<device>/seed<S>"
-std::string CellKey(const QuantizeConfig& c, bool int8) {
+// "quantize/<label>[/<observer>/c<N>[/w<bits>][/<granularity>]/<engine>]/<device>/seed<S>"
+// (the weight parts only from the grid's weight axes, so older keys stay).
+std::string CellKey(const QuantizeConfig& c, const Cell& cell, bool int8) {
   std::string key = "quantize/" + c.label;
   if (int8) {
-    key += fmt::format("/{}/c{}/{}", c.params.value("observer", "default"), c.params.value("calibration_size", int64_t{0}),
-                       c.engine);
+    key += fmt::format("/{}/c{}", c.params.value("observer", "default"), c.params.value("calibration_size", int64_t{0}));
+    if (cell.weight_bits > 0) key += fmt::format("/w{}", cell.weight_bits);
+    if (!cell.granularity.empty()) key += "/" + cell.granularity;
+    key += "/" + c.engine;
   }
   return key + fmt::format("/{}/seed{}", c.device, c.seed);
 }
@@ -99,7 +120,7 @@ Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& s, cons
       const bool int8 = catalog.IsInt8Strategy(entry.name);
       for (const Cell& cell : CellsOf(s, entry, int8)) {
         QG_ASSIGN_OR_RETURN(QuantizeConfig q, CellConfig(s, cell, catalog, seed, train_hash));
-        const std::string key = CellKey(q, int8);
+        const std::string key = CellKey(q, cell, int8);
         jobs.push_back(Job(key, JobKind::kQuantize, q.ToJson(), {train_key}, s.measure.threads, q.device,
                            s.max_attempts));
         // ONNX Runtime is measured on the CPU, from FP32 and QDQ INT8

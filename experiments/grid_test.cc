@@ -1,11 +1,16 @@
 #include "experiments/grid.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "core/base/config_hash.h"
 #include "tests/testing/fake_catalog.h"
+#include "tests/testing/temp_dir.h"
 
 namespace qg::exp {
 namespace {
@@ -41,6 +46,64 @@ TEST(Grid, CountsFollowTheCartesianProductOfApplicableAxes) {
   EXPECT_TRUE(keys.count("quantize/naive_ptq/histogram/c500/qnnpack/cpu/seed1"));
   EXPECT_TRUE(keys.count("quantize/mpq/entropy/c1000/onednn/cpu/seed0"));
   EXPECT_FALSE(keys.count("quantize/mpq/minmax/c1000/onednn/cpu/seed0"));  // an explicit parameter wins
+}
+
+// An imported model is cached by the file's content: the file rewritten with
+// the same bytes hashes the same, one changed byte reruns every job.
+TEST(Grid, AnImportedModelFilesSha256IsInEveryConfigHash) {
+  qg::testing::FakeCatalog catalog;
+  qg::testing::TempDir dir;
+  auto hashes = [&](const std::string& bytes) {
+    const std::string file = "model.onnx";
+    std::ofstream(dir.File(file)) << bytes;
+    json spec = json::parse(kBase);
+    spec["model"] = {{"onnx", file}};
+    auto parsed = ParseSpec(spec, catalog, "onednn", dir.path().string());
+    EXPECT_TRUE(parsed) << parsed.error().ToString();
+    std::map<std::string, std::string> out;
+    const auto jobs = ExpandGrid(*parsed, catalog);
+    EXPECT_TRUE(jobs) << jobs.error().ToString();
+    for (const auto& j : *jobs) out[j.key] = j.config_hash;
+    return out;
+  };
+  const auto a = hashes("model bytes"), b = hashes("model bytes"), c = hashes("model bytez");
+  EXPECT_EQ(a, b);
+  ASSERT_EQ(a.size(), c.size());
+  for (const auto& [key, hash] : a) EXPECT_NE(hash, c.at(key)) << key;
+}
+
+// Weight bit-widths and granularities are axes of the INT8 strategies only.
+TEST(Grid, WeightBitsAndGranularitiesAreAxesOfInt8Strategies) {
+  qg::testing::FakeCatalog catalog;
+  json spec = json::parse(kBase);
+  spec["seeds"] = {0};
+  spec["grid"] = {{"strategies", {"fp32", "naive_ptq"}},
+                  {"weight_bits", {8, 4}},
+                  {"weight_granularities", {"per_tensor", "per_channel"}}};
+  const auto parsed = ParseSpec(spec, catalog, "onednn");
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  const auto expanded = ExpandGrid(*parsed, catalog);
+  ASSERT_TRUE(expanded) << expanded.error().ToString();
+  const auto& jobs = *expanded;
+  std::set<std::string> keys;
+  for (const auto& j : jobs) {
+    keys.insert(j.key);
+    if (j.key.find("naive_ptq") == std::string::npos) continue;
+    const auto& params = j.config["params"];
+    EXPECT_NE(j.key.find(fmt::format("/w{}/{}/", params["weight_bits"].get<int>(),
+                                     params["weight_granularity"].get<std::string>())),
+              std::string::npos)
+        << j.key;
+  }
+  EXPECT_EQ(jobs.size(), 1u + 1u + 4u);  // train, fp32, naive_ptq x 2 bit-widths x 2 granularities
+  EXPECT_TRUE(keys.count("quantize/naive_ptq/minmax/c1000/w4/per_tensor/onednn/cpu/seed0"))
+      << fmt::format("{}", fmt::join(keys, " "));
+  EXPECT_TRUE(keys.count("quantize/fp32/cpu/seed0"));
+
+  spec["grid"]["weight_bits"] = {8, 1};
+  auto bad = ParseSpec(spec, catalog, "onednn");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "grid.weight_bits[1]: 1 is outside [2, 8]");
 }
 
 TEST(Grid, QuantizeJobsDependOnTheirSeedsTrainingAndCarryItsHash) {

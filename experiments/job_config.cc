@@ -92,12 +92,56 @@ Result<MeasureConfig> MeasureConfig::FromJson(const json& j, const std::string& 
   return m;
 }
 
+// ---- ModelInput ----
+
+json ModelInput::ToJson() const {
+  json j = json::object();
+  if (size) j["size"] = *size;
+  if (channels) j["channels"] = *channels;
+  if (!mean.empty()) j["mean"] = mean;
+  if (!std.empty()) j["std"] = std;
+  return j;
+}
+
+Result<ModelInput> ModelInput::FromJson(const json& j, const std::string& path) {
+  JsonFields f(j, path);
+  QG_RETURN_IF_ERROR(f.CheckObject());
+  QG_RETURN_IF_ERROR(f.AllowOnly({"size", "channels", "mean", "std"}));
+  ModelInput in;
+  if (f.Has("size")) {
+    QG_ASSIGN_OR_RETURN(in.size, f.Integer("size", 0, 8, 4096));
+  }
+  if (f.Has("channels")) {
+    QG_ASSIGN_OR_RETURN(in.channels, f.Integer("channels", 0, 1, 64));
+  }
+  for (const char* key : {"mean", "std"}) {
+    const json* list = f.Raw(key);
+    if (list == nullptr) continue;
+    if (!list->is_array() || list->empty()) return Error::InvalidArgument("{}: must be a list of numbers", f.Field(key));
+    auto& out = std::string(key) == "mean" ? in.mean : in.std;
+    for (const auto& v : *list) {
+      if (!v.is_number()) return Error::InvalidArgument("{}: must be a list of numbers", f.Field(key));
+      out.push_back(v.get<double>());
+    }
+  }
+  if (in.mean.size() != in.std.size()) {
+    return Error::InvalidArgument("{}: mean and std must both be given, one value per channel", path);
+  }
+  return in;
+}
+
 // ---- TrainConfig ----
 
 json TrainConfig::ToJson() const {
+  json model_json{{"name", model}, {"aux_logits", aux_logits}};
+  if (imported) {  // only for imported models: the others' hashes stay as they were
+    model_json["onnx"] = imported->path;
+    model_json["sha256"] = imported->sha256;
+    model_json["input"] = imported->input.ToJson();
+  }
   json j{{"code", code},
          {"dataset", dataset.ToJson()},
-         {"model", {{"name", model}, {"aux_logits", aux_logits}}},
+         {"model", model_json},
          {"recipe", recipe},
          {"threads", threads},
          {"device", device}};
@@ -115,9 +159,17 @@ Result<TrainConfig> TrainConfig::FromJson(const json& j, const std::string& path
   QG_ASSIGN_OR_RETURN(c.dataset, DatasetConfig::FromJson(dataset, f.Field("dataset")));
   QG_ASSIGN_OR_RETURN(json model, f.Object("model", /*required=*/true));
   JsonFields m(model, f.Field("model"));
-  QG_RETURN_IF_ERROR(m.AllowOnly({"name", "aux_logits"}));
+  QG_RETURN_IF_ERROR(m.AllowOnly({"name", "aux_logits", "onnx", "sha256", "input"}));
   QG_ASSIGN_OR_RETURN(c.model, m.RequiredString("name"));
   QG_ASSIGN_OR_RETURN(c.aux_logits, m.Flag("aux_logits", false));
+  if (m.Has("onnx")) {
+    ImportedModelConfig imported;
+    QG_ASSIGN_OR_RETURN(imported.path, m.RequiredString("onnx"));
+    QG_ASSIGN_OR_RETURN(imported.sha256, m.RequiredString("sha256"));
+    QG_ASSIGN_OR_RETURN(json input, m.Object("input"));
+    QG_ASSIGN_OR_RETURN(imported.input, ModelInput::FromJson(input, m.Field("input")));
+    c.imported = std::move(imported);
+  }
   QG_ASSIGN_OR_RETURN(c.recipe, f.Object("recipe", /*required=*/true));
   QG_ASSIGN_OR_RETURN(int64_t threads, f.Integer("threads", c.threads, 0, 1024));
   c.threads = static_cast<int>(threads);

@@ -64,11 +64,33 @@ struct MeasureConfig {
   static Result<MeasureConfig> FromJson(const nlohmann::json& j, const std::string& path);
 };
 
+// What an imported model's file does not say about its input: the spec's
+// "model": {"onnx": ..., "input": {"size": 224, "channels": 3, "mean": [...],
+// "std": [...]}}. Every field optional.
+struct ModelInput {
+  std::optional<int64_t> size;
+  std::optional<int64_t> channels;
+  std::vector<double> mean, std;
+
+  nlohmann::json ToJson() const;
+  static Result<ModelInput> FromJson(const nlohmann::json& j, const std::string& path);
+};
+
+// A user's model file (ONNX): where it is and what it holds (its sha256 is
+// part of the training job's config, so a changed file trains, or imports,
+// again).
+struct ImportedModelConfig {
+  std::string path;  // absolute
+  std::string sha256;
+  ModelInput input;
+};
+
 struct TrainConfig {
   std::string code = kTrainCodeVersion;
   DatasetConfig dataset;
-  std::string model;
+  std::string model;  // a registry name, or "onnx" with `imported`
   bool aux_logits = false;
+  std::optional<ImportedModelConfig> imported;
   nlohmann::json recipe = nlohmann::json::object();  // resolved training recipe, seed included
   int threads = 2;
   std::string device = "cpu";  // a grid on cuda trains there too
@@ -126,6 +148,7 @@ inline constexpr const char* kTop5 = "top5";
 inline constexpr const char* kEvalImages = "eval_images";
 inline constexpr const char* kSizeBytes = "size_bytes";
 inline constexpr const char* kFp32SizeBytes = "fp32_size_bytes";
+inline constexpr const char* kPackedSizeBytes = "packed_size_bytes";  // weights below 8 bits, packed
 inline constexpr const char* kParameters = "parameters";
 inline constexpr const char* kTrainSeconds = "train_seconds";
 inline constexpr const char* kTrainImagesPerSecond = "train_images_per_second";
@@ -136,6 +159,7 @@ inline constexpr const char* kOutputMaxAbs = "output.max_abs";
 inline constexpr const char* kOutputMeanAbs = "output.mean_abs";
 inline constexpr const char* kOutputRelativeMse = "output.relative_mse";
 inline constexpr const char* kTop1Agreement = "output.top1_agreement";
+inline constexpr const char* kInt8MacShare = "int8_mac_share";  // percent of multiply-adds on INT8 kernels
 
 // Per-batch latency statistics: "latency.<device>.b<batch>.<stat>".
 inline constexpr const char* kMeanMs = "mean_ms";

@@ -4,9 +4,11 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "core/base/files.h"
+#include "core/base/sha256.h"
 #include "core/base/json_fields.h"
 
 namespace qg::exp {
@@ -73,7 +75,8 @@ Status ParseGrid(JsonFields& spec_fields, const Catalog& catalog, const std::str
                  ExperimentSpec& s) {
   QG_ASSIGN_OR_RETURN(auto grid, spec_fields.Object("grid", /*required=*/true));
   JsonFields f(grid, "grid");
-  QG_RETURN_IF_ERROR(f.AllowOnly({"strategies", "observers", "calibration_sizes", "engines", "devices"}));
+  QG_RETURN_IF_ERROR(f.AllowOnly(
+      {"strategies", "observers", "calibration_sizes", "weight_bits", "weight_granularities", "engines", "devices"}));
   QG_ASSIGN_OR_RETURN(s.strategies, ParseStrategies(grid, catalog));
   QG_ASSIGN_OR_RETURN(s.observers, f.Strings("observers", {}, /*non_empty=*/true));
   QG_RETURN_IF_ERROR(CheckEach(s.observers, catalog.Observers(), "grid.observers"));
@@ -83,6 +86,14 @@ Status ParseGrid(JsonFields& spec_fields, const Catalog& catalog, const std::str
       return Error::InvalidArgument("grid.calibration_sizes[{}]: {} must be positive", i, s.calibration_sizes[i]);
     }
   }
+  QG_ASSIGN_OR_RETURN(s.weight_bits, f.Integers("weight_bits", {}, /*non_empty=*/true));
+  for (size_t i = 0; i < s.weight_bits.size(); ++i) {
+    if (s.weight_bits[i] < 2 || s.weight_bits[i] > 8) {
+      return Error::InvalidArgument("grid.weight_bits[{}]: {} is outside [2, 8]", i, s.weight_bits[i]);
+    }
+  }
+  QG_ASSIGN_OR_RETURN(s.weight_granularities, f.Strings("weight_granularities", {}, /*non_empty=*/true));
+  QG_RETURN_IF_ERROR(CheckEach(s.weight_granularities, {"per_tensor", "per_channel"}, "grid.weight_granularities"));
   QG_ASSIGN_OR_RETURN(s.engines, f.Strings("engines", {default_engine}, /*non_empty=*/true));
   QG_RETURN_IF_ERROR(CheckEach(s.engines, catalog.Engines(), "grid.engines",
                                "\"{}\" is not in this LibTorch build; supported: {}"));
@@ -90,15 +101,41 @@ Status ParseGrid(JsonFields& spec_fields, const Catalog& catalog, const std::str
   return CheckEach(s.devices, {"cpu", "cuda"}, "grid.devices");
 }
 
-Status ParseModelAndRecipe(JsonFields& f, const Catalog& catalog, ExperimentSpec& s) {
+// "model": {"onnx": "path.onnx", "input": {...}}: a user's model file,
+// relative to the spec's folder; its sha256 is read now.
+Result<ImportedModelConfig> ParseImportedModel(JsonFields& m, const std::string& base_dir) {
+  ImportedModelConfig imported;
+  QG_ASSIGN_OR_RETURN(std::string path, m.RequiredString("onnx"));
+  std::filesystem::path file(path);
+  if (file.is_relative() && !base_dir.empty()) file = std::filesystem::path(base_dir) / file;
+  imported.path = std::filesystem::absolute(file).lexically_normal().string();
+  auto sha = Sha256File(imported.path);
+  if (!sha) return Error::NotFound("model.onnx: cannot read '{}': {}", imported.path, sha.error().message);
+  imported.sha256 = *sha;
+  QG_ASSIGN_OR_RETURN(json input, m.Object("input"));
+  QG_ASSIGN_OR_RETURN(imported.input, ModelInput::FromJson(input, "model.input"));
+  return imported;
+}
+
+Status ParseModelAndRecipe(JsonFields& f, const Catalog& catalog, const std::string& base_dir, ExperimentSpec& s) {
   QG_ASSIGN_OR_RETURN(auto model, f.Object("model", /*required=*/true));
   JsonFields m(model, "model");
-  QG_RETURN_IF_ERROR(m.AllowOnly({"name", "aux_logits"}));
-  QG_ASSIGN_OR_RETURN(s.model, m.Choice("name", "", catalog.Models(), /*required=*/true));
+  QG_RETURN_IF_ERROR(m.AllowOnly({"name", "aux_logits", "onnx", "input"}));
+  if (m.Has("onnx")) {
+    if (m.Has("name")) return Error::InvalidArgument("model: give a \"name\" or an \"onnx\" file, not both");
+    QG_ASSIGN_OR_RETURN(s.imported, ParseImportedModel(m, base_dir));
+    s.model = "onnx";
+  } else {
+    if (m.Has("input")) return Error::InvalidArgument("model.input: is for an \"onnx\" model file");
+    QG_ASSIGN_OR_RETURN(s.model, m.Choice("name", "", catalog.Models(), /*required=*/true));
+  }
   QG_ASSIGN_OR_RETURN(s.aux_logits, m.Flag("aux_logits", false));
 
   QG_ASSIGN_OR_RETURN(auto train, f.Object("train"));
   if (train.contains("seed")) return Error::InvalidArgument("train.seed: set seeds with the top-level \"seeds\" list");
+  // An imported model comes trained: without a "train" section it is only
+  // imported (0 epochs); with one it is fine-tuned from its weights.
+  if (s.imported && !train.contains("epochs")) train["epochs"] = 0;
   QG_ASSIGN_OR_RETURN(s.recipe, catalog.ResolveRecipe(train, "train"));
   s.recipe.erase("seed");
   QG_ASSIGN_OR_RETURN(s.seeds, f.Integers("seeds", {0}, /*non_empty=*/true));
@@ -107,7 +144,8 @@ Status ParseModelAndRecipe(JsonFields& f, const Catalog& catalog, ExperimentSpec
 
 }  // namespace
 
-Result<ExperimentSpec> ParseSpec(const json& j, const Catalog& catalog, const std::string& default_engine) {
+Result<ExperimentSpec> ParseSpec(const json& j, const Catalog& catalog, const std::string& default_engine,
+                                 const std::string& base_dir) {
   if (!j.is_object()) return Error::InvalidArgument("spec: must be a JSON object");
   JsonFields f(j, "");
   QG_RETURN_IF_ERROR(f.AllowOnly({"name", "description", "dataset", "model", "train", "seeds", "grid", "measure",
@@ -122,7 +160,7 @@ Result<ExperimentSpec> ParseSpec(const json& j, const Catalog& catalog, const st
   QG_ASSIGN_OR_RETURN(auto dataset, f.Object("dataset", /*required=*/true));
   const auto datasets = catalog.Datasets();
   QG_ASSIGN_OR_RETURN(s.dataset, DatasetConfig::FromJson(dataset, "dataset", &datasets));
-  QG_RETURN_IF_ERROR(ParseModelAndRecipe(f, catalog, s));
+  QG_RETURN_IF_ERROR(ParseModelAndRecipe(f, catalog, base_dir, s));
   QG_RETURN_IF_ERROR(ParseGrid(f, catalog, default_engine, s));
   QG_ASSIGN_OR_RETURN(auto measure, f.Object("measure"));
   QG_ASSIGN_OR_RETURN(s.measure, MeasureConfig::FromJson(measure, "measure"));
@@ -145,7 +183,7 @@ Result<ExperimentSpec> LoadSpec(const std::string& path, const Catalog& catalog,
   } catch (const nlohmann::json::parse_error& e) {
     return Error::InvalidArgument("spec '{}' is not valid JSON: {}", path, e.what());
   }
-  auto spec = ParseSpec(j, catalog, default_engine);
+  auto spec = ParseSpec(j, catalog, default_engine, std::filesystem::path(path).parent_path().string());
   if (!spec) return spec.error().WithContext(fmt::format("spec '{}'", path));
   return spec;
 }

@@ -46,13 +46,16 @@ struct ExperimentSpec {
   std::string name;
   std::string description;
   DatasetConfig dataset;
-  std::string model;
+  std::string model;  // a registry name, or "onnx" for a user's model file
+  std::optional<ImportedModelConfig> imported;
   bool aux_logits = false;
   nlohmann::json recipe;  // resolved training recipe, without the seed
   std::vector<int64_t> seeds{0};
   std::vector<StrategyEntry> strategies;
   std::vector<std::string> observers;         // empty: each strategy's own default
   std::vector<int64_t> calibration_sizes;     // empty: each strategy's own default
+  std::vector<int64_t> weight_bits;           // INT8 strategies' weight bit-widths; empty: 8
+  std::vector<std::string> weight_granularities;  // "per_tensor", "per_channel"; empty: each strategy's own
   std::vector<std::string> engines;
   std::vector<std::string> devices{"cpu"};
   MeasureConfig measure;
@@ -64,8 +67,10 @@ struct ExperimentSpec {
   nlohmann::json raw;  // the spec as written
 };
 
-// Parses and validates. `default_engine` fills an absent grid.engines.
-Result<ExperimentSpec> ParseSpec(const nlohmann::json& j, const Catalog& catalog, const std::string& default_engine);
+// Parses and validates. `default_engine` fills an absent grid.engines;
+// `base_dir` is where relative model files are found (the spec's folder).
+Result<ExperimentSpec> ParseSpec(const nlohmann::json& j, const Catalog& catalog, const std::string& default_engine,
+                                 const std::string& base_dir = "");
 // Reads a spec file; errors name the file (and the JSON position of a syntax error).
 Result<ExperimentSpec> LoadSpec(const std::string& path, const Catalog& catalog, const std::string& default_engine);
 

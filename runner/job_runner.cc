@@ -43,6 +43,15 @@ pipeline::MeasureOptions MeasureOf(const exp::MeasureConfig& m) {
   return o;
 }
 
+onnx_export::ImportOptions ImportOptionsOf(const exp::ModelInput& in) {
+  onnx_export::ImportOptions o;
+  o.image_size = in.size;
+  o.channels = in.channels;
+  o.mean.assign(in.mean.begin(), in.mean.end());
+  o.std.assign(in.std.begin(), in.std.end());
+  return o;
+}
+
 std::string EngineOf(const std::string& configured) {
   return configured.empty() ? quant::DefaultEngine() : configured;
 }
@@ -83,6 +92,17 @@ Result<RunRecord> RunTrain(const JobRequest& req, train::TrainObserver* progress
   spec.dataset = DatasetOf(c.dataset);
   spec.model = c.model;
   spec.aux_logits = c.aux_logits;
+  if (c.imported) {
+    // The file the config names, as it was when the spec was read.
+    QG_ASSIGN_OR_RETURN(std::string sha, Sha256File(c.imported->path));
+    if (sha != c.imported->sha256) {
+      return Error::FailedPrecondition("model file '{}' changed since its spec was read (sha256 {} is not {}); run the "
+                                       "spec again",
+                                       c.imported->path, sha.substr(0, 12), c.imported->sha256.substr(0, 12));
+    }
+    spec.onnx_path = c.imported->path;
+    spec.import = ImportOptionsOf(c.imported->input);
+  }
   QG_ASSIGN_OR_RETURN(spec.recipe, train::TrainOptions::FromJson(c.recipe, "config.recipe"));
   if (c.device == "cuda") spec.recipe.device = "cuda";  // a grid on cuda trains there too
   spec.out_dir = req.work_dir;
@@ -131,6 +151,8 @@ Result<RunRecord> RunQuantize(const JobRequest& req, train::TrainObserver* progr
   AddAccuracy(r.measured.accuracy, run);
   run.metrics[metric::kSizeBytes] = static_cast<double>(r.model_bytes);
   run.metrics[metric::kFp32SizeBytes] = static_cast<double>(r.fp32_model_bytes);
+  if (r.packed_model_bytes > 0) run.metrics[metric::kPackedSizeBytes] = static_cast<double>(r.packed_model_bytes);
+  run.metrics[metric::kInt8MacShare] = r.int8_mac_share;
   AddLatency(r.measured.latency, run);
   AddOutputDiff(r.vs_fp32, run);
   run.documents[document::kLayerMse] = r.layer_mse;

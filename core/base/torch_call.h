@@ -17,10 +17,17 @@
 namespace qg {
 
 namespace internal {
-// First line of a LibTorch message: the rest is a C++ backtrace nobody asked for.
+// First non-blank line of a LibTorch message: the rest is a C++ backtrace
+// nobody asked for (TorchScript's messages start with a blank line).
 inline std::string FirstLine(std::string_view what) {
-  const auto end = what.find('\n');
-  return std::string(what.substr(0, end));
+  while (true) {
+    const auto end = what.find('\n');
+    const std::string_view line = what.substr(0, end);
+    if (line.find_first_not_of(" \t\r") != std::string_view::npos || end == std::string_view::npos) {
+      return std::string(line);
+    }
+    what.remove_prefix(end + 1);
+  }
 }
 }  // namespace internal
 

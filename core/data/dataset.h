@@ -63,6 +63,25 @@ class InMemoryDataset final : public Dataset {
   torch::Tensor labels_;  // int64 [N]
 };
 
+// Another dataset with the normalization a model expects instead of its own
+// (a model trained elsewhere brings its mean and std).
+class RenormalizedDataset final : public Dataset {
+ public:
+  RenormalizedDataset(std::shared_ptr<const Dataset> base, std::vector<float> mean, std::vector<float> std)
+      : base_(std::move(base)), info_(base_->Info()) {
+    info_.mean = std::move(mean);
+    info_.std = std::move(std);
+  }
+  const DatasetInfo& Info() const override { return info_; }
+  int64_t Size() const override { return base_->Size(); }
+  Result<Batch> Fetch(const std::vector<int64_t>& indices) const override { return base_->Fetch(indices); }
+  torch::Tensor Labels() const override { return base_->Labels(); }
+
+ private:
+  std::shared_ptr<const Dataset> base_;
+  DatasetInfo info_;
+};
+
 // A contiguous slice [begin, end) of another dataset (validation hold-out).
 class SubsetDataset final : public Dataset {
  public:

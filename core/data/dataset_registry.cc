@@ -82,7 +82,7 @@ DatasetSplits MakeSynthetic(const DatasetSpec& spec) {
                      .channels = spec.synthetic_channels,
                      .height = spec.synthetic_size,
                      .width = spec.synthetic_size,
-                     .num_classes = 10,
+                     .num_classes = spec.synthetic_classes,
                      .seed = spec.seed,
                      .split_seed = 1};
   DatasetInfo info{.name = "synthetic",
@@ -114,7 +114,9 @@ std::string DefaultDataDir(const std::string& name) {
   return "";
 }
 
-Result<DatasetSplits> OpenDataset(const DatasetSpec& spec) {
+namespace {
+
+Result<DatasetSplits> OpenByName(const DatasetSpec& spec) {
   const std::string dir = spec.dir.empty() ? DefaultDataDir(spec.name) : spec.dir;
   if (spec.name == "fashion-mnist") {
     return OpenIdx(spec, dir,
@@ -139,6 +141,21 @@ Result<DatasetSplits> OpenDataset(const DatasetSpec& spec) {
   if (spec.name == "image-folder") return OpenImageFolder(spec, dir);
   if (spec.name == "synthetic") return MakeSynthetic(spec);
   return Error::InvalidArgument("unknown dataset '{}'; known: {}", spec.name, fmt::join(KnownDatasets(), ", "));
+}
+
+}  // namespace
+
+Result<DatasetSplits> OpenDataset(const DatasetSpec& spec) {
+  QG_ASSIGN_OR_RETURN(DatasetSplits splits, OpenByName(spec));
+  if (spec.mean.empty() && spec.std.empty()) return splits;
+  const auto channels = static_cast<size_t>(splits.train->Info().channels);
+  if (spec.mean.size() != channels || spec.std.size() != channels) {
+    return Error::InvalidArgument("dataset '{}' has {} channels; the model's mean and std give {} and {}", spec.name,
+                                  channels, spec.mean.size(), spec.std.size());
+  }
+  splits.train = std::make_shared<RenormalizedDataset>(splits.train, spec.mean, spec.std);
+  splits.test = std::make_shared<RenormalizedDataset>(splits.test, spec.mean, spec.std);
+  return splits;
 }
 
 TrainValSplit SplitValidation(std::shared_ptr<const Dataset> train, int64_t val_size) {

@@ -21,7 +21,11 @@ struct DatasetSpec {
   int64_t synthetic_test = 512;
   int64_t synthetic_channels = 1;
   int64_t synthetic_size = 28;
+  int64_t synthetic_classes = 10;
   uint64_t seed = 0;           // synthetic data only
+  // A model's own input normalization (an imported model trained elsewhere):
+  // per-channel mean and std on the [0, 1] scale; empty: the dataset's.
+  std::vector<float> mean, std;
 };
 
 struct DatasetSplits {

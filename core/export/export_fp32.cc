@@ -30,7 +30,7 @@ Result<onnx::ModelProto> ExportFp32(const models::GraphModule& model) {
       case Op::kConv2d: {
         auto conv = model->conv(static_cast<int>(i));
         QG_ASSIGN_OR_RETURN(auto p, AddFloatWeights(w, n.name, conv->weight, conv->bias));
-        value[i] = EmitConv(w, n.name, in(0), p.weight, p.bias, n.kernel, n.stride, n.padding, n.groups);
+        value[i] = EmitConv(w, n.name, in(0), p.weight, p.bias, n.kernel, n.stride, n.padding, n.groups, n.dilation);
         break;
       }
       case Op::kBatchNorm2d: {
@@ -73,6 +73,12 @@ Result<onnx::ModelProto> ExportFp32(const models::GraphModule& model) {
         std::vector<std::string> parts;
         for (int k : n.inputs) parts.push_back(value[k]);
         value[i] = EmitConcat(w, n.name, parts, n.dim);
+        break;
+      }
+      default: {  // the parameter-free ops of imported models
+        std::vector<std::string> inputs;
+        for (int k : n.inputs) inputs.push_back(value[k]);
+        QG_ASSIGN_OR_RETURN(value[i], EmitActivation(w, n.name, n, inputs));
         break;
       }
     }

@@ -70,9 +70,9 @@ class QdqExporter {
         if (s.bias.defined()) {
           QG_ASSIGN_OR_RETURN(bias, EmitInt32Bias(w_, s.name, s.bias, in_scale, s.qweight));
         }
-        const std::string y = s.kind == StepKind::kConv
-                                  ? EmitConv(w_, s.name, x.name, weight, bias, s.kernel, s.stride, s.padding, s.groups)
-                                  : EmitGemm(w_, s.name, x.name, weight, bias);
+        const std::string y = s.kind == StepKind::kConv ? EmitConv(w_, s.name, x.name, weight, bias, s.kernel, s.stride,
+                                                                   s.padding, s.groups, s.dilation)
+                                                        : EmitGemm(w_, s.name, x.name, weight, bias);
         return requantize(y, s.out);
       }
       case StepKind::kBatchNorm: {
@@ -104,24 +104,50 @@ class QdqExporter {
       case StepKind::kIdentity:
         out = x;
         return OkStatus();
+      case StepKind::kMul: {
+        models::Node mul{.op = models::Op::kMul};
+        QG_ASSIGN_OR_RETURN(auto y, EmitActivation(w_, s.name, mul, {x.name, values_.at(s.inputs[1]).name}));
+        return requantize(y, s.out);
+      }
+      case StepKind::kActivation:
+        return EmitInt8Activation(s, x, out);
       case StepKind::kFp32Conv:
       case StepKind::kFp32Linear:
       case StepKind::kFp32BatchNorm:
+      case StepKind::kFp32Op:
         return EmitFp32(s, x, out);
     }
     return Error::Internal("ONNX export: step '{}' has an unknown kind", s.name);
+  }
+
+  // An activation on INT8 kernels: the qparams LibTorch's kernel gives its
+  // output (the input's, the fixed 1/256 of sigmoids, or the step's own for
+  // hard swish), as a Q/DQ pair.
+  Status EmitInt8Activation(const Step& s, const Value& x, Value& out) {
+    if (!x.qparams) return Error::Internal("ONNX export: INT8 step '{}' reads a float value", s.name);
+    QG_ASSIGN_OR_RETURN(auto y, EmitActivation(w_, s.name, s.fn, {x.name}));
+    QParams q = *x.qparams;
+    if (s.fn.op == models::Op::kSigmoid || s.fn.op == models::Op::kHardSigmoid) q = QParams{1.0 / 256.0, 0};
+    if (s.fn.op == models::Op::kHardSwish) q = s.out;
+    QG_ASSIGN_OR_RETURN(out.name, EmitQuantDequant(w_, s.name + ":out", y, q));
+    out.qparams = q;
+    return OkStatus();
   }
 
   // A layer the model keeps in FP32: float in, float out, quantized only
   // when an INT8 step reads it.
   Status EmitFp32(const Step& s, const Value& x, Value& out) {
     std::string y;
-    if (s.kind == StepKind::kFp32BatchNorm) {
+    if (s.kind == StepKind::kFp32Op) {
+      std::vector<std::string> inputs;
+      for (int k : s.inputs) inputs.push_back(values_.at(k).name);
+      QG_ASSIGN_OR_RETURN(y, EmitActivation(w_, s.name, s.fn, inputs));
+    } else if (s.kind == StepKind::kFp32BatchNorm) {
       QG_ASSIGN_OR_RETURN(y, EmitBatchNorm(w_, s.name, x.name, s.weight, s.bias, s.bn_mean, s.bn_var, s.eps));
     } else {
       QG_ASSIGN_OR_RETURN(auto p, AddFloatWeights(w_, s.name, s.weight, s.bias));
       y = s.kind == StepKind::kFp32Conv
-              ? EmitConv(w_, s.name, x.name, p.weight, p.bias, s.kernel, s.stride, s.padding, s.groups)
+              ? EmitConv(w_, s.name, x.name, p.weight, p.bias, s.kernel, s.stride, s.padding, s.groups, s.dilation)
               : EmitGemm(w_, s.name, x.name, p.weight, p.bias);
     }
     if (s.relu) y = EmitSimple(w_, "Relu", s.name + ":relu", {y});

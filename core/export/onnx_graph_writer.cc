@@ -17,6 +17,8 @@ Result<int32_t> OnnxType(torch::ScalarType t) {
       return onnx::TensorProto_DataType_UINT8;
     case torch::kInt:
       return onnx::TensorProto_DataType_INT32;
+    case torch::kLong:  // shapes (Reshape targets)
+      return onnx::TensorProto_DataType_INT64;
     default:
       return Error::InvalidArgument("ONNX export: no initializer type for {}", c10::toString(t));
   }

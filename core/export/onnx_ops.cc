@@ -16,14 +16,14 @@ Result<WeightNames> AddFloatWeights(OnnxGraphWriter& w, const std::string& name,
 
 std::string EmitConv(OnnxGraphWriter& w, const std::string& name, const std::string& x, const std::string& weight,
                      const std::string& bias, const Pair& kernel, const Pair& stride, const Pair& padding,
-                     int64_t groups) {
+                     int64_t groups, const Pair& dilation) {
   std::vector<std::string> inputs{x, weight};
   if (!bias.empty()) inputs.push_back(bias);
   auto& node = w.AddNode("Conv", name, inputs, {name});
   OnnxGraphWriter::SetInts(node, "kernel_shape", {kernel[0], kernel[1]});
   OnnxGraphWriter::SetInts(node, "strides", {stride[0], stride[1]});
   OnnxGraphWriter::SetInts(node, "pads", OnnxPads(padding));
-  OnnxGraphWriter::SetInts(node, "dilations", {1, 1});
+  OnnxGraphWriter::SetInts(node, "dilations", {dilation[0], dilation[1]});
   OnnxGraphWriter::SetInt(node, "group", groups);
   return name;
 }
@@ -99,6 +99,49 @@ std::string EmitSimple(OnnxGraphWriter& w, const std::string& op, const std::str
                        const std::vector<std::string>& inputs) {
   w.AddNode(op, name, inputs, {name});
   return name;
+}
+
+Result<std::string> EmitActivation(OnnxGraphWriter& w, const std::string& name, const models::Node& fn,
+                                   const std::vector<std::string>& inputs) {
+  using models::Op;
+  switch (fn.op) {
+    case Op::kMul:
+      return EmitSimple(w, "Mul", name, inputs);
+    case Op::kSigmoid:
+      return EmitSimple(w, "Sigmoid", name, inputs);
+    case Op::kClamp: {
+      QG_ASSIGN_OR_RETURN(auto lo, w.AddInitializer(name + ":min", torch::tensor(static_cast<float>(fn.clamp_min))));
+      QG_ASSIGN_OR_RETURN(auto hi, w.AddInitializer(name + ":max", torch::tensor(static_cast<float>(fn.clamp_max))));
+      return EmitSimple(w, "Clip", name, {inputs[0], lo, hi});
+    }
+    case Op::kLeakyReLU: {
+      auto& node = w.AddNode("LeakyRelu", name, {inputs[0]}, {name});
+      OnnxGraphWriter::SetFloat(node, "alpha", static_cast<float>(fn.alpha));
+      return name;
+    }
+    case Op::kHardSigmoid:
+    case Op::kHardSwish: {
+      const bool swish = fn.op == Op::kHardSwish;
+      const std::string gate = swish ? name + ":gate" : name;
+      auto& node = w.AddNode("HardSigmoid", gate, {inputs[0]}, {gate});
+      OnnxGraphWriter::SetFloat(node, "alpha", static_cast<float>(swish ? 1.0 / 6.0 : fn.alpha));
+      OnnxGraphWriter::SetFloat(node, "beta", static_cast<float>(swish ? 0.5 : fn.beta));
+      return swish ? EmitSimple(w, "Mul", name, {inputs[0], gate}) : gate;
+    }
+    case Op::kChannelShuffle: {
+      // (N, g, C/g, H*W) -> swap the groups -> back to the input's own shape.
+      if (fn.out_channels <= 0) return Error::InvalidArgument("ONNX export: '{}' does not know its channels", name);
+      QG_ASSIGN_OR_RETURN(auto split, w.AddInitializer(name + ":split", torch::tensor(std::vector<int64_t>{
+                                                                           0, fn.groups, fn.out_channels / fn.groups, -1})));
+      w.AddNode("Shape", name + ":shape", {inputs[0]}, {name + ":shape"});
+      w.AddNode("Reshape", name + ":groups", {inputs[0], split}, {name + ":groups"});
+      auto& t = w.AddNode("Transpose", name + ":swap", {name + ":groups"}, {name + ":swap"});
+      OnnxGraphWriter::SetInts(t, "perm", {0, 2, 1, 3});
+      return EmitSimple(w, "Reshape", name, {name + ":swap", name + ":shape"});
+    }
+    default:
+      return Error::InvalidArgument("ONNX export: '{}' ({}) has no ONNX form here", name, models::OpName(fn.op));
+  }
 }
 
 std::string EmitConcat(OnnxGraphWriter& w, const std::string& name, const std::vector<std::string>& inputs,

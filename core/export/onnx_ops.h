@@ -12,6 +12,7 @@
 
 #include "core/base/result.h"
 #include "core/export/onnx_graph_writer.h"
+#include "core/models/graph.h"
 #include "core/quant/qparams.h"
 
 namespace qg::onnx_export {
@@ -29,7 +30,7 @@ Result<WeightNames> AddFloatWeights(OnnxGraphWriter& w, const std::string& name,
 // Conv with `weight` and optional `bias` ("" for none) tensor names.
 std::string EmitConv(OnnxGraphWriter& w, const std::string& name, const std::string& x, const std::string& weight,
                      const std::string& bias, const Pair& kernel, const Pair& stride, const Pair& padding,
-                     int64_t groups);
+                     int64_t groups, const Pair& dilation = {1, 1});
 // y = x W^T + b, as Gemm(transB=1) on [batch, features].
 std::string EmitGemm(OnnxGraphWriter& w, const std::string& name, const std::string& x, const std::string& weight,
                      const std::string& bias);
@@ -52,6 +53,11 @@ Result<std::string> EmitFlatten(OnnxGraphWriter& w, const std::string& name, con
 // Single-output operators without attributes: Relu, Add, Identity.
 std::string EmitSimple(OnnxGraphWriter& w, const std::string& op, const std::string& name,
                        const std::vector<std::string>& inputs);
+// The parameter-free ops of imported models (Mul, Clamp, LeakyReLU, Sigmoid,
+// HardSigmoid, HardSwish as x * HardSigmoid(x) at opset 13, ChannelShuffle
+// as Reshape/Transpose/Reshape); `inputs` are the node's inputs.
+Result<std::string> EmitActivation(OnnxGraphWriter& w, const std::string& name, const models::Node& fn,
+                                   const std::vector<std::string>& inputs);
 std::string EmitConcat(OnnxGraphWriter& w, const std::string& name, const std::vector<std::string>& inputs,
                        int64_t axis);
 

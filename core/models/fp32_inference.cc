@@ -43,9 +43,9 @@ std::string EmitTorchScript(const Graph& graph) {
         expr = "x";
         break;
       case Op::kConv2d:
-        expr = fmt::format("torch.conv2d({}, self.{}, {}, {}, {}, [1, 1], {})", in(0), ParamName(id, "w"),
+        expr = fmt::format("torch.conv2d({}, self.{}, {}, {}, {}, {}, {})", in(0), ParamName(id, "w"),
                            n.bias ? "self." + ParamName(id, "b") : "None", IntList(n.stride), IntList(n.padding),
-                           n.groups);
+                           IntList(n.dilation), n.groups);
         break;
       case Op::kBatchNorm2d:
         expr = fmt::format("torch.batch_norm({}, self.{}, self.{}, self.{}, self.{}, False, {}, {}, False)", in(0),
@@ -86,6 +86,27 @@ std::string EmitTorchScript(const Graph& graph) {
         expr = fmt::format("torch.cat([{}], {})", parts, n.dim);
         break;
       }
+      case Op::kMul:
+        expr = fmt::format("torch.mul({}, {})", in(0), in(1));
+        break;
+      case Op::kClamp:
+        expr = fmt::format("torch.clamp({}, {}, {})", in(0), FloatLiteral(n.clamp_min), FloatLiteral(n.clamp_max));
+        break;
+      case Op::kLeakyReLU:
+        expr = fmt::format("torch.leaky_relu({}, {})", in(0), FloatLiteral(n.alpha));
+        break;
+      case Op::kSigmoid:
+        expr = fmt::format("torch.sigmoid({})", in(0));
+        break;
+      case Op::kHardSigmoid:
+        expr = fmt::format("torch.clamp({} * {} + {}, 0.0, 1.0)", in(0), FloatLiteral(n.alpha), FloatLiteral(n.beta));
+        break;
+      case Op::kHardSwish:
+        expr = fmt::format("torch.hardswish({})", in(0));
+        break;
+      case Op::kChannelShuffle:
+        expr = fmt::format("torch.channel_shuffle({}, {})", in(0), n.groups);
+        break;
     }
     src += fmt::format("    v{} = {}\n", id, expr);
   }

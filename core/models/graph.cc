@@ -6,7 +6,7 @@
 namespace qg::models {
 namespace {
 
-constexpr std::array<std::pair<Op, std::string_view>, 12> kOps = {{
+constexpr std::array<std::pair<Op, std::string_view>, 19> kOps = {{
     {Op::kInput, "input"},
     {Op::kConv2d, "conv2d"},
     {Op::kBatchNorm2d, "batch_norm2d"},
@@ -19,6 +19,13 @@ constexpr std::array<std::pair<Op, std::string_view>, 12> kOps = {{
     {Op::kDropout, "dropout"},
     {Op::kAdd, "add"},
     {Op::kConcat, "concat"},
+    {Op::kMul, "mul"},
+    {Op::kClamp, "clamp"},
+    {Op::kLeakyReLU, "leaky_relu"},
+    {Op::kSigmoid, "sigmoid"},
+    {Op::kHardSigmoid, "hard_sigmoid"},
+    {Op::kHardSwish, "hard_swish"},
+    {Op::kChannelShuffle, "channel_shuffle"},
 }};
 
 // How many inputs an op takes; -1 for "two or more".
@@ -27,6 +34,7 @@ int Arity(Op op) {
     case Op::kInput:
       return 0;
     case Op::kAdd:
+    case Op::kMul:
       return 2;
     case Op::kConcat:
       return -1;
@@ -104,6 +112,20 @@ nlohmann::json Graph::ToJson() const {
       case Op::kConv2d:
         j.update({{"in", n.in_channels}, {"out", n.out_channels}, {"kernel", n.kernel}, {"stride", n.stride},
                   {"padding", n.padding}, {"groups", n.groups}, {"bias", n.bias}});
+        // Only when used, so the files of models without it keep their bytes.
+        if (n.dilation != std::array<int64_t, 2>{1, 1}) j["dilation"] = n.dilation;
+        break;
+      case Op::kClamp:
+        j.update({{"min", n.clamp_min}, {"max", n.clamp_max}});
+        break;
+      case Op::kLeakyReLU:
+        j["alpha"] = n.alpha;
+        break;
+      case Op::kHardSigmoid:
+        j.update({{"alpha", n.alpha}, {"beta", n.beta}});
+        break;
+      case Op::kChannelShuffle:
+        j.update({{"groups", n.groups}, {"out", n.out_channels}});
         break;
       case Op::kLinear:
         j.update({{"in", n.in_channels}, {"out", n.out_channels}, {"bias", n.bias}});
@@ -156,6 +178,11 @@ Result<Graph> Graph::FromJson(const nlohmann::json& j) {
       n.output_size = jn.value("output_size", n.output_size);
       n.p = jn.value("p", 0.0);
       n.dim = jn.value("dim", int64_t{1});
+      n.dilation = jn.value("dilation", n.dilation);
+      n.alpha = jn.value("alpha", 0.0);
+      n.beta = jn.value("beta", 0.0);
+      n.clamp_min = jn.value("min", 0.0);
+      n.clamp_max = jn.value("max", 0.0);
       g.nodes.push_back(std::move(n));
     }
     g.outputs = j.at("outputs").get<std::vector<int>>();

@@ -31,6 +31,14 @@ enum class Op {
   kDropout,
   kAdd,
   kConcat,
+  // Imported models (ONNX) bring these too.
+  kMul,             // elementwise, broadcasting (squeeze-excitation: x * s, s of shape N,C,1,1)
+  kClamp,           // clamp_min <= x <= clamp_max (ReLU6 is 0..6)
+  kLeakyReLU,       // alpha * x below 0
+  kSigmoid,
+  kHardSigmoid,     // clamp(alpha * x + beta, 0, 1); LibTorch's is alpha 1/6, beta 1/2
+  kHardSwish,       // x * hardsigmoid(x) with alpha 1/6, beta 1/2
+  kChannelShuffle,  // groups
 };
 
 std::string_view OpName(Op op);
@@ -48,7 +56,8 @@ struct Node {
   std::array<int64_t, 2> kernel{1, 1};
   std::array<int64_t, 2> stride{1, 1};
   std::array<int64_t, 2> padding{0, 0};
-  int64_t groups = 1;
+  std::array<int64_t, 2> dilation{1, 1};  // Conv2d
+  int64_t groups = 1;                      // Conv2d, ChannelShuffle
   bool bias = false;
   // BatchNorm2d.
   double eps = 1e-5;
@@ -61,6 +70,11 @@ struct Node {
   double p = 0.0;
   // Flatten start dim / Concat dim.
   int64_t dim = 1;
+  // Activations: LeakyReLU's slope and HardSigmoid's alpha, beta; Clamp's bounds.
+  double alpha = 0.0;
+  double beta = 0.0;
+  double clamp_min = 0.0;
+  double clamp_max = 0.0;
 
   bool HasParameters() const { return op == Op::kConv2d || op == Op::kLinear || op == Op::kBatchNorm2d; }
 };

@@ -27,6 +27,7 @@ GraphModuleImpl::GraphModuleImpl(Graph graph, ModelMeta meta) : graph_(std::move
                                                             std::vector<int64_t>{node.kernel[0], node.kernel[1]})
                                        .stride(std::vector<int64_t>{node.stride[0], node.stride[1]})
                                        .padding(std::vector<int64_t>{node.padding[0], node.padding[1]})
+                                       .dilation(std::vector<int64_t>{node.dilation[0], node.dilation[1]})
                                        .groups(node.groups)
                                        .bias(node.bias)));
         break;
@@ -84,6 +85,33 @@ int64_t GraphModuleImpl::ParameterCount() const {
 
 torch::Tensor GraphModuleImpl::forward(const torch::Tensor& x) { return ForwardAll(x)[0]; }
 
+torch::Tensor Activation(const Node& n, const torch::Tensor& x, const torch::Tensor& other) {
+  switch (n.op) {
+    case Op::kMul:
+      return x * other;
+    case Op::kClamp:
+      return torch::clamp(x, n.clamp_min, n.clamp_max);
+    case Op::kLeakyReLU:
+      return torch::leaky_relu(x, n.alpha);
+    case Op::kSigmoid:
+      return torch::sigmoid(x);
+    case Op::kHardSigmoid:
+      return torch::clamp(x * n.alpha + n.beta, 0.0, 1.0);
+    case Op::kHardSwish:
+      return torch::hardswish(x);
+    case Op::kChannelShuffle: {
+      // (N, g, C/g, H, W) -> swap the group axes -> (N, C, H, W)
+      const auto s = x.sizes();
+      return x.reshape({s[0], n.groups, s[1] / n.groups, s[2], s[3]})
+          .transpose(1, 2)
+          .reshape({s[0], s[1], s[2], s[3]})
+          .contiguous(x.suggest_memory_format());
+    }
+    default:
+      TORCH_CHECK(false, "graph op '", std::string(OpName(n.op)), "' is not an activation");
+  }
+}
+
 std::vector<torch::Tensor> GraphModuleImpl::ForwardAll(const torch::Tensor& x, ForwardHooks* hooks) {
   const bool training = is_training();
   const bool free_dead_values = !torch::GradMode::is_enabled();
@@ -101,7 +129,8 @@ std::vector<torch::Tensor> GraphModuleImpl::ForwardAll(const torch::Tensor& x, F
       case Op::kConv2d: {
         auto w = hooks ? hooks->Weight(static_cast<int>(i), n, conv_[i]->weight) : conv_[i]->weight;
         out = torch::conv2d(in(0).contiguous(torch::MemoryFormat::ChannelsLast), w, conv_[i]->bias,
-                            {n.stride[0], n.stride[1]}, {n.padding[0], n.padding[1]}, {1, 1}, n.groups);
+                            {n.stride[0], n.stride[1]}, {n.padding[0], n.padding[1]}, {n.dilation[0], n.dilation[1]},
+                            n.groups);
         break;
       }
       case Op::kBatchNorm2d:
@@ -142,6 +171,9 @@ std::vector<torch::Tensor> GraphModuleImpl::ForwardAll(const torch::Tensor& x, F
         out = torch::cat(parts, n.dim);
         break;
       }
+      default:
+        out = Activation(n, in(0), n.inputs.size() > 1 ? in(1) : torch::Tensor());
+        break;
     }
     values[i] = hooks ? hooks->AfterNode(static_cast<int>(i), n, std::move(out)) : std::move(out);
     if (free_dead_values) {

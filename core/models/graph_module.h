@@ -82,6 +82,12 @@ class GraphModuleImpl : public torch::nn::Module {
 
 TORCH_MODULE(GraphModule);
 
+// The FP32 function of a parameter-free node beyond the basic ones (Mul,
+// Clamp, LeakyReLU, Sigmoid, HardSigmoid, HardSwish, ChannelShuffle): shared
+// by the module, INT8 steps that fall back to FP32, and FP16 models.
+// `other` is the second input of binary ops.
+torch::Tensor Activation(const Node& n, const torch::Tensor& x, const torch::Tensor& other);
+
 // A deep copy: same graph, meta, parameters and buffers; training mode kept.
 GraphModule CloneModel(const GraphModule& model);
 

@@ -1,5 +1,7 @@
 #include "core/pipeline/export_step.h"
 
+#include "core/pipeline/model_source.h"
+
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -28,7 +30,6 @@ nlohmann::json ExportStepResult::ToJson() const {
 
 Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
   QG_ASSIGN_OR_RETURN(auto ort, onnx_export::OnnxRuntime::Find());
-  QG_ASSIGN_OR_RETURN(auto splits, data::OpenDataset(spec.dataset));
   std::filesystem::create_directories(spec.out_dir);
   ExportStepResult result;
   result.runtime = ort.Describe();
@@ -36,18 +37,22 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
   // Export, and keep the LibTorch model to compare against.
   std::unique_ptr<models::InferenceModel> libtorch;
   onnx::ModelProto proto;
+  nlohmann::json model_options;
   if (spec.int8) {
     QG_RETURN_IF_ERROR(quant::UseEngine(spec.engine));
     QG_ASSIGN_OR_RETURN(auto int8, quant::QuantizedModel::Load(spec.model_path, spec.engine));
     QG_ASSIGN_OR_RETURN(proto, onnx_export::ExportQdq(*int8));
     result.format = "qdq_int8";
+    model_options = int8->meta().value("options", nlohmann::json::object());
     libtorch = std::move(int8);
   } else {
     QG_ASSIGN_OR_RETURN(auto fp32, models::LoadModel(spec.model_path));
     QG_ASSIGN_OR_RETURN(proto, onnx_export::ExportFp32(fp32));
     result.format = "fp32";
+    model_options = fp32->meta().options;
     libtorch = std::make_unique<models::EagerFp32Model>(fp32);
   }
+  QG_ASSIGN_OR_RETURN(auto splits, data::OpenDataset(DatasetForOptions(spec.dataset, model_options)));
   result.nodes = proto.graph().node_size();
   result.onnx_path = (std::filesystem::path(spec.out_dir) / "model.onnx").string();
   QG_RETURN_IF_ERROR(onnx_export::WriteOnnxFile(proto, result.onnx_path));

@@ -12,6 +12,7 @@
 #include "core/base/result.h"
 #include "core/data/dataset_registry.h"
 #include "core/data/transforms.h"
+#include "core/export/onnx_import.h"
 #include "core/metrics/output_diff.h"
 #include "core/pipeline/measure_step.h"
 #include "core/train/train_observer.h"
@@ -19,7 +20,8 @@
 namespace qg::pipeline {
 
 struct QuantizeStepSpec {
-  std::string fp32_model_path;
+  std::string fp32_model_path;      // a quantgrid model file, or an ONNX file (imported)
+  onnx_export::ImportOptions import;  // for an ONNX file: what it does not say
   data::DatasetSpec dataset;
   std::string strategy = "naive_ptq";
   nlohmann::json params = nlohmann::json::object();  // resolved by the strategy before it runs
@@ -38,12 +40,14 @@ struct QuantizeStepResult {
   std::string runtime;     // what actually runs, in words
   std::string model_path;
   std::string model_sha256;
-  int64_t model_bytes = 0;
+  int64_t model_bytes = 0;       // the file as stored (weights below 8 bits in int8 containers)
+  int64_t packed_model_bytes = 0;  // weights below 8 bits: the file with them packed at b bits; else 0
   int64_t fp32_model_bytes = 0;
   MeasureResult measured;
   metrics::OutputDiff vs_fp32;
   nlohmann::json layer_mse = nlohmann::json::array();
   nlohmann::json details = nlohmann::json::object();
+  double int8_mac_share = 0;  // percent of the multiply-adds on INT8 kernels
 
   nlohmann::json ToJson() const;
 };

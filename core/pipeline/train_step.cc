@@ -11,6 +11,7 @@
 #include "core/models/fp32_inference.h"
 #include "core/models/model_io.h"
 #include "core/models/model_registry.h"
+#include "core/pipeline/model_source.h"
 
 namespace qg::pipeline {
 
@@ -26,25 +27,66 @@ nlohmann::json TrainStepResult::ToJson() const {
           {"parameters", parameters}, {"train", report.ToJson()},    {"test", test.ToJson()}};
 }
 
+Status CheckDataFitsModel(const data::DatasetInfo& info, const models::GraphModule& model) {
+  QG_ASSIGN_OR_RETURN(auto o, models::ModelOptions::FromJson(model->meta().options));
+  if (info.channels != o.in_channels || info.height != o.image_size || info.width != o.image_size ||
+      info.num_classes > o.num_classes) {
+    return Error::InvalidArgument(
+        "the model takes {}x{}x{} images into {} classes; dataset '{}' has {}x{}x{} images of {} classes (an image "
+        "folder is cropped to the model's size; synthetic data takes its shape)",
+        o.in_channels, o.image_size, o.image_size, o.num_classes, info.name, info.channels, info.height, info.width,
+        info.num_classes);
+  }
+  return OkStatus();
+}
+
+namespace {
+
+// The model to train: imported from its file, or a fresh one of the registry
+// shaped by the data. Its data, opened to fit it.
+struct ModelAndData {
+  models::GraphModule model{nullptr};
+  data::DatasetSplits splits;
+};
+
+Result<ModelAndData> OpenModelAndData(const TrainStepSpec& spec) {
+  ModelAndData m;
+  if (!spec.onnx_path.empty()) {
+    QG_ASSIGN_OR_RETURN(m.model, LoadAnyModel(spec.onnx_path, spec.import));
+    QG_ASSIGN_OR_RETURN(m.splits, data::OpenDataset(DatasetForModel(spec.dataset, m.model)));
+    QG_RETURN_IF_ERROR(CheckDataFitsModel(m.splits.train->Info(), m.model));
+    return m;
+  }
+  QG_ASSIGN_OR_RETURN(m.splits, data::OpenDataset(spec.dataset));
+  const auto options = OptionsFor(spec.model, m.splits.train->Info(), spec.aux_logits);
+  QG_ASSIGN_OR_RETURN(m.model, models::CreateModel(spec.model, options, spec.recipe.seed));
+  return m;
+}
+
+}  // namespace
+
 Result<TrainStepResult> RunTrainStep(const TrainStepSpec& spec, train::TrainObserver* observer,
                                      train::GradientSync* sync) {
-  QG_ASSIGN_OR_RETURN(auto splits, data::OpenDataset(spec.dataset));
+  QG_ASSIGN_OR_RETURN(auto opened, OpenModelAndData(spec));
+  auto& model = opened.model;
+  const auto& splits = opened.splits;
   const auto& info = splits.train->Info();
-  const auto options = OptionsFor(spec.model, info, spec.aux_logits);
-  QG_ASSIGN_OR_RETURN(auto model, models::CreateModel(spec.model, options, spec.recipe.seed));
   const int rank = sync ? sync->rank() : 0;
-  Log("train")->info("{} on {} ({} train / {} test images, {}x{}x{}): {} parameters, {} epochs, batch {}",
-                     spec.model, info.name, splits.train->Size(), splits.test->Size(), info.channels, info.height,
-                     info.width, model->ParameterCount(), spec.recipe.epochs, spec.recipe.batch_size);
+  const std::string what = spec.onnx_path.empty() ? spec.model : spec.onnx_path;
+  Log("train")->info("{} on {} ({} train / {} test images, {}x{}x{}): {} parameters, {} epochs, batch {}", what,
+                     info.name, splits.train->Size(), splits.test->Size(), info.channels, info.height, info.width,
+                     model->ParameterCount(), spec.recipe.epochs, spec.recipe.batch_size);
 
   const std::filesystem::path out(spec.out_dir);
-  QG_ASSIGN_OR_RETURN(train::TrainReport report,
-                      train::Train(model, {.options = spec.recipe,
-                                           .train_set = splits.train,
-                                           .observer = observer,
-                                           .sync = sync,
-                                           .state_path = (out / "train_state.pt").string(),
-                                           .resume = spec.resume}));
+  train::TrainReport report;  // no epochs: an imported model keeps its weights
+  if (spec.recipe.epochs > 0) {
+    QG_ASSIGN_OR_RETURN(report, train::Train(model, {.options = spec.recipe,
+                                                     .train_set = splits.train,
+                                                     .observer = observer,
+                                                     .sync = sync,
+                                                     .state_path = (out / "train_state.pt").string(),
+                                                     .resume = spec.resume}));
+  }
   TrainStepResult result;
   result.report = std::move(report);
   result.parameters = model->ParameterCount();

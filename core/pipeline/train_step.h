@@ -9,6 +9,7 @@
 
 #include "core/base/result.h"
 #include "core/data/dataset_registry.h"
+#include "core/export/onnx_import.h"
 #include "core/metrics/classification.h"
 #include "core/models/model_options.h"
 #include "core/train/gradient_sync.h"
@@ -20,6 +21,11 @@ namespace qg::pipeline {
 struct TrainStepSpec {
   data::DatasetSpec dataset;
   std::string model = "compact_cnn";
+  // An imported model instead of a fresh one of the registry: its file, and
+  // what the file does not say. With recipe.epochs 0 it is only imported
+  // (and evaluated); else fine-tuned from its weights.
+  std::string onnx_path;
+  onnx_export::ImportOptions import;
   bool aux_logits = false;
   train::TrainOptions recipe;
   std::string out_dir;  // model.pt, train_state.pt and train_report.json go here
@@ -39,6 +45,9 @@ struct TrainStepResult {
 
 // The model options a dataset implies for a model (channels, size, classes).
 models::ModelOptions OptionsFor(const std::string& model, const data::DatasetInfo& info, bool aux_logits);
+
+// InvalidArgument when the dataset's images are not what the model takes.
+Status CheckDataFitsModel(const data::DatasetInfo& info, const models::GraphModule& model);
 
 Result<TrainStepResult> RunTrainStep(const TrainStepSpec& spec, train::TrainObserver* observer,
                                      train::GradientSync* sync = nullptr);

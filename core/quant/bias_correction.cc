@@ -25,7 +25,8 @@ class CaptureHook final : public models::ForwardHooks {
 torch::Tensor LayerOutput(const models::Node& n, const torch::Tensor& x, const torch::Tensor& w,
                           const torch::Tensor& b) {
   if (n.op == models::Op::kConv2d) {
-    return torch::conv2d(x, w, b, {n.stride[0], n.stride[1]}, {n.padding[0], n.padding[1]}, {1, 1}, n.groups);
+    return torch::conv2d(x, w, b, {n.stride[0], n.stride[1]}, {n.padding[0], n.padding[1]},
+                         {n.dilation[0], n.dilation[1]}, n.groups);
   }
   return torch::linear(x, w, b);
 }

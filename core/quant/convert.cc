@@ -15,17 +15,33 @@ namespace qg::quant {
 using internal::Step;
 using internal::StepKind;
 
+namespace {
+
+// Below 8 bits the int8 values are clamped onto the narrower grid (rounding
+// can land one step past its edge).
+torch::Tensor ClampToBits(const torch::Tensor& q, const QuantSpec& spec) {
+  if (spec.bits >= 8) return q;
+  const auto values = q.int_repr().clamp(spec.QuantMin(), spec.QuantMax());
+  if (q.qscheme() == torch::kPerChannelAffine || q.qscheme() == torch::kPerChannelSymmetric) {
+    return at::_make_per_channel_quantized_tensor(values, q.q_per_channel_scales(), q.q_per_channel_zero_points(),
+                                                  q.q_per_channel_axis());
+  }
+  return at::_make_per_tensor_quantized_tensor(values, q.q_scale(), q.q_zero_point());
+}
+
+}  // namespace
+
 torch::Tensor QuantizeWeight(const torch::Tensor& w, const ConvertOptions& o) {
   const auto weight = w.detach().contiguous();
   auto ranges = WeightRanges(weight, o.weight_observer, o.weight_spec);
   if (!ranges) throw std::invalid_argument(ranges.error().message);
   if (o.per_channel) {
     const auto [scales, zps] = ChooseQParamsPerChannel(ranges->first, ranges->second, o.weight_spec);
-    return at::quantize_per_channel(weight, scales, zps, 0, o.weight_spec.dtype);
+    return ClampToBits(at::quantize_per_channel(weight, scales, zps, 0, o.weight_spec.dtype), o.weight_spec);
   }
   const QParams q = ChooseQParams(ranges->first.min().item<double>(), ranges->second.max().item<double>(),
                                   o.weight_spec);
-  return at::quantize_per_tensor(weight, q.scale, q.zero_point, o.weight_spec.dtype);
+  return ClampToBits(at::quantize_per_tensor(weight, q.scale, q.zero_point, o.weight_spec.dtype), o.weight_spec);
 }
 
 namespace {
@@ -121,7 +137,8 @@ Status ConvertWeighted(const models::GraphModule& model, const Block& b, const C
   }
   s.kind = b.kind == BlockKind::kConv ? StepKind::kConv : StepKind::kLinear;
   auto packed = TorchCall("", [&] {
-    s.qweight = QuantizeWeight(s.weight, o);
+    auto given = o.weight_overrides.find(b.name);
+    s.qweight = given != o.weight_overrides.end() ? given->second : QuantizeWeight(s.weight, o);
     internal::PackWeights(s);
   });
   if (!packed) {
@@ -165,6 +182,7 @@ Result<Step> StepOf(const models::GraphModule& model, const Block& b, const Conv
   s.count_include_pad = n.count_include_pad;
   s.dim = n.dim;
   s.groups = n.groups;
+  s.dilation = n.dilation;
   if (b.Requantizes()) {
     QG_ASSIGN_OR_RETURN(s.out, qp(b.output));
   }
@@ -174,6 +192,11 @@ Result<Step> StepOf(const models::GraphModule& model, const Block& b, const Conv
   } else if (b.kind == BlockKind::kBatchNorm) {
     CopyFp32Params(model, b, s);
     s.kind = keep_fp32 ? StepKind::kFp32BatchNorm : StepKind::kBatchNorm;
+  } else if (b.kind == BlockKind::kMul) {
+    s.kind = StepKind::kMul;
+  } else if (b.kind == BlockKind::kActivation) {
+    s.fn = n;
+    s.kind = b.NeedsFp32Fallback(n) || keep_fp32 ? StepKind::kFp32Op : StepKind::kActivation;
   } else {
     s.kind = PlainStepKind(b.kind);
   }
@@ -181,7 +204,8 @@ Result<Step> StepOf(const models::GraphModule& model, const Block& b, const Conv
 }
 
 bool IsFp32Step(const Step& s) {
-  return s.kind == StepKind::kFp32Conv || s.kind == StepKind::kFp32Linear || s.kind == StepKind::kFp32BatchNorm;
+  return s.kind == StepKind::kFp32Conv || s.kind == StepKind::kFp32Linear || s.kind == StepKind::kFp32BatchNorm ||
+         s.kind == StepKind::kFp32Op;
 }
 
 // Which values must be quantized tensors: those an INT8 step reads, and,

@@ -25,6 +25,7 @@ struct ConvertOptions {
   std::set<std::string> fp32_layers;       // blocks to keep in FP32 (by name)
   bool allow_fp32_fallback = false;        // a layer the engine refuses stays FP32, logged
   std::map<std::string, torch::Tensor> bias_overrides;  // corrected biases by layer name
+  std::map<std::string, torch::Tensor> weight_overrides;  // already quantized (qint8) weights by layer (AdaRound)
   nlohmann::json meta = nlohmann::json::object();       // recorded in the model file
 };
 

@@ -8,13 +8,13 @@
 
 namespace qg::quant {
 
-Result<PtqParams> ReadPtqParams(JsonFields& r, bool fold_bn_default) {
+Result<PtqParams> ReadPtqParams(JsonFields& r, bool fold_bn_default, const std::string& granularity_default) {
   PtqParams p;
   QG_ASSIGN_OR_RETURN(p.observer.kind, r.Choice("observer", "minmax", ObserverKinds()));
   QG_ASSIGN_OR_RETURN(p.observer.percentile, r.Number("percentile", 99.99, 50.0, 100.0));
   QG_ASSIGN_OR_RETURN(p.calibration_size, r.Integer("calibration_size", 1000, 1, 1'000'000));
   QG_ASSIGN_OR_RETURN(p.convert.weight_observer, r.Choice("weight_observer", "minmax", {"minmax", "mse"}));
-  QG_ASSIGN_OR_RETURN(auto granularity, r.Choice("weight_granularity", "per_channel", {"per_channel", "per_tensor"}));
+  QG_ASSIGN_OR_RETURN(auto granularity, r.Choice("weight_granularity", granularity_default, {"per_channel", "per_tensor"}));
   p.convert.per_channel = granularity == "per_channel";
   QG_ASSIGN_OR_RETURN(auto wscheme, r.Choice("weight_scheme", "symmetric", {"symmetric", "affine"}));
   QG_ASSIGN_OR_RETURN(p.convert.weight_spec.scheme, ParseScheme(wscheme, "weight_scheme"));
@@ -24,6 +24,12 @@ Result<PtqParams> ReadPtqParams(JsonFields& r, bool fold_bn_default) {
   p.activation_spec.reduce_range = reduce_range;
   QG_ASSIGN_OR_RETURN(p.convert.allow_fp32_fallback, r.Flag("allow_fp32_fallback", false));
   QG_ASSIGN_OR_RETURN(p.fold_bn, r.Flag("fold_bn", fold_bn_default));
+  // Read only when given, so that 8-bit jobs keep the config hashes they had
+  // before the option existed (their results stay cached).
+  if (r.Has("weight_bits")) {
+    QG_ASSIGN_OR_RETURN(int64_t bits, r.Integer("weight_bits", 8, 2, 8));
+    p.convert.weight_spec.bits = static_cast<int>(bits);
+  }
   return p;
 }
 
@@ -44,6 +50,10 @@ Result<PreparedModel> PrepareAndCalibrate(const StrategyContext& context, const 
     prepared.model = models::CloneModel(context.fp32);
   }
   prepared.model->eval();
+  if (params.equalize) {
+    QG_ASSIGN_OR_RETURN(auto report, EqualizeCrossLayer(prepared.model, *params.equalize));
+    prepared.equalization = report.ToJson();
+  }
   QG_ASSIGN_OR_RETURN(prepared.plan, PlanQuantization(prepared.model->graph()));
   const auto loader = CalibrationLoader(context, params.calibration_size);
   QG_ASSIGN_OR_RETURN(prepared.qparams,

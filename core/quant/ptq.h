@@ -5,11 +5,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/base/result.h"
 #include "core/data/data_loader.h"
 #include "core/quant/calibration.h"
+#include "core/quant/cle.h"
 #include "core/quant/convert.h"
 #include "core/base/json_fields.h"
 #include "core/quant/quant_plan.h"
@@ -23,16 +25,20 @@ struct PtqParams {
   QuantSpec activation_spec;  // quint8 affine
   ConvertOptions convert;
   bool fold_bn = false;
+  // Cross-layer equalization after folding, before calibration (`cle`).
+  std::optional<CleOptions> equalize;
 };
 
 // Reads the parameters every INT8 strategy takes; `fold_bn_default` differs
 // per strategy. The reader stays open for strategy-specific keys.
-Result<PtqParams> ReadPtqParams(JsonFields& reader, bool fold_bn_default);
+Result<PtqParams> ReadPtqParams(JsonFields& reader, bool fold_bn_default,
+                                const std::string& granularity_default = "per_channel");
 
 struct PreparedModel {
   models::GraphModule model{nullptr};  // the FP32 model to quantize (a folded copy when fold_bn)
   QuantPlan plan;
   ActivationQParams qparams;
+  nlohmann::json equalization;  // CleReport, when equalized
 };
 
 // The first `calibration_size` training images, in a seeded order.

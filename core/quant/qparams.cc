@@ -12,11 +12,13 @@ constexpr double kEps = std::numeric_limits<float>::epsilon();
 }
 
 int64_t QuantSpec::QuantMin() const {
+  if (dtype == torch::kQInt8 && bits < 8) return -(int64_t{1} << (bits - 1));
   if (dtype == torch::kQInt8) return reduce_range ? -64 : -128;
   return 0;
 }
 
 int64_t QuantSpec::QuantMax() const {
+  if (dtype == torch::kQInt8 && bits < 8) return (int64_t{1} << (bits - 1)) - 1;
   if (dtype == torch::kQInt8) return reduce_range ? 63 : 127;
   return reduce_range ? 127 : 255;
 }

@@ -19,6 +19,9 @@ struct QuantSpec {
   torch::ScalarType dtype = torch::kQUInt8;  // activations quint8, weights qint8
   QScheme scheme = QScheme::kAffine;
   bool reduce_range = false;  // 7-bit range, for engines whose kernels overflow with 8 (fbgemm/x86)
+  // Weights below 8 bits (qint8 only): values on a 2^bits-level grid,
+  // [-2^(bits-1), 2^(bits-1) - 1], stored in int8 so they run on the INT8 kernels.
+  int bits = 8;
 
   int64_t QuantMin() const;
   int64_t QuantMax() const;

@@ -1,5 +1,7 @@
 #include "core/quant/quant_plan.h"
 
+#include <cmath>
+
 namespace qg::quant {
 
 using models::Op;
@@ -10,11 +12,21 @@ bool Block::Requantizes() const {
     case BlockKind::kLinear:
     case BlockKind::kBatchNorm:
     case BlockKind::kAdd:
+    case BlockKind::kMul:
     case BlockKind::kConcat:
       return true;
+    case BlockKind::kActivation:
+      // HardSwish takes its output scale; an FP32 fallback quantizes its output
+      // (hard sigmoids that are not LibTorch's: see NeedsFp32Fallback).
+      return op == Op::kHardSwish || op == Op::kHardSigmoid;
     default:
       return false;
   }
+}
+
+bool Block::NeedsFp32Fallback(const models::Node& node) const {
+  return kind == BlockKind::kActivation && node.op == Op::kHardSigmoid &&
+         (std::abs(node.alpha - 1.0 / 6.0) > 1e-6 || std::abs(node.beta - 0.5) > 1e-6);
 }
 
 std::string_view BlockKindName(BlockKind kind) {
@@ -30,6 +42,8 @@ std::string_view BlockKindName(BlockKind kind) {
     case BlockKind::kFlatten: return "flatten";
     case BlockKind::kReLU: return "relu";
     case BlockKind::kIdentity: return "identity";
+    case BlockKind::kMul: return "mul";
+    case BlockKind::kActivation: return "activation";
   }
   return "?";
 }
@@ -66,7 +80,7 @@ Result<QuantPlan> PlanQuantization(const models::Graph& g) {
   for (size_t i = 1; i < g.nodes.size(); ++i) {
     if (!needed[i] || fused[i]) continue;
     const models::Node& n = g.nodes[i];
-    Block b{.name = n.name, .main = static_cast<int>(i), .output = static_cast<int>(i), .inputs = n.inputs};
+    Block b{.op = n.op, .name = n.name, .main = static_cast<int>(i), .output = static_cast<int>(i), .inputs = n.inputs};
     switch (n.op) {
       case Op::kConv2d: b.kind = BlockKind::kConv; break;
       case Op::kLinear: b.kind = BlockKind::kLinear; break;
@@ -79,6 +93,13 @@ Result<QuantPlan> PlanQuantization(const models::Graph& g) {
       case Op::kFlatten: b.kind = BlockKind::kFlatten; break;
       case Op::kReLU: b.kind = BlockKind::kReLU; break;
       case Op::kDropout: b.kind = BlockKind::kIdentity; break;
+      case Op::kMul: b.kind = BlockKind::kMul; break;
+      case Op::kClamp:
+      case Op::kLeakyReLU:
+      case Op::kSigmoid:
+      case Op::kHardSigmoid:
+      case Op::kHardSwish:
+      case Op::kChannelShuffle: b.kind = BlockKind::kActivation; break;
       case Op::kInput:
         return Error::InvalidArgument("graph node '{}': a second input cannot be quantized", n.name);
     }

@@ -1,10 +1,12 @@
 // QuantPlan: how a Graph maps onto INT8 operators. Graph preparation finds the
 // patterns the engine runs as one kernel: Conv2d(+ReLU), Linear(+ReLU),
-// BatchNorm2d(+ReLU) (when BN was not folded), residual Add(+ReLU), Concat.
-// Pooling, Flatten, ReLU and Dropout pass quantized tensors through with their
-// input's scale. Every block that writes a new tensor (conv, linear, BN, add,
-// concat) has an output "quantization point" that calibration observes; so
-// does the graph input.
+// BatchNorm2d(+ReLU) (when BN was not folded), residual Add(+ReLU), Mul,
+// Concat. Pooling, Flatten, ReLU, Clamp, LeakyReLU, ChannelShuffle and Dropout
+// pass quantized tensors through with their input's scale; Sigmoid and
+// LibTorch's HardSigmoid write their kernels' fixed scale (1/256). Every block
+// that writes a tensor of its own scale (conv, linear, BN, add, mul, concat,
+// HardSwish, and activations that fall back to FP32) has an output
+// "quantization point" that calibration observes; so does the graph input.
 #pragma once
 
 #include <string>
@@ -27,10 +29,13 @@ enum class BlockKind {
   kFlatten,
   kReLU,
   kIdentity,
+  kMul,         // elementwise product (broadcasting): quantized::mul
+  kActivation,  // Clamp, LeakyReLU, Sigmoid, HardSigmoid, HardSwish, ChannelShuffle (`op` says which)
 };
 
 struct Block {
   BlockKind kind = BlockKind::kIdentity;
+  models::Op op = models::Op::kInput;  // the main node's op
   std::string name;         // the main node's name: how users name layers
   int main = -1;            // the conv / linear / add ... node
   int output = -1;          // the node whose value the block produces (main, or its fused ReLU)
@@ -39,6 +44,9 @@ struct Block {
 
   // Writes a tensor with its own scale (a quantization point).
   bool Requantizes() const;
+  // An activation LibTorch has no INT8 kernel for (e.g. a HardSigmoid other
+  // than LibTorch's): it runs in FP32 between a dequantize and a quantize.
+  bool NeedsFp32Fallback(const models::Node& node) const;
   // Has weights: a "layer" in the sense of MPQ and bias correction.
   bool IsWeightLayer() const { return kind == BlockKind::kConv || kind == BlockKind::kLinear; }
 };

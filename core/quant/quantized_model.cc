@@ -70,6 +70,14 @@ std::vector<std::string> QuantizedModel::Fp32Layers() const {
   return names;
 }
 
+int64_t QuantizedModel::Int8WeightCount() const {
+  int64_t n = 0;
+  for (const auto& s : steps_) {
+    if ((s.kind == StepKind::kConv || s.kind == StepKind::kLinear) && s.qweight.defined()) n += s.qweight.numel();
+  }
+  return n;
+}
+
 std::vector<std::pair<std::string, int>> QuantizedModel::Int8Outputs() const {
   std::vector<std::pair<std::string, int>> out;
   for (const auto& s : steps_) {

@@ -41,6 +41,7 @@ class QuantizedModel final : public models::InferenceModel {
   const std::string& engine() const { return engine_; }
   std::vector<std::string> Int8Layers() const;  // conv/linear layers running in INT8
   std::vector<std::string> Fp32Layers() const;  // conv/linear layers kept in FP32
+  int64_t Int8WeightCount() const;              // weights stored as int8, over all INT8 layers
   // (step name, value slot) of every INT8 step that writes a new tensor.
   std::vector<std::pair<std::string, int>> Int8Outputs() const;
   // (step name, kind, INT8?) in execution order.

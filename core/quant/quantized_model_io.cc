@@ -26,6 +26,11 @@ nlohmann::json StepToJson(const Step& s) {
                    {"kernel", s.kernel},                    {"stride", s.stride}, {"padding", s.padding},
                    {"output_size", s.output_size},          {"ceil_mode", s.ceil_mode},
                    {"count_include_pad", s.count_include_pad}, {"dim", s.dim}, {"groups", s.groups}, {"eps", s.eps}, {"nhwc", s.nhwc}};
+  if (s.dilation != std::array<int64_t, 2>{1, 1}) j["dilation"] = s.dilation;
+  if (s.kind == StepKind::kActivation || s.kind == StepKind::kFp32Op) {
+    j["fn"] = {{"op", models::OpName(s.fn.op)}, {"alpha", s.fn.alpha}, {"beta", s.fn.beta},
+               {"min", s.fn.clamp_min}, {"max", s.fn.clamp_max}, {"groups", s.fn.groups}, {"out", s.fn.out_channels}};
+  }
   if (s.qweight.defined()) {
     j["weight_qscheme"] = s.qweight.qscheme() == torch::kPerChannelAffine ? "per_channel" : "per_tensor";
     j["weight_shape"] = s.qweight.sizes().vec();
@@ -53,6 +58,18 @@ Result<Step> StepFromJson(const nlohmann::json& j) {
   s.groups = j.at("groups");
   s.eps = j.at("eps");
   s.nhwc = j.value("nhwc", false);
+  s.dilation = j.value("dilation", s.dilation);
+  if (j.contains("fn")) {
+    const auto& f = j.at("fn");
+    QG_ASSIGN_OR_RETURN(s.fn.op, models::OpFromName(f.at("op").get<std::string>()));
+    s.fn.name = s.name;
+    s.fn.alpha = f.at("alpha");
+    s.fn.beta = f.at("beta");
+    s.fn.clamp_min = f.at("min");
+    s.fn.clamp_max = f.at("max");
+    s.fn.groups = f.at("groups");
+    s.fn.out_channels = f.value("out", int64_t{0});
+  }
   return s;
 }
 

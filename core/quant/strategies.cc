@@ -11,6 +11,7 @@
 #include "core/metrics/evaluate.h"
 #include "core/models/fp32_inference.h"
 #include "core/models/model_io.h"
+#include "core/quant/adaround.h"
 #include "core/quant/bias_correction.h"
 #include "core/quant/engine.h"
 #include "core/quant/fake_quant.h"
@@ -86,6 +87,23 @@ class Fp16Strategy final : public StrategyWithOptions<std::string> {
   }
 };
 
+// Calibrate (after folding and equalizing, when asked), correct biases when
+// asked, convert: what naive_ptq, bn_fold, bias_correction and cle share.
+Result<StrategyResult> RunStaticInt8(const StrategyContext& c, PtqParams p, bool correct_bias, const std::string& name,
+                                     const nlohmann::json& params) {
+  QG_ASSIGN_OR_RETURN(PreparedModel prepared, PrepareAndCalibrate(c, p));
+  nlohmann::json details{{"folded_batch_norms", p.fold_bn}};
+  if (!prepared.equalization.is_null()) details["equalization"] = prepared.equalization;
+  if (correct_bias) {
+    QG_ASSIGN_OR_RETURN(auto corrected, CorrectBiases(prepared, p.convert, CalibrationLoader(c, p.calibration_size)));
+    p.convert.bias_overrides = corrected.biases;
+    details["bias_correction"] = corrected.report;
+  }
+  p.convert.meta = {{"strategy", name}, {"params", params}};
+  QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, p.convert));
+  return FinishInt8(c, std::move(model), std::move(details));
+}
+
 // naive_ptq, bn_fold and bias_correction: one pipeline, different defaults.
 class PtqStrategy final : public StrategyWithOptions<PtqParams> {
  public:
@@ -97,22 +115,92 @@ class PtqStrategy final : public StrategyWithOptions<PtqParams> {
  protected:
   Result<PtqParams> Read(JsonFields& r) const override { return ReadPtqParams(r, fold_default_); }
   Result<StrategyResult> Run(const StrategyContext& c, PtqParams p, const nlohmann::json& params) const override {
-    QG_ASSIGN_OR_RETURN(PreparedModel prepared, PrepareAndCalibrate(c, p));
-    nlohmann::json details{{"folded_batch_norms", p.fold_bn}};
-    if (correct_bias_) {
-      QG_ASSIGN_OR_RETURN(auto corrected, CorrectBiases(prepared, p.convert, CalibrationLoader(c, p.calibration_size)));
-      p.convert.bias_overrides = corrected.biases;
-      details["bias_correction"] = corrected.report;
-    }
-    p.convert.meta = {{"strategy", Name()}, {"params", params}};
-    QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, p.convert));
-    return FinishInt8(c, std::move(model), std::move(details));
+    return RunStaticInt8(c, std::move(p), correct_bias_, Name(), params);
   }
 
  private:
   std::string name_, summary_;
   bool fold_default_;
   bool correct_bias_;
+};
+
+// cle: fold BN, equalize weight ranges across layer pairs (core/quant/cle.h),
+// then static INT8 with per-tensor weights (what equalization is for), and
+// optionally bias correction.
+struct CleParams {
+  PtqParams ptq;
+  bool bias_correction = false;
+};
+
+class CleStrategy final : public StrategyWithOptions<CleParams> {
+ public:
+  std::string Name() const override { return "cle"; }
+  std::string Summary() const override {
+    return "cross-layer equalization (Nagel et al. 2019) after BN folding, then static INT8, per-tensor weights";
+  }
+
+ protected:
+  Result<CleParams> Read(JsonFields& r) const override {
+    CleParams o;
+    QG_ASSIGN_OR_RETURN(o.ptq, ReadPtqParams(r, /*fold_bn_default=*/true, "per_tensor"));
+    if (!o.ptq.fold_bn) {
+      return Error::InvalidArgument("{}: cle needs it (a BatchNorm between two layers undoes the scaling)",
+                                    r.Field("fold_bn"));
+    }
+    CleOptions cle;
+    QG_ASSIGN_OR_RETURN(cle.max_iterations, r.Integer("cle_iterations", cle.max_iterations, 1, 1000));
+    QG_ASSIGN_OR_RETURN(cle.tolerance, r.Number("cle_tolerance", cle.tolerance, 0.0, 1.0));
+    QG_ASSIGN_OR_RETURN(cle.relu6_to_relu, r.Flag("relu6_to_relu", false));
+    o.ptq.equalize = cle;
+    QG_ASSIGN_OR_RETURN(o.bias_correction, r.Flag("bias_correction", false));
+    return o;
+  }
+  Result<StrategyResult> Run(const StrategyContext& c, CleParams o, const nlohmann::json& params) const override {
+    return RunStaticInt8(c, std::move(o.ptq), o.bias_correction, Name(), params);
+  }
+};
+
+// adaround: fold BN, calibrate, learn each weight's rounding (core/quant/adaround.h).
+struct AdaRoundParams {
+  PtqParams ptq;
+  AdaRoundOptions adaround;
+};
+
+class AdaRoundStrategy final : public StrategyWithOptions<AdaRoundParams> {
+ public:
+  std::string Name() const override { return "adaround"; }
+  std::string Summary() const override {
+    return "adaptive rounding of the weights (Nagel et al. 2020) after BN folding, then static INT8";
+  }
+
+ protected:
+  Result<AdaRoundParams> Read(JsonFields& r) const override {
+    AdaRoundParams o;
+    QG_ASSIGN_OR_RETURN(o.ptq, ReadPtqParams(r, /*fold_bn_default=*/true));
+    if (!o.ptq.fold_bn) {
+      return Error::InvalidArgument("{}: adaround needs it (it rounds the folded weights)", r.Field("fold_bn"));
+    }
+    AdaRoundOptions& a = o.adaround;
+    QG_ASSIGN_OR_RETURN(a.iterations, r.Integer("adaround_iterations", a.iterations, 1, 1'000'000));
+    QG_ASSIGN_OR_RETURN(a.batch_size, r.Integer("adaround_batch_size", a.batch_size, 1, 100'000));
+    QG_ASSIGN_OR_RETURN(a.images, r.Integer("adaround_images", a.images, 1, 1'000'000));
+    QG_ASSIGN_OR_RETURN(a.reg_weight, r.Number("adaround_reg_weight", a.reg_weight, 0.0, 1e6));
+    QG_ASSIGN_OR_RETURN(a.beta_start, r.Number("adaround_beta_start", a.beta_start, 0.1, 1000.0));
+    QG_ASSIGN_OR_RETURN(a.beta_end, r.Number("adaround_beta_end", a.beta_end, 0.1, 1000.0));
+    QG_ASSIGN_OR_RETURN(a.warmup, r.Number("adaround_warmup", a.warmup, 0.0, 1.0));
+    QG_ASSIGN_OR_RETURN(a.lr, r.Number("adaround_lr", a.lr, 1e-8, 10.0));
+    return o;
+  }
+  Result<StrategyResult> Run(const StrategyContext& c, AdaRoundParams o, const nlohmann::json& params) const override {
+    PtqParams& p = o.ptq;
+    QG_ASSIGN_OR_RETURN(PreparedModel prepared, PrepareAndCalibrate(c, p));
+    o.adaround.seed = c.seed;
+    QG_ASSIGN_OR_RETURN(auto rounded, AdaRound(prepared, p.convert, CalibrationLoader(c, p.calibration_size), o.adaround));
+    p.convert.weight_overrides = std::move(rounded.weights);
+    p.convert.meta = {{"strategy", Name()}, {"params", params}};
+    QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, p.convert));
+    return FinishInt8(c, std::move(model), {{"folded_batch_norms", true}, {"adaround", std::move(rounded.report)}});
+  }
 };
 
 struct MpqOptions {
@@ -274,6 +362,8 @@ const std::map<std::string, std::unique_ptr<Strategy>>& Registry() {
     add(new PtqStrategy("naive_ptq", "static INT8: calibrate activation ranges, quantize every layer; BN kept",
                         /*fold_default=*/false, /*correct_bias=*/false));
     add(new PtqStrategy("bn_fold", "fold BatchNorm into the convolutions, then static INT8", true, false));
+    add(new CleStrategy());
+    add(new AdaRoundStrategy());
     add(new PtqStrategy("bias_correction", "static INT8 with empirical per-channel bias correction", false, true));
     add(new MpqStrategy());
     add(new QatStrategy());

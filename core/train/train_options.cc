@@ -63,7 +63,10 @@ Result<TrainOptions> TrainOptions::FromJson(const nlohmann::json& j, const std::
   QG_RETURN_IF_ERROR(f.CheckObject());
   TrainOptions o;
   QG_RETURN_IF_ERROR(ReadFields(f, o));
-  if (o.epochs <= 0) return Error::InvalidArgument("{}.epochs: must be positive (got {})", path, o.epochs);
+  if (o.epochs < 0) {
+    return Error::InvalidArgument("{}.epochs: must be 0 (keep an imported model's weights) or more (got {})", path,
+                                  o.epochs);
+  }
   if (o.batch_size <= 0) return Error::InvalidArgument("{}.batch_size: must be positive (got {})", path, o.batch_size);
   if (!(o.lr > 0)) return Error::InvalidArgument("{}.lr: must be positive (got {})", path, o.lr);
   if (o.processes < 1 || o.processes > 64) {

@@ -30,16 +30,17 @@ window.addEventListener('load', function () {
 
 std::string TableHtml(const ResultsView& view) {
   std::string html = "<table><tr>";
-  for (const char* h : {"Strategy", "Precision", "Top-1 (%)", "Top-5 (%)", "Latency (ms/img)", "Speedup", "Size (MB)",
-                        "Agree (%)", "Seeds"}) {
+  for (const char* h : {"Strategy", "Precision", "INT8 MACs (%)", "Top-1 (%)", "Top-5 (%)", "Latency (ms/img)",
+                        "Speedup", "Size (MB)", "Agree (%)", "Seeds"}) {
     html += fmt::format("<th>{}</th>", h);
   }
   html += "</tr>";
   for (const auto& r : view.rows) {
     html += fmt::format(
         "<tr><td>{}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td>"
-        "<td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
-        EscapeXml(r.label), EscapeXml(r.precision), FormatStat(r.top1, 2), FormatStat(r.top5, 2),
+        "<td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
+        EscapeXml(r.label), EscapeXml(r.precision), r.int8_macs.n ? fmt::format("{:.1f}", r.int8_macs.mean) : "-",
+        FormatStat(r.top1, 2), FormatStat(r.top5, 2),
         FormatStat(r.latency_ms, 4), r.speedup > 0 ? fmt::format("{:.2f}x", r.speedup) : "-", FormatStat(r.size_mb, 3),
         FormatStat(r.agreement, 2), r.seeds);
   }

@@ -23,6 +23,7 @@ storage::RunRecord Run(const storage::JobRecord& job, double top1, double p50_b6
                {"latency.cpu.b64.p50_ms", p50_b64},
                {"latency.cpu.b1.p50_ms", p50_b64 / 20},
                {"output.top1_agreement", agree}};
+  r.metrics["int8_mac_share"] = precision == "int8" ? 100.0 : 0.0;
   r.documents["precision"] = precision;
   r.documents["layer_mse"] = nlohmann::json::array({{{"layer", "conv1"}, {"relative_mse", 1e-4}}});
   return r;
@@ -123,25 +124,25 @@ TEST(Results, TableInAllThreeFormats) {
   const auto loaded = Fixture(*store);
   const auto table = ResultsTable(loaded->view);
   EXPECT_EQ(table.Render(TableFormat::kMarkdown),
-            "| Strategy  | Precision |    Top-1 (%) |    Top-5 (%) | Latency (ms/img, b64) | Speedup |     Size (MB) "
-            "|     Agree (%) |\n"
-            "| :-------- | :-------- | -----------: | -----------: | --------------------: | ------: | ------------: "
-            "| ------------: |\n"
-            "| fp32      | fp32      | 91.50 ± 0.71 | 99.50 ± 0.00 |       0.0656 ± 0.0044 |   1.00x | 1.600 ± 0.000 "
-            "| 100.00 ± 0.00 |\n"
-            "| naive_ptq | int8      | 91.00 ± 0.71 | 99.50 ± 0.00 |       0.0172 ± 0.0022 |   3.82x | 0.400 ± 0.000 "
-            "|  99.60 ± 0.14 |\n");
+            "| Strategy  | Precision | INT8 MACs (%) |    Top-1 (%) |    Top-5 (%) | Latency (ms/img, b64) | Speedup "
+            "|     Size (MB) |     Agree (%) |\n"
+            "| :-------- | :-------- | ------------: | -----------: | -----------: | --------------------: | ------: "
+            "| ------------: | ------------: |\n"
+            "| fp32      | fp32      |           0.0 | 91.50 ± 0.71 | 99.50 ± 0.00 |       0.0656 ± 0.0044 |   1.00x "
+            "| 1.600 ± 0.000 | 100.00 ± 0.00 |\n"
+            "| naive_ptq | int8      |         100.0 | 91.00 ± 0.71 | 99.50 ± 0.00 |       0.0172 ± 0.0022 |   3.82x "
+            "| 0.400 ± 0.000 |  99.60 ± 0.14 |\n");
   EXPECT_EQ(table.Render(TableFormat::kCsv),
-            "Strategy,Precision,Top-1 (%),Top-5 (%),\"Latency (ms/img, b64)\",Speedup,Size (MB),Agree (%)\n"
-            "fp32,fp32,91.50 ± 0.71,99.50 ± 0.00,0.0656 ± 0.0044,1.00x,1.600 ± 0.000,100.00 ± 0.00\n"
-            "naive_ptq,int8,91.00 ± 0.71,99.50 ± 0.00,0.0172 ± 0.0022,3.82x,0.400 ± 0.000,99.60 ± 0.14\n");
+            "Strategy,Precision,INT8 MACs (%),Top-1 (%),Top-5 (%),\"Latency (ms/img, b64)\",Speedup,Size (MB),Agree (%)\n"
+            "fp32,fp32,0.0,91.50 ± 0.71,99.50 ± 0.00,0.0656 ± 0.0044,1.00x,1.600 ± 0.000,100.00 ± 0.00\n"
+            "naive_ptq,int8,100.0,91.00 ± 0.71,99.50 ± 0.00,0.0172 ± 0.0022,3.82x,0.400 ± 0.000,99.60 ± 0.14\n");
   EXPECT_EQ(table.Render(TableFormat::kLatex),
-            "\\begin{tabular}{llrrrrrr}\n\\toprule\n"
-            "Strategy & Precision & Top-1 (\\%) & Top-5 (\\%) & Latency (ms/img, b64) & Speedup & Size (MB) & "
-            "Agree (\\%) \\\\\n\\midrule\n"
-            "fp32 & fp32 & 91.50 $\\pm$ 0.71 & 99.50 $\\pm$ 0.00 & 0.0656 $\\pm$ 0.0044 & 1.00x & 1.600 $\\pm$ 0.000 & "
+            "\\begin{tabular}{llrrrrrrr}\n\\toprule\n"
+            "Strategy & Precision & INT8 MACs (\\%) & Top-1 (\\%) & Top-5 (\\%) & Latency (ms/img, b64) & Speedup & "
+            "Size (MB) & Agree (\\%) \\\\\n\\midrule\n"
+            "fp32 & fp32 & 0.0 & 91.50 $\\pm$ 0.71 & 99.50 $\\pm$ 0.00 & 0.0656 $\\pm$ 0.0044 & 1.00x & 1.600 $\\pm$ 0.000 & "
             "100.00 $\\pm$ 0.00 \\\\\n"
-            "naive\\_ptq & int8 & 91.00 $\\pm$ 0.71 & 99.50 $\\pm$ 0.00 & 0.0172 $\\pm$ 0.0022 & 3.82x & 0.400 $\\pm$ "
+            "naive\\_ptq & int8 & 100.0 & 91.00 $\\pm$ 0.71 & 99.50 $\\pm$ 0.00 & 0.0172 $\\pm$ 0.0022 & 3.82x & 0.400 $\\pm$ "
             "0.000 & 99.60 $\\pm$ 0.14 \\\\\n"
             "\\bottomrule\n\\end{tabular}\n");
 }

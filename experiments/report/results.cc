@@ -63,11 +63,16 @@ Result<std::vector<Cell>> CellsOf(const std::vector<JobRecord>& jobs) {
   return cells;
 }
 
-constexpr const char* kAxes[] = {"observer", "calibration", "engine", "device"};
+constexpr const char* kAxes[] = {"observer", "calibration", "weight_bits", "granularity", "engine", "device"};
 
 std::string Axis(const QuantizeConfig& c, std::string_view axis) {
   if (axis == "observer") return c.Observer();
   if (axis == "calibration") return c.CalibrationSize() > 0 ? fmt::format("c{}", c.CalibrationSize()) : "";
+  if (axis == "weight_bits") {  // INT8 strategies (they all take an observer): w8 unless given
+    if (!c.params.contains("weight_bits") && !c.params.contains("observer")) return "";
+    return fmt::format("w{}", c.params.value("weight_bits", int64_t{8}));
+  }
+  if (axis == "granularity") return c.params.value("weight_granularity", std::string());
   if (axis == "engine") return c.engine;
   return c.device;
 }
@@ -120,7 +125,7 @@ ResultRow RowHeader(const Cell& first, const std::vector<std::string>& varying) 
 // Mean and spread over the row's seeds that have a stored run.
 void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::map<std::string, const RunRecord*>& runs,
              int64_t latency_batch) {
-  std::vector<double> top1, top5, lat, size, agree, paired;
+  std::vector<double> top1, top5, lat, size, packed, agree, paired, macs;
   const std::string lat_name = metric::Latency(row.device, latency_batch, metric::kP50Ms);
   const std::string paired_name = metric::Latency(row.device, latency_batch, metric::kSpeedupVsFp32);
   for (const Cell* c : cells) {
@@ -132,8 +137,10 @@ void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::m
     top5.push_back(Metric(r, metric::kTop5));
     if (const double l = Metric(r, lat_name); !std::isnan(l)) lat.push_back(l / static_cast<double>(latency_batch));
     size.push_back(Metric(r, metric::kSizeBytes) / 1e6);
+    if (const double p = Metric(r, metric::kPackedSizeBytes); !std::isnan(p)) packed.push_back(p / 1e6);
     agree.push_back(Metric(r, metric::kTop1Agreement));
     if (const double p = Metric(r, paired_name); !std::isnan(p)) paired.push_back(p);
+    if (const double m = Metric(r, metric::kInt8MacShare); !std::isnan(m)) macs.push_back(m);
     if (const auto p = r.documents.find(document::kPrecision); p != r.documents.end()) row.precision = p->second;
   }
   row.seeds = static_cast<int>(row.runs.size());
@@ -141,7 +148,9 @@ void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::m
   row.top5 = Stat::Of(top5);
   row.latency_ms = Stat::Of(lat);
   row.size_mb = Stat::Of(size);
+  row.packed_mb = Stat::Of(packed);
   row.agreement = Stat::Of(agree);
+  row.int8_macs = Stat::Of(macs);
   if (!paired.empty() && paired.size() == row.runs.size()) {
     row.speedup = Stat::Of(paired).mean;
     row.paired_speedup = true;
@@ -216,13 +225,22 @@ Result<std::unique_ptr<LoadedResults>> LoadResults(storage::ResultStore& store, 
 }
 
 TextTable ResultsTable(const ResultsView& view) {
-  TextTable table({"Strategy", "Precision", "Top-1 (%)", "Top-5 (%)",
-                   fmt::format("Latency (ms/img, b{})", view.latency_batch), "Speedup", "Size (MB)", "Agree (%)"},
-                  {true, true});
+  // "Packed (MB)" only where some row has weights below 8 bits.
+  const bool packed = std::any_of(view.rows.begin(), view.rows.end(), [](const auto& r) { return r.packed_mb.n > 0; });
+  std::vector<std::string> header{"Strategy", "Precision", "INT8 MACs (%)", "Top-1 (%)", "Top-5 (%)",
+                                  fmt::format("Latency (ms/img, b{})", view.latency_batch), "Speedup", "Size (MB)"};
+  if (packed) header.push_back("Packed (MB)");
+  header.push_back("Agree (%)");
+  TextTable table(header, {true, true});
   for (const auto& r : view.rows) {
-    table.AddRow({r.label, r.precision.empty() ? "-" : r.precision, FormatStat(r.top1, 2), FormatStat(r.top5, 2),
-                  FormatStat(r.latency_ms, 4), r.speedup > 0 ? fmt::format("{:.2f}x", r.speedup) : "-",
-                  FormatStat(r.size_mb, 3), FormatStat(r.agreement, 2)});
+    // Coverage is a property of the model, the same for every seed: one number.
+    const std::string macs = r.int8_macs.n ? fmt::format("{:.1f}", r.int8_macs.mean) : "-";
+    std::vector<std::string> cells{r.label, r.precision.empty() ? "-" : r.precision, macs, FormatStat(r.top1, 2),
+                                   FormatStat(r.top5, 2), FormatStat(r.latency_ms, 4),
+                                   r.speedup > 0 ? fmt::format("{:.2f}x", r.speedup) : "-", FormatStat(r.size_mb, 3)};
+    if (packed) cells.push_back(r.packed_mb.n ? FormatStat(r.packed_mb, 3) : FormatStat(r.size_mb, 3));
+    cells.push_back(FormatStat(r.agreement, 2));
+    table.AddRow(cells);
   }
   return table;
 }

@@ -36,8 +36,10 @@ struct ResultRow {
   int seeds = 0;
   Stat top1, top5;
   Stat latency_ms;       // per image, median of timed runs, at the view's batch size
-  Stat size_mb;
+  Stat size_mb;          // the file as stored
+  Stat packed_mb;        // weights below 8 bits packed at their width (n = 0 for 8-bit rows)
   Stat agreement;        // top-1 agreement with FP32, percent
+  Stat int8_macs;        // percent of the multiply-adds on INT8 kernels
   // Against the LibTorch FP32 model on the same device: where every run of the
   // row timed it alternately with its own model (speedup_vs_fp32), the mean of
   // those; else the FP32 row's latency / this row's. 0 without either.
@@ -70,7 +72,7 @@ struct LoadedResults {
 Result<std::unique_ptr<LoadedResults>> LoadResults(storage::ResultStore& store, const std::string& experiment,
                                                    int64_t latency_batch);
 
-// Strategy | Precision | Top-1 (%) | Top-5 (%) | Latency (ms/img, bB) | Speedup | Size (MB) | Agree (%)
+// Strategy | Precision | INT8 MACs (%) | Top-1 (%) | Top-5 (%) | Latency (ms/img, bB) | Speedup | Size (MB) | Agree (%)
 TextTable ResultsTable(const ResultsView& view);
 
 }  // namespace qg::exp

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <thread>
 
-#include "storage/sqlite_result_store.h"
+#include "tests/e2e/spec_run.h"
 #include "tests/testing/cli_runner.h"
 #include "tests/testing/temp_dir.h"
 
@@ -29,12 +29,9 @@ const char* kSpec = R"({
 
 void WriteSpec(const TempDir& dir, const std::string& text = kSpec) { std::ofstream(dir.File("spec.json")) << text; }
 
-std::vector<std::string> RunArgs(const TempDir& dir) { return {"run", dir.File("spec.json"), "--db", dir.File("q.db"), "--root", dir.File("runs")}; }
+std::vector<std::string> RunArgs(const TempDir& dir) { return qg::testing::RunSpecArgs(dir); }
 
-std::vector<storage::RunRecord> StoredRuns(const TempDir& dir) {
-  auto store = *storage::SqliteResultStore::Open(dir.File("q.db"));
-  return *store->RunsOfExperiment((*store->GetExperiment("tiny"))->id);
-}
+std::vector<storage::RunRecord> StoredRuns(const TempDir& dir) { return qg::testing::StoredRuns(dir, "tiny"); }
 
 TEST(RunExperiment, PrintsTheTableAndASecondRunRerunsNothing) {
   TempDir dir;

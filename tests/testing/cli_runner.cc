@@ -55,7 +55,9 @@ CliResult RunQuantgrid(const std::vector<std::string>& args, const std::string& 
 }
 
 CliResult RunCommand(const std::vector<std::string>& command, const std::string& cwd) {
-  return Run(bp::search_path(command.front()).string(), {command.begin() + 1, command.end()}, cwd);
+  const std::string& program = command.front();
+  const std::string resolved = program.find('/') != std::string::npos ? program : bp::search_path(program).string();
+  return Run(resolved, {command.begin() + 1, command.end()}, cwd);
 }
 
 bp::child StartQuantgrid(const std::vector<std::string>& args, const std::string& cwd, const std::string& log) {

@@ -24,7 +24,7 @@ std::string SourceDir();
 // Runs quantgrid with `args` in `cwd` and waits for it.
 CliResult RunQuantgrid(const std::vector<std::string>& args, const std::string& cwd);
 
-// Runs another program, found on PATH (`command[0]`), the same way.
+// Runs another program (`command[0]`: a path, or a name found on PATH) the same way.
 CliResult RunCommand(const std::vector<std::string>& command, const std::string& cwd);
 
 // Starts quantgrid without waiting; output goes to `log`.

@@ -25,7 +25,8 @@ class FakeCatalog final : public exp::Catalog {
                                                const std::string& path) const override {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& [key, value] : params.items()) {
-      if (!IsInt8Strategy(strategy) || (key != "observer" && key != "calibration_size")) {
+      if (!IsInt8Strategy(strategy) || (key != "observer" && key != "calibration_size" && key != "weight_bits" &&
+                                         key != "weight_granularity")) {
         return Error::InvalidArgument("{}: unknown parameter \"{}\"", path, key);
       }
     }
@@ -37,6 +38,8 @@ class FakeCatalog final : public exp::Catalog {
     }
     out["observer"] = observer;
     out["calibration_size"] = params.value("calibration_size", 1000);
+    out["weight_granularity"] = params.value("weight_granularity", "per_channel");
+    if (params.contains("weight_bits")) out["weight_bits"] = params["weight_bits"];
     return out;
   }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/models/graph_module.h"
 #include "core/quant/internal/im2col.h"
 
 namespace qg::quant::internal {
@@ -52,6 +53,14 @@ at::Tensor QCat(const std::vector<int>& inputs, const std::vector<torch::Tensor>
   op.callBoxed(&stack);
   return stack.back().toTensor();
 }
+const auto& QMul() {
+  static const auto mul = Op<AddFn>("quantized::mul");
+  return mul;
+}
+const auto& QHardswish() {
+  static const auto op = Op<at::Tensor(at::Tensor, double, int64_t)>("quantized::hardswish");
+  return op;
+}
 const auto& QBatchNorm(bool relu) {
   static const auto bn = Op<BatchNormFn>("quantized::batch_norm2d");
   static const auto bn_relu = Op<BatchNormFn>("quantized::batch_norm2d_relu");
@@ -67,6 +76,8 @@ constexpr std::pair<StepKind, const char*> kNames[] = {
     {StepKind::kReLU, "relu"},                    {StepKind::kIdentity, "identity"},
     {StepKind::kFp32Conv, "fp32_conv"},           {StepKind::kFp32Linear, "fp32_linear"},
     {StepKind::kFp32BatchNorm, "fp32_batch_norm"},
+    {StepKind::kMul, "mul"},                      {StepKind::kActivation, "activation"},
+    {StepKind::kFp32Op, "fp32_op"},
 };
 
 // Bit-identical to at::quantize_per_tensor, which LibTorch 1.13 without
@@ -106,6 +117,21 @@ torch::Tensor QuantizeInput(const torch::Tensor& x, const QParams& q) {
 
 torch::Tensor AsFloat(const torch::Tensor& t) { return t.is_quantized() ? t.dequantize() : t; }
 
+// An activation on a quantized tensor, on LibTorch's INT8 kernels: clamp,
+// leaky ReLU and channel shuffle keep the input's scale, sigmoid and hard
+// sigmoid write theirs (1/256), hard swish takes the step's.
+torch::Tensor QuantizedActivation(const Step& s, const torch::Tensor& x) {
+  switch (s.fn.op) {
+    case models::Op::kClamp: return at::clamp(x, s.fn.clamp_min, s.fn.clamp_max);
+    case models::Op::kLeakyReLU: return at::leaky_relu(x, s.fn.alpha);
+    case models::Op::kSigmoid: return at::sigmoid(x);
+    case models::Op::kHardSigmoid: return at::hardsigmoid(x);
+    case models::Op::kHardSwish: return QHardswish().call(x, s.out.scale, s.out.zero_point);
+    case models::Op::kChannelShuffle: return at::channel_shuffle(x, s.fn.groups);
+    default: TORCH_CHECK(false, "INT8 step '", s.name, "' has no quantized kernel for its op");
+  }
+}
+
 torch::Tensor MaybeQuantize(const Step& s, torch::Tensor y) {
   if (s.relu) y = torch::relu(y);
   if (!s.quantize_output) return y;
@@ -121,6 +147,8 @@ bool Step::IsInt8() const {
     case StepKind::kBatchNorm:
     case StepKind::kAdd:
     case StepKind::kConcat:
+    case StepKind::kMul:
+    case StepKind::kActivation:
       return true;
     default:
       return false;
@@ -148,7 +176,8 @@ namespace {
 
 // onednn only: qnnpack's kernels were not measured in this form.
 bool RunsAsIm2col(const Step& s) {
-  return s.kind == StepKind::kConv && s.groups == 1 && s.qweight.size(1) == 1 && s.qweight.size(2) == 3 &&
+  return s.kind == StepKind::kConv && s.groups == 1 && s.dilation == std::array<int64_t, 2>{1, 1} &&
+         s.qweight.size(1) == 1 && s.qweight.size(2) == 3 &&
          s.qweight.size(3) == 3 && s.stride == std::array<int64_t, 2>{1, 1} && s.padding[0] == s.padding[1] &&
          s.padding[0] <= 1 && at::globalContext().qEngine() == at::QEngine::ONEDNN && FastIm2colSupported();
 }
@@ -166,8 +195,8 @@ PacksByShape::Packs Pack(const Step& s) {
   const c10::optional<at::Tensor> bias = s.bias.defined() ? c10::optional<at::Tensor>(s.bias) : c10::nullopt;
   if (s.im2col) return {ConvPrepack().call(TapWeight(s.qweight), bias, {1, 1}, {0, 0}, {1, 1}, 1), {}};
   if (s.kind == StepKind::kConv) {
-    return {ConvPrepack().call(s.qweight, bias, {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]}, {1, 1},
-                               s.groups),
+    return {ConvPrepack().call(s.qweight, bias, {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]},
+                               {s.dilation[0], s.dilation[1]}, s.groups),
             {}};
   }
   return {{}, LinearPrepack().call(s.qweight, bias)};
@@ -256,7 +285,18 @@ void RunStep(const Step& s, std::vector<torch::Tensor>& values) {
       break;
     case StepKind::kFp32Conv:
       y = MaybeQuantize(s, torch::conv2d(AsFloat(x).contiguous(torch::MemoryFormat::ChannelsLast), s.weight, s.bias,
-                                         {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]}, {1, 1}, s.groups));
+                                         {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]},
+                                         {s.dilation[0], s.dilation[1]}, s.groups));
+      break;
+    case StepKind::kMul:
+      y = QMul().call(x, values[s.inputs[1]], s.out.scale, s.out.zero_point);
+      break;
+    case StepKind::kActivation:
+      y = QuantizedActivation(s, x);
+      break;
+    case StepKind::kFp32Op:
+      y = MaybeQuantize(s, models::Activation(s.fn, AsFloat(x),
+                                              s.inputs.size() > 1 ? AsFloat(values[s.inputs[1]]) : torch::Tensor()));
       break;
     case StepKind::kFp32Linear:
       y = MaybeQuantize(s, torch::linear(AsFloat(x), s.weight, s.bias));

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/models/graph.h"
 #include "core/quant/qparams.h"
 
 namespace qg::quant::internal {
@@ -50,6 +51,9 @@ enum class StepKind {
   kFp32Conv,        // a layer kept in FP32: dequantize in, quantize out when read by INT8
   kFp32Linear,
   kFp32BatchNorm,
+  kMul,             // quantized::mul (broadcasting)
+  kActivation,      // a quantized kernel chosen by `op`: clamp, leaky_relu, sigmoid, hardsigmoid, hardswish, channel_shuffle
+  kFp32Op,          // an op without an INT8 kernel: dequantize, run it in FP32, quantize when read by INT8
 };
 
 struct Step {
@@ -84,6 +88,9 @@ struct Step {
   // FP32 layers and BN.
   torch::Tensor weight;   // float32
   torch::Tensor bn_mean, bn_var;
+  // Imported models: conv dilation, and the node an activation step runs.
+  std::array<int64_t, 2> dilation{1, 1};
+  models::Node fn;  // kActivation, kFp32Op: op, alpha, beta, clamp bounds, groups
 
   bool IsInt8() const;
 };

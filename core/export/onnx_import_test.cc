@@ -1,0 +1,174 @@
+// The importer on files PyTorch writes (tests/fixtures/make_onnx_models.py):
+// torchvision's models and an op zoo import, compute what ONNX Runtime
+// computes on the same file, and bad files are refused naming the culprit.
+#include "core/export/onnx_import.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <set>
+
+#include "core/export/onnx_export.h"
+#include "core/export/onnx_file.h"
+#include "core/export/ort_runtime.h"
+#include "tests/testing/dataset_fixtures.h"
+#include "tests/testing/onnx_fixtures.h"
+#include "tests/testing/temp_dir.h"
+
+namespace qg::onnx_export {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Fixture(const std::string& name) {
+  std::string error;
+  std::string path = qg::testing::OnnxFixture(name, &error);
+  EXPECT_FALSE(path.empty()) << error;
+  return path;
+}
+
+double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+class ImportMatchesOnnxRuntime : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ImportMatchesOnnxRuntime, AtBatch1And4) {
+  const std::string path = Fixture(GetParam());
+  ASSERT_FALSE(path.empty());
+  auto imported = ImportOnnx(path);
+  ASSERT_TRUE(imported) << imported.error().ToString();
+  EXPECT_EQ(imported->in_channels, 3);
+  EXPECT_EQ(imported->num_classes, 10);
+  EXPECT_EQ(imported->opset, 13);
+  EXPECT_EQ(imported->sha256.size(), 64u);
+  auto ort = OnnxRuntime::Find();
+  ASSERT_TRUE(ort) << ort.error().ToString();
+  torch::manual_seed(3);
+  const int64_t size = imported->image_size;
+  for (int64_t batch : {1, 4}) {
+    const torch::Tensor x = torch::randn({batch, 3, size, size});
+    torch::Tensor ours;
+    {
+      torch::NoGradGuard no_grad;
+      ours = imported->model->forward(x).contiguous();
+    }
+    auto theirs = ort->Predict(path, x, batch, 2);
+    ASSERT_TRUE(theirs) << theirs.error().ToString();
+    ASSERT_EQ(ours.sizes(), theirs->sizes());
+    const double diff = MaxAbsDiff(ours, *theirs);
+    std::cout << GetParam() << " imported FP32 vs ONNX Runtime, batch " << batch << ": max abs " << diff
+              << " (logit scale " << theirs->abs().max().item<double>() << ")\n";
+    EXPECT_LE(diff, 1e-4) << GetParam() << " batch " << batch;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ImportMatchesOnnxRuntime,
+                         ::testing::Values("resnet18", "mobilenet_v2", "squeezenet1_1", "googlenet",
+                                           "mobilenet_v3_small", "op_zoo", "auto_pad"));
+
+TEST(OnnxImport, KeepsBatchNormAndDepthwiseGroupsAndTheOpZoosOps) {
+  auto mobilenet = ImportOnnx(Fixture("mobilenet_v2"));
+  ASSERT_TRUE(mobilenet) << mobilenet.error().ToString();
+  int bn = 0, depthwise = 0, clamps = 0;
+  for (const auto& n : mobilenet->model->graph().nodes) {
+    bn += n.op == models::Op::kBatchNorm2d;
+    depthwise += n.op == models::Op::kConv2d && n.groups > 1 && n.groups == n.in_channels;
+    clamps += n.op == models::Op::kClamp && n.clamp_min == 0 && n.clamp_max == 6;
+  }
+  EXPECT_EQ(bn, 52);  // kept as BN, so BN folding has work to do
+  EXPECT_EQ(depthwise, 17);
+  EXPECT_EQ(clamps, 35);
+
+  auto zoo = ImportOnnx(Fixture("op_zoo"));
+  ASSERT_TRUE(zoo) << zoo.error().ToString();
+  std::set<models::Op> ops;
+  bool dilated = false, padded_pool = false;
+  for (const auto& n : zoo->model->graph().nodes) {
+    ops.insert(n.op);
+    dilated |= n.op == models::Op::kConv2d && n.dilation == std::array<int64_t, 2>{2, 2};
+    padded_pool |= n.op == models::Op::kAvgPool2d;
+  }
+  for (auto op : {models::Op::kLeakyReLU, models::Op::kClamp, models::Op::kHardSigmoid, models::Op::kSigmoid,
+                  models::Op::kMul, models::Op::kConcat, models::Op::kChannelShuffle, models::Op::kLinear}) {
+    EXPECT_TRUE(ops.count(op)) << models::OpName(op);
+  }
+  EXPECT_TRUE(dilated);
+  EXPECT_TRUE(padded_pool);
+}
+
+TEST(OnnxImport, TheInputSizeComesFromTheOptionsWhenTheFileDoesNotSayIt) {
+  // The torchvision fixtures fix 96x96; a contradicting size is refused.
+  auto clash = ImportOnnx(Fixture("resnet18"), {.image_size = 128});
+  ASSERT_FALSE(clash);
+  EXPECT_THAT(clash.error().message, HasSubstr("the file says image size 96, the spec 128"));
+}
+
+TEST(OnnxImport, AnUnsupportedOpIsNamedWithItsNodeAndTheSupportedSet) {
+  auto r = ImportOnnx(Fixture("bad_gelu"));
+  ASSERT_FALSE(r);
+  const std::string& m = r.error().message;
+  EXPECT_THAT(m, HasSubstr("bad_gelu.onnx"));
+  // GELU exports as x * (1 + Erf(x / sqrt 2)) / 2: the Div comes first, on the
+  // image's tensors, where quantgrid does arithmetic only on shapes.
+  EXPECT_THAT(m, HasSubstr("node '/Div' has op type 'Div'"));  // torch.onnx's node name
+  EXPECT_THAT(m, HasSubstr("only where it computes a shape"));
+  EXPECT_THAT(m, HasSubstr("supported: Conv, BatchNormalization"));
+  EXPECT_EQ(m.find('\n'), std::string::npos);
+}
+
+TEST(OnnxImport, AFlatInputIsRefused) {
+  auto r = ImportOnnx(Fixture("bad_flat_input"));
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("input 'input' is 2-D"));
+}
+
+TEST(OnnxImport, AnOpsetOutsideTheRangeIsRefused) {
+  auto r = ImportOnnx(Fixture("bad_opset9"));
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("opset 9 is outside the 11..17"));
+}
+
+TEST(OnnxImport, TruncatedAndMissingFilesNameThePath) {
+  qg::testing::TempDir dir;
+  const std::string path = dir.File("cut.onnx");
+  std::filesystem::copy_file(Fixture("op_zoo"), path);
+  qg::testing::TruncateFile(path, std::filesystem::file_size(path) / 2);
+  auto cut = ImportOnnx(path);
+  ASSERT_FALSE(cut);
+  EXPECT_THAT(cut.error().message, HasSubstr(path));
+  EXPECT_EQ(cut.error().code, ErrorCode::kCorruption) << cut.error().ToString();
+
+  auto missing = ImportOnnx(dir.File("nope.onnx"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_THAT(missing.error().message, HasSubstr("nope.onnx"));
+}
+
+TEST(OnnxImport, AnAsymmetricPadIsRefusedNotDropped) {
+  // A Conv with pads [0, 0, 1, 1], built by hand: nothing silently shifts.
+  qg::testing::TempDir dir;
+  auto proto = ReadOnnxFile(Fixture("auto_pad"));
+  ASSERT_TRUE(proto) << proto.error().ToString();
+  auto* conv = proto->mutable_graph()->mutable_node(0);
+  conv->clear_attribute();
+  auto* kernel = conv->add_attribute();
+  kernel->set_name("kernel_shape");
+  kernel->set_type(onnx::AttributeProto::INTS);
+  kernel->add_ints(3);
+  kernel->add_ints(3);
+  auto* pads = conv->add_attribute();
+  pads->set_name("pads");
+  pads->set_type(onnx::AttributeProto::INTS);
+  for (int p : {0, 0, 1, 1}) pads->add_ints(p);
+  // Keep the shapes consistent for the checker: 30x30 after the conv.
+  const std::string path = dir.File("asym.onnx");
+  ASSERT_TRUE(WriteOnnxFile(*proto, path));
+  auto r = ImportOnnx(path);
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message, HasSubstr("conv_same"));
+  EXPECT_THAT(r.error().message, HasSubstr("asymmetric padding"));
+}
+
+}  // namespace
+}  // namespace qg::onnx_export

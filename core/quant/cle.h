@@ -1,0 +1,46 @@
+// Cross-layer equalization (Nagel et al., "Data-Free Quantization Through
+// Weight Equalization and Bias Correction", ICCV 2019). For two layers with a
+// positively homogeneous function between them (ReLU, max or average pooling,
+// dropout, nothing), output channel i of the first can be divided by s_i and
+// input channel i of the second multiplied by it without changing the FP32
+// function. With s_i = sqrt(r1_i * r2_i) / r2_i (r: the channel's weight
+// range, max |w|) both ranges become sqrt(r1_i * r2_i), so one per-tensor
+// scale fits every channel. Chains (conv, depthwise conv, conv) are
+// equalized pair by pair until the scales stop moving.
+//
+// ReLU6 (a clamp at 6) is not homogeneous: with `relu6_to_relu` it becomes a
+// ReLU first (as AIMET does), which changes the FP32 function where
+// activations exceed 6; else such pairs are left alone and reported.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "core/base/result.h"
+#include "core/models/graph_module.h"
+
+namespace qg::quant {
+
+struct CleOptions {
+  int max_iterations = 20;
+  double tolerance = 1e-4;  // stop when no scale moved by more than this (relative)
+  bool relu6_to_relu = false;
+};
+
+struct CleReport {
+  int pairs = 0;       // layer pairs equalized
+  int iterations = 0;  // passes over the pairs
+  double last_change = 0;
+  int relu6_replaced = 0;
+  std::vector<std::string> skipped;  // "a -> b: why", for pairs behind a clamp
+
+  nlohmann::json ToJson() const;
+};
+
+// Equalizes `model` in place (BatchNorm must be folded first: a BN between
+// the pair would undo the scaling). FailedPrecondition when a BatchNorm2d is
+// still in the graph.
+Result<CleReport> EqualizeCrossLayer(models::GraphModule& model, const CleOptions& options = {});
+
+}  // namespace qg::quant
