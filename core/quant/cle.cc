@@ -28,6 +28,7 @@ bool IsHomogeneous(const Node& n) {
 
 struct Pair {
   int first, second;
+  bool relu = false;  // a ReLU on the way (bias absorption needs one)
 };
 
 // Pairs (first, second): `first`'s output reaches only `second`, through
@@ -41,7 +42,7 @@ std::vector<Pair> FindPairs(const Graph& g, std::vector<std::string>* skipped) {
     const Node& a = g.nodes[i];
     if (!IsLayer(a) || (a.op == Op::kConv2d && a.groups != 1 && !IsDepthwise(a))) continue;
     int at = i;
-    bool blocked = false;
+    bool blocked = false, relu = false;
     while (!is_output(at) && consumers[at].size() == 1) {
       const Node& next = g.nodes[consumers[at][0]];
       if (IsLayer(next)) break;
@@ -54,6 +55,7 @@ std::vector<Pair> FindPairs(const Graph& g, std::vector<std::string>* skipped) {
         blocked = true;
         break;
       }
+      relu = relu || next.op == Op::kReLU;
       at = consumers[at][0];
     }
     if (blocked || is_output(at) || consumers[at].size() != 1) continue;
@@ -62,7 +64,7 @@ std::vector<Pair> FindPairs(const Graph& g, std::vector<std::string>* skipped) {
     if (!IsLayer(second) || second.inputs.size() != 1) continue;
     if (second.op == Op::kConv2d && second.groups != 1 && !IsDepthwise(second)) continue;
     if (second.in_channels != a.out_channels) continue;  // a Linear behind a flatten of H x W > 1
-    pairs.push_back({i, b});
+    pairs.push_back({i, b, relu});
   }
   return pairs;
 }
@@ -149,6 +151,9 @@ Result<CleReport> EqualizeCrossLayer(models::GraphModule& model, const CleOption
         const auto s = torch::where(live, torch::sqrt(r1 * r2) / r2, torch::ones_like(r1));
         change = std::max(change, (s - 1).abs().max().item<double>());
         const auto s32 = s.to(torch::kFloat32);
+        const std::string& name = graph.nodes[p.first].name;
+        auto& scale = report.output_scales[name];
+        scale = scale.defined() ? scale / s32 : 1 / s32;
         w1.div_(s32.view(BroadcastShape(w1, 0)));
         if (b1.defined()) b1.div_(s32);
         // The second layer reads f(y / s) = f(y) / s: its weights take s
@@ -162,6 +167,56 @@ Result<CleReport> EqualizeCrossLayer(models::GraphModule& model, const CleOption
   }));
   model->UseChannelsLast();
   model->mutable_meta().transforms.push_back("cle");
+  return report;
+}
+
+std::map<std::string, BatchNormOfConv> BatchNormsOfConvs(const models::GraphModule& model) {
+  const Graph& g = model->graph();
+  const auto consumers = g.Consumers();
+  std::map<std::string, BatchNormOfConv> out;
+  for (int i = 0; i < static_cast<int>(g.nodes.size()); ++i) {
+    if (g.nodes[i].op != Op::kConv2d || consumers[i].size() != 1) continue;
+    if (auto bn = model->bn(consumers[i][0])) {
+      out[g.nodes[i].name] = {bn->bias.detach().clone(), bn->weight.detach().clone()};
+    }
+  }
+  return out;
+}
+
+Result<nlohmann::json> AbsorbBiases(models::GraphModule& model, const std::map<std::string, BatchNormOfConv>& bns,
+                                    const CleReport& equalization) {
+  const Graph& graph = model->graph();
+  std::vector<std::string> ignored;
+  const auto pairs = FindPairs(graph, &ignored);
+  nlohmann::json report = nlohmann::json::array();
+  QG_RETURN_IF_ERROR(TorchCall("bias absorption", [&] {
+    torch::NoGradGuard no_grad;
+    for (const Pair& p : pairs) {
+      const std::string& name = graph.nodes[p.first].name;
+      const auto bn = bns.find(name);
+      auto b1 = BiasOf(model, p.first), b2 = BiasOf(model, p.second);
+      if (!p.relu || bn == bns.end() || !b1.defined() || !b2.defined()) continue;
+      torch::Tensor scale = torch::ones_like(bn->second.beta);
+      if (auto it = equalization.output_scales.find(name); it != equalization.output_scales.end()) scale = it->second;
+      // The folded (and equalized) output's mean and std per channel.
+      const auto mean = bn->second.beta * scale, std = bn->second.gamma.abs() * scale;
+      const auto c = torch::clamp_min(mean - 3 * std, 0);
+      if (c.max().item<float>() <= 0) continue;
+      const auto w2 = WeightOf(model, p.second);
+      const bool depthwise = IsDepthwise(graph.nodes[p.second]);
+      // W2 . c: each input channel's weights summed over the kernel, times c.
+      const auto shift = depthwise       ? w2.flatten(1).sum(1) * c
+                         : w2.dim() == 2 ? torch::mv(w2, c)
+                                         : torch::mv(w2.flatten(2).sum(2), c);
+      b1.sub_(c);
+      b2.add_(shift);
+      report.push_back({{"layer", name},
+                        {"next", graph.nodes[p.second].name},
+                        {"channels", (c > 0).sum().item<int64_t>()},
+                        {"mean_shift", c.mean().item<double>()}});
+    }
+  }));
+  model->UseChannelsLast();
   return report;
 }
 

@@ -15,7 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "core/base/result.h"
 #include "core/models/graph_module.h"
@@ -34,6 +36,9 @@ struct CleReport {
   double last_change = 0;
   int relu6_replaced = 0;
   std::vector<std::string> skipped;  // "a -> b: why", for pairs behind a clamp
+  // What each equalized layer's output channels were multiplied by (1 / the
+  // product of its scales), by layer name: bias absorption needs it.
+  std::map<std::string, torch::Tensor> output_scales;
 
   nlohmann::json ToJson() const;
 };
@@ -42,5 +47,20 @@ struct CleReport {
 // the pair would undo the scaling). FailedPrecondition when a BatchNorm2d is
 // still in the graph.
 Result<CleReport> EqualizeCrossLayer(models::GraphModule& model, const CleOptions& options = {});
+
+// Bias absorption (same paper, section 4.2): after equalization some channels
+// carry large positive activations. Where a conv's BatchNorm says its output
+// is N(beta, gamma^2) and a ReLU follows, c = max(0, beta - 3|gamma|) is
+// taken out of the conv's bias and put into the next layer's bias (W2 . c),
+// which is exact wherever the output stays above c (all but ~0.1 % of values)
+// and shrinks the range the activation quantizer must cover.
+struct BatchNormOfConv {
+  torch::Tensor beta, gamma;  // the BN's bias and weight, as the folded conv's output mean and std
+};
+// Before folding: the BatchNorm behind each conv, by the conv's name.
+std::map<std::string, BatchNormOfConv> BatchNormsOfConvs(const models::GraphModule& model);
+// After folding and EqualizeCrossLayer: [{layer, next, channels, mean_shift}].
+Result<nlohmann::json> AbsorbBiases(models::GraphModule& model, const std::map<std::string, BatchNormOfConv>& bns,
+                                    const CleReport& equalization);
 
 }  // namespace qg::quant

@@ -44,6 +44,7 @@ data::DataLoader CalibrationLoader(const StrategyContext& context, int64_t calib
 Result<PreparedModel> PrepareAndCalibrate(const StrategyContext& context, const PtqParams& params) {
   QG_RETURN_IF_ERROR(UseEngine(context.engine));
   PreparedModel prepared;
+  const auto bns = params.absorb_biases ? BatchNormsOfConvs(context.fp32) : std::map<std::string, BatchNormOfConv>{};
   if (params.fold_bn) {
     QG_ASSIGN_OR_RETURN(prepared.model, FoldBatchNorm(context.fp32));
   } else {
@@ -53,6 +54,9 @@ Result<PreparedModel> PrepareAndCalibrate(const StrategyContext& context, const 
   if (params.equalize) {
     QG_ASSIGN_OR_RETURN(auto report, EqualizeCrossLayer(prepared.model, *params.equalize));
     prepared.equalization = report.ToJson();
+    if (params.absorb_biases) {
+      QG_ASSIGN_OR_RETURN(prepared.equalization["bias_absorption"], AbsorbBiases(prepared.model, bns, report));
+    }
   }
   QG_ASSIGN_OR_RETURN(prepared.plan, PlanQuantization(prepared.model->graph()));
   const auto loader = CalibrationLoader(context, params.calibration_size);

@@ -27,6 +27,7 @@ struct PtqParams {
   bool fold_bn = false;
   // Cross-layer equalization after folding, before calibration (`cle`).
   std::optional<CleOptions> equalize;
+  bool absorb_biases = false;  // after equalizing (needs the BatchNorms folded away)
 };
 
 // Reads the parameters every INT8 strategy takes; `fold_bn_default` differs

@@ -152,6 +152,7 @@ class CleStrategy final : public StrategyWithOptions<CleParams> {
     QG_ASSIGN_OR_RETURN(cle.tolerance, r.Number("cle_tolerance", cle.tolerance, 0.0, 1.0));
     QG_ASSIGN_OR_RETURN(cle.relu6_to_relu, r.Flag("relu6_to_relu", false));
     o.ptq.equalize = cle;
+    QG_ASSIGN_OR_RETURN(o.ptq.absorb_biases, r.Flag("bias_absorption", false));
     QG_ASSIGN_OR_RETURN(o.bias_correction, r.Flag("bias_correction", false));
     return o;
   }
