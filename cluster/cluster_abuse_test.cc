@@ -99,7 +99,10 @@ TEST(ClusterAbuse, AFloodOfHeaderOnlyConnectionsNeitherExhaustsNorLocksOut) {
   h.cluster->AddWorker("real", {.cpus = 2});
   EXPECT_TRUE(h.Finished("work", 100)) << h.Experiment("work").dump();
   const int64_t after = ResidentMb();
+  EXPECT_LT(after - before, 100) << "the flood took " << after - before << " MB";
+#if !defined(__SANITIZE_ADDRESS__)  // ASan's shadow memory alone is ~400 MB resident
   EXPECT_LT(after, 200) << "resident " << after << " MB (before the flood: " << before << " MB)";
+#endif
 }
 
 // A worker whose link is cut without a close (here a proxy that stops
@@ -161,7 +164,9 @@ TEST(ClusterAbuse, MutatedFramesOfEveryKindFromEveryPeerChangeNothing) {
     std::vector<std::string> keys;
     for (const auto& [k, v] : m.items()) keys.push_back(k);
     const std::string key = keys[rng() % keys.size()];
-    const json deep = json::parse(std::string(5000, '[') + std::string(5000, ']'));
+    // Far past the decoder's depth limit; not deeper, because the test's own
+    // nlohmann dump recurses per level (5000 overflowed the stack under ASan).
+    const json deep = json::parse(std::string(1000, '[') + std::string(1000, ']'));
     const std::vector<json> values{nullptr, -1, -1e300, 1e300, true, "", std::string(200000, 'x'), json::array(),
                                    json::object(), deep, json{{"type", 1}}, 4294967297u};
     m[key] = values[rng() % values.size()];
