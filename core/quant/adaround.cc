@@ -4,6 +4,7 @@
 
 #include "core/base/progress.h"
 #include "core/base/torch_call.h"
+#include "core/quant/internal/layer_math.h"
 
 namespace qg::quant {
 namespace {
@@ -23,12 +24,10 @@ class KeepValues final : public models::ForwardHooks {
   std::map<int, std::vector<torch::Tensor>>* kept_;
 };
 
+// The layer's output, through the ReLU fused into its block when there is one.
 torch::Tensor LayerOutput(const models::Node& n, const torch::Tensor& x, const torch::Tensor& w,
                           const torch::Tensor& b, bool relu) {
-  auto y = n.op == models::Op::kConv2d
-               ? torch::conv2d(x, w, b, {n.stride[0], n.stride[1]}, {n.padding[0], n.padding[1]},
-                               {n.dilation[0], n.dilation[1]}, n.groups)
-               : torch::linear(x, w, b);
+  auto y = internal::LayerOutput(n, x, w, b);
   return relu ? torch::relu(y) : y;
 }
 
@@ -91,15 +90,9 @@ Result<AdaRoundResult> AdaRound(const PreparedModel& prepared, const ConvertOpti
     bar.Update(done++, block->name);
     const models::Node& node = graph.nodes[block->main];
     auto rounded = TorchCall(fmt::format("AdaRound of '{}'", block->name), [&] {
-      torch::Tensor w, bias;
-      if (auto conv = model->conv(block->main)) {
-        w = conv->weight.detach().contiguous();
-        bias = conv->bias.defined() ? conv->bias.detach() : torch::Tensor();
-      } else {
-        auto lin = model->linear(block->main);
-        w = lin->weight.detach().contiguous();
-        bias = lin->bias.defined() ? lin->bias.detach() : torch::Tensor();
-      }
+      const torch::Tensor w = internal::LayerWeight(model, block->main).detach().contiguous();
+      torch::Tensor bias = internal::LayerBias(model, block->main);
+      if (bias.defined()) bias = bias.detach();
       if (auto it = options.bias_overrides.find(block->name); it != options.bias_overrides.end()) bias = it->second;
       auto x = torch::cat(kept[block->inputs[0]]).contiguous();
       if (node.op == models::Op::kLinear && x.dim() > 2) x = torch::flatten(x, 1);

@@ -4,6 +4,7 @@
 
 #include "core/base/progress.h"
 #include "core/base/torch_call.h"
+#include "core/quant/internal/layer_math.h"
 
 namespace qg::quant {
 namespace {
@@ -21,15 +22,6 @@ class CaptureHook final : public models::ForwardHooks {
  private:
   int node_;
 };
-
-torch::Tensor LayerOutput(const models::Node& n, const torch::Tensor& x, const torch::Tensor& w,
-                          const torch::Tensor& b) {
-  if (n.op == models::Op::kConv2d) {
-    return torch::conv2d(x, w, b, {n.stride[0], n.stride[1]}, {n.padding[0], n.padding[1]},
-                         {n.dilation[0], n.dilation[1]}, n.groups);
-  }
-  return torch::linear(x, w, b);
-}
 
 }  // namespace
 
@@ -49,15 +41,9 @@ Result<BiasCorrection> CorrectBiases(const PreparedModel& prepared, ConvertOptio
     QG_ASSIGN_OR_RETURN(auto int8, Convert(model, prepared.plan, prepared.qparams, options));
     auto shift = TorchCall(fmt::format("bias correction of '{}'", name), [&]() -> std::optional<torch::Tensor> {
       torch::NoGradGuard no_grad;
-      torch::Tensor w, bias;
-      if (auto conv = model->conv(block.main)) {
-        w = conv->weight.detach();
-        bias = conv->bias.defined() ? conv->bias.detach() : torch::zeros({node.out_channels});
-      } else {
-        auto lin = model->linear(block.main);
-        w = lin->weight.detach();
-        bias = lin->bias.defined() ? lin->bias.detach() : torch::zeros({node.out_channels});
-      }
+      const torch::Tensor w = internal::LayerWeight(model, block.main).detach();
+      torch::Tensor bias = internal::LayerBias(model, block.main);
+      bias = bias.defined() ? bias.detach() : torch::zeros({node.out_channels});
       if (auto it = options.bias_overrides.find(name); it != options.bias_overrides.end()) bias = it->second;
       const auto wq = QuantizeWeight(w, options).dequantize();
       auto sum = torch::zeros({node.out_channels}, torch::kFloat64);
@@ -76,8 +62,8 @@ Result<BiasCorrection> CorrectBiases(const PreparedModel& prepared, ConvertOptio
         const auto& xq = q_values[flattened ? graph.nodes[in].inputs[0] : in];
         auto x_int8 = xq.is_quantized() ? xq.dequantize() : xq;
         if (flattened) x_int8 = torch::flatten(x_int8, 1);
-        const auto y_fp = LayerOutput(node, capture.captured, w, bias);
-        const auto y_q = LayerOutput(node, x_int8, wq, bias);
+        const auto y_fp = internal::LayerOutput(node, capture.captured, w, bias);
+        const auto y_q = internal::LayerOutput(node, x_int8, wq, bias);
         const auto diff = (y_q - y_fp).to(torch::kFloat64);
         if (diff.dim() == 4) {
           sum += diff.sum({0, 2, 3});
@@ -94,12 +80,8 @@ Result<BiasCorrection> CorrectBiases(const PreparedModel& prepared, ConvertOptio
     if (!*shift) return Error::FailedPrecondition("bias correction: the calibration set is empty");
     torch::Tensor current = options.bias_overrides.count(name) ? options.bias_overrides[name] : torch::Tensor();
     if (!current.defined()) {
-      if (auto conv = model->conv(block.main)) {
-        current = conv->bias.defined() ? conv->bias.detach() : torch::zeros({node.out_channels});
-      } else {
-        auto lin = model->linear(block.main);
-        current = lin->bias.defined() ? lin->bias.detach() : torch::zeros({node.out_channels});
-      }
+      current = internal::LayerBias(model, block.main);
+      current = current.defined() ? current.detach() : torch::zeros({node.out_channels});
     }
     const auto& s = **shift;
     options.bias_overrides[name] = current - s;

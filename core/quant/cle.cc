@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/base/torch_call.h"
+#include "core/quant/internal/layer_math.h"
 
 namespace qg::quant {
 namespace {
@@ -12,6 +13,8 @@ namespace {
 using models::Graph;
 using models::Node;
 using models::Op;
+using internal::LayerBias;
+using internal::LayerWeight;
 
 bool IsLayer(const Node& n) { return n.op == Op::kConv2d || n.op == Op::kLinear; }
 bool IsDepthwise(const Node& n) {
@@ -67,17 +70,6 @@ std::vector<Pair> FindPairs(const Graph& g, std::vector<std::string>* skipped) {
     pairs.push_back({i, b, relu});
   }
   return pairs;
-}
-
-// A layer's weight, and its input-channel axis: dim 1, or dim 0 for a
-// depthwise conv (its group i reads input channel i).
-torch::Tensor WeightOf(const models::GraphModule& m, int node) {
-  if (auto c = m->conv(node)) return c->weight;
-  return m->linear(node)->weight;
-}
-torch::Tensor BiasOf(const models::GraphModule& m, int node) {
-  if (auto c = m->conv(node)) return c->bias;
-  return m->linear(node)->bias;
 }
 
 // Per-channel max |w| over output channels (dim 0) or input channels.
@@ -142,8 +134,8 @@ Result<CleReport> EqualizeCrossLayer(models::GraphModule& model, const CleOption
       ++report.iterations;
       double change = 0;
       for (const Pair& p : pairs) {
-        auto w1 = WeightOf(model, p.first), w2 = WeightOf(model, p.second);
-        auto b1 = BiasOf(model, p.first);
+        auto w1 = LayerWeight(model, p.first), w2 = LayerWeight(model, p.second);
+        auto b1 = LayerBias(model, p.first);
         const bool depthwise = IsDepthwise(graph.nodes[p.second]);
         const auto r1 = OutputRanges(w1).to(torch::kDouble), r2 = InputRanges(w2, depthwise).to(torch::kDouble);
         // Channels that are all zero on either side keep their scale.
@@ -194,7 +186,7 @@ Result<nlohmann::json> AbsorbBiases(models::GraphModule& model, const std::map<s
     for (const Pair& p : pairs) {
       const std::string& name = graph.nodes[p.first].name;
       const auto bn = bns.find(name);
-      auto b1 = BiasOf(model, p.first), b2 = BiasOf(model, p.second);
+      auto b1 = LayerBias(model, p.first), b2 = LayerBias(model, p.second);
       if (!p.relu || bn == bns.end() || !b1.defined() || !b2.defined()) continue;
       torch::Tensor scale = torch::ones_like(bn->second.beta);
       if (auto it = equalization.output_scales.find(name); it != equalization.output_scales.end()) scale = it->second;
@@ -202,7 +194,7 @@ Result<nlohmann::json> AbsorbBiases(models::GraphModule& model, const std::map<s
       const auto mean = bn->second.beta * scale, std = bn->second.gamma.abs() * scale;
       const auto c = torch::clamp_min(mean - 3 * std, 0);
       if (c.max().item<float>() <= 0) continue;
-      const auto w2 = WeightOf(model, p.second);
+      const auto w2 = LayerWeight(model, p.second);
       const bool depthwise = IsDepthwise(graph.nodes[p.second]);
       // W2 . c: each input channel's weights summed over the kernel, times c.
       const auto shift = depthwise       ? w2.flatten(1).sum(1) * c
