@@ -57,8 +57,12 @@ TEST(ImportedModelExperiment, RunsTheGridWithQatReportsAndCachesByTheFilesHash) 
     if (r.kind == "train") continue;
     const bool fp = r.job_key.find("fp32") != std::string::npos || r.job_key.find("fp16") != std::string::npos;
     const bool mixed = r.job_key.find("mpq") != std::string::npos;
-    if (!fp && !mixed) EXPECT_EQ(r.metrics.at("int8_mac_share"), 100.0) << r.job_key;
-    if (mixed) EXPECT_GT(r.metrics.at("int8_mac_share"), 0.0) << r.job_key;
+    if (!fp && !mixed) {
+      EXPECT_EQ(r.metrics.at("int8_mac_share"), 100.0) << r.job_key;
+    }
+    if (mixed) {
+      EXPECT_GT(r.metrics.at("int8_mac_share"), 0.0) << r.job_key;
+    }
     EXPECT_GT(r.metrics.at("latency.cpu.b32.p50_ms"), 0.0) << r.job_key;
   }
 
