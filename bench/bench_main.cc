@@ -9,6 +9,7 @@
 //   qg_bench roofline     this CPU's INT8/FP32 multiply-add peaks, the model against them
 //   qg_bench onnx         LibTorch vs ONNX Runtime, FP32 and INT8 (QDQ export)
 //   qg_bench import       imported torchvision models: import time, INT8 vs FP32 beside ONNX Runtime
+//   qg_bench ptq-algos    CLE, bias absorption and AdaRound times on compact_cnn
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -151,6 +152,8 @@ int main(int argc, char** argv) {
   app.add_subcommand("onnx", "LibTorch vs ONNX Runtime, FP32 and INT8")->callback([&] { qg::bench::Onnx(o); });
   app.add_subcommand("import", "imported torchvision models: import time, INT8 vs FP32 beside ONNX Runtime")
       ->callback([&] { qg::bench::Import(o); });
+  app.add_subcommand("ptq-algos", "CLE, bias absorption and AdaRound times on compact_cnn")
+      ->callback([&] { qg::bench::PtqAlgos(o); });
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -15,5 +15,7 @@ void Int8Im2col(const Options& o);  // the first conv as im2col + 1x1 conv vs th
 void Roofline(const Options& o);    // this CPU's INT8/FP32 peaks, the model against them
 // import_bench.cc
 void Import(const Options& o);  // ONNX import time; imported models' INT8 vs FP32 beside ONNX Runtime
+// ptq_algos_bench.cc
+void PtqAlgos(const Options& o);  // CLE, bias absorption and AdaRound times on compact_cnn
 
 }  // namespace qg::bench

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/base/torch_call.h"
 #include "core/quant/internal/layer_math.h"
 
@@ -88,8 +90,10 @@ std::vector<int64_t> BroadcastShape(const torch::Tensor& w, int64_t axis) {
 }  // namespace
 
 nlohmann::json CleReport::ToJson() const {
-  return {{"pairs", pairs}, {"iterations", iterations}, {"last_change", last_change},
-          {"relu6_replaced", relu6_replaced}, {"skipped", skipped}};
+  nlohmann::json ranges = nlohmann::json::array();
+  for (const auto& r : weight_ranges) ranges.push_back({{"layer", r.layer}, {"before", r.before}, {"after", r.after}});
+  return {{"pairs", pairs},   {"iterations", iterations}, {"last_change", last_change}, {"relu6_replaced", relu6_replaced},
+          {"skipped", skipped}, {"weight_ranges", ranges}};
 }
 
 Result<CleReport> EqualizeCrossLayer(models::GraphModule& model, const CleOptions& options) {
@@ -130,6 +134,18 @@ Result<CleReport> EqualizeCrossLayer(models::GraphModule& model, const CleOption
   report.pairs = static_cast<int>(pairs.size());
   QG_RETURN_IF_ERROR(TorchCall("cross-layer equalization", [&] {
     torch::NoGradGuard no_grad;
+    const auto ranges_of = [&](int node) {
+      const auto r = OutputRanges(LayerWeight(model, node)).to(torch::kDouble).contiguous();
+      return std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + r.numel());
+    };
+    std::vector<int> layers;
+    for (const Pair& p : pairs) {
+      for (int node : {p.first, p.second}) {
+        if (std::find(layers.begin(), layers.end(), node) == layers.end()) layers.push_back(node);
+      }
+    }
+    std::sort(layers.begin(), layers.end());
+    for (int node : layers) report.weight_ranges.push_back({graph.nodes[node].name, ranges_of(node), {}});
     for (report.iterations = 0; report.iterations < options.max_iterations && !pairs.empty();) {
       ++report.iterations;
       double change = 0;
@@ -156,6 +172,7 @@ Result<CleReport> EqualizeCrossLayer(models::GraphModule& model, const CleOption
       report.last_change = change;
       if (change < options.tolerance) break;
     }
+    for (size_t i = 0; i < layers.size(); ++i) report.weight_ranges[i].after = ranges_of(layers[i]);
   }));
   model->UseChannelsLast();
   model->mutable_meta().transforms.push_back("cle");

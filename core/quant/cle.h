@@ -39,6 +39,13 @@ struct CleReport {
   // What each equalized layer's output channels were multiplied by (1 / the
   // product of its scales), by layer name: bias absorption needs it.
   std::map<std::string, torch::Tensor> output_scales;
+  // Each equalized layer's per-output-channel weight range (max |w|) before
+  // and after, in graph order: the report plots them.
+  struct ChannelRanges {
+    std::string layer;
+    std::vector<double> before, after;
+  };
+  std::vector<ChannelRanges> weight_ranges;
 
   nlohmann::json ToJson() const;
 };

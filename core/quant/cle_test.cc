@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/data/dataset_registry.h"
@@ -121,6 +122,17 @@ TEST(CrossLayerEqualization, RestoresPerTensorInt8OfAnUnbalancedNetAndEqualizesR
   };
   EXPECT_LT(ranges_match("conv1.conv", "conv2.conv"), 1e-3);
   EXPECT_LT(ranges_match("conv2.conv", "conv3"), 1e-3);
+  // The report keeps each layer's channel ranges for the plot: conv1's spread
+  // over the 1e4 the unbalancing put in, and far less after.
+  ASSERT_EQ(report->weight_ranges.size(), 4u);
+  const auto& conv1 = report->weight_ranges.front();
+  EXPECT_EQ(conv1.layer, "conv1.conv");
+  const auto spread = [](const std::vector<double>& r) {
+    return *std::max_element(r.begin(), r.end()) / *std::min_element(r.begin(), r.end());
+  };
+  EXPECT_GT(spread(conv1.before), 1e3);
+  EXPECT_LT(spread(conv1.after), spread(conv1.before) / 100);
+  EXPECT_EQ(report->ToJson()["weight_ranges"][0]["after"].size(), conv1.after.size());
 
   const double reference = PerTensorAgreement(balanced, balanced, data);
   const double broken = PerTensorAgreement(unbalanced, balanced, data);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "experiments/report/svg_plots.h"
@@ -52,6 +53,38 @@ std::vector<std::string> ClassNames(const storage::ExperimentRecord& e, size_t n
   std::vector<std::string> names;
   for (size_t i = 0; i < n; ++i) names.push_back(std::to_string(i));
   return names;
+}
+
+// One chart per equalized layer (at most kMaxLayers per row): each output
+// channel's weight range before and after CLE, on a log10 axis, since the
+// point of CLE is to pull ranges decades apart onto one per-tensor scale.
+std::string WeightRangeSections(const ResultsView& view) {
+  constexpr size_t kMaxLayers = 8;
+  std::string html;
+  for (const auto& r : view.rows) {
+    if (r.runs.empty() || !r.runs.front()->documents.count("details")) continue;
+    const auto& d = r.runs.front()->documents.at("details");
+    if (!d.contains("equalization") || !d["equalization"].contains("weight_ranges")) continue;
+    const auto& layers = d["equalization"]["weight_ranges"];
+    if (layers.empty()) continue;
+    html += fmt::format("<h2>Per-channel weight ranges before and after CLE: {}</h2><div class=grid>", EscapeXml(r.label));
+    for (size_t i = 0; i < std::min(layers.size(), kMaxLayers); ++i) {
+      Series before{"before", {}}, after{"after", {}};
+      for (auto [key, series] : {std::pair{"before", &before}, std::pair{"after", &after}}) {
+        const auto& ranges = layers[i].value(key, nlohmann::json::array());
+        for (size_t c = 0; c < ranges.size(); ++c) {
+          series->points.emplace_back(static_cast<double>(c), std::log10(std::max(ranges[c].get<double>(), 1e-12)));
+        }
+      }
+      html += "<div class=card>" +
+              LineSvg(layers[i].value("layer", ""), "output channel", "log10 max |w|", {before, after}) + "</div>";
+    }
+    if (layers.size() > kMaxLayers) {
+      html += fmt::format("<p class=sub>{} more equalized layers not drawn</p>", layers.size() - kMaxLayers);
+    }
+    html += "</div>";
+  }
+  return html;
 }
 
 }  // namespace
@@ -114,6 +147,7 @@ std::string RenderHtmlReport(const ResultsView& view, const storage::ExperimentR
     if (!bars.empty()) body += "<div class=card>" + BarSvg(r.label, "relative MSE", bars, true) + "</div>";
   }
   body += "</div>";
+  body += WeightRangeSections(view);
   for (const auto& r : view.rows) {
     if (r.runs.empty() || !r.runs.front()->documents.count("details")) continue;
     const auto& d = r.runs.front()->documents.at("details");
