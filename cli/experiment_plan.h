@@ -20,11 +20,22 @@ struct ExperimentPlan {
   std::vector<storage::JobRecord> jobs;
   bool probe = false;  // a scheduling probe (experiments/probe_spec.h): no table
   exp::SlurmSection slurm;  // for submit --backend slurm
+  std::string note;         // said before the run: a stand-in dataset, a smoke run
 };
+
+struct PlanOptions {
+  bool smoke = false;       // the same DAG on a tiny slice (experiments/spec_variants.h)
+  std::string dataset;      // a dataset name that replaces the spec's ("": the spec's, or its stand-in)
+};
+
+// Reads and validates a spec file, applying `options`; when the spec's
+// dataset has a stand-in and its files are not on this machine, the
+// stand-in runs and `note` says so.
+Result<exp::ExperimentSpec> SpecFromFile(const std::string& path, const PlanOptions& options, std::string* note);
 
 // Loads, validates and expands a spec file (grid or probe). Errors name the
 // file and the JSON path, before anything is submitted.
-Result<ExperimentPlan> PlanFromFile(const std::string& path);
+Result<ExperimentPlan> PlanFromFile(const std::string& path, const PlanOptions& options = {});
 Result<ExperimentPlan> PlanFromSpec(const exp::ExperimentSpec& spec);
 
 // The coordinator's submit request for a plan.

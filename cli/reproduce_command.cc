@@ -1,8 +1,10 @@
 // quantgrid reproduce <paper>: runs the paper's spec (experiments/<paper>.json)
-// and prints our rows beside the published ones, with the differences. Uses
-// CIFAR-10 when its files are present (the paper's dataset), else the spec's.
+// and prints our rows beside the published ones, with the differences and the
+// paper's claims computed from ours. Uses the paper's dataset when its files
+// are present, else the spec's (or its stand-in).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -11,8 +13,6 @@
 #include "cli/results_output.h"
 #include "core/base/build_info.h"
 #include "core/data/dataset_registry.h"
-#include "runner/torch_catalog.h"
-#include "core/quant/engine.h"
 #include "experiments/report/reproduce.h"
 #include "experiments/report/results.h"
 
@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 struct ReproduceFlags {
   std::string paper;
   std::string dataset = "auto";
+  bool smoke = false;
   LocalRunOptions options;
 };
 
@@ -37,40 +38,54 @@ Result<std::string> FindSpec(const std::string& paper) {
   return Error::NotFound("no spec for '{}' (looked for experiments/{}.json)", paper, paper);
 }
 
-bool CifarPresent() {
+// "auto": the paper's own dataset when its files are here and the spec runs
+// another one (paper-004 runs Fashion-MNIST, the paper CIFAR-10); else the
+// spec's (whose stand-in, if any, runs when its files are missing).
+Result<std::string> ChooseDataset(const std::string& path, const std::string& wanted) {
+  if (wanted != "auto") return wanted;
+  QG_ASSIGN_OR_RETURN(auto raw, exp::ReadSpecJson(path));
+  const std::string theirs = raw.value("published", nlohmann::json::object()).value("dataset", "");
+  const std::string spec_dataset = raw.value("dataset", nlohmann::json::object()).value("name", "");
+  if (theirs.empty() || theirs == spec_dataset) return std::string();
   std::error_code ec;
-  const fs::path dir = data::DefaultDataDir("cifar10");
-  return fs::exists(dir / "test_batch.bin", ec) || fs::exists(dir / "cifar-10-batches-bin" / "test_batch.bin", ec);
+  const fs::path dir = data::DefaultDataDir(theirs);
+  return !dir.empty() && fs::is_directory(dir, ec) && !fs::is_empty(dir, ec) ? theirs : std::string();
 }
 
 Status RunReproduce(const ReproduceFlags& f) {
-  runner::TorchCatalog catalog;
   QG_ASSIGN_OR_RETURN(std::string path, FindSpec(f.paper));
-  QG_ASSIGN_OR_RETURN(auto spec, exp::LoadSpec(path, catalog, quant::DefaultEngine()));
-  std::string dataset = f.dataset == "auto" ? (CifarPresent() ? "cifar10" : spec.dataset.name) : f.dataset;
-  if (dataset != spec.dataset.name) {
-    nlohmann::json raw = spec.raw;
-    raw["dataset"] = {{"name", dataset}};
-    raw["name"] = spec.name + "-" + dataset;
-    QG_ASSIGN_OR_RETURN(spec, exp::ParseSpec(raw, catalog, quant::DefaultEngine()));
-  }
+  PlanOptions plan_options{.smoke = f.smoke};
+  QG_ASSIGN_OR_RETURN(plan_options.dataset, ChooseDataset(path, f.dataset));
+  std::string note;
+  QG_ASSIGN_OR_RETURN(auto spec, SpecFromFile(path, plan_options, &note));
   LocalRunOptions options = f.options;
   options.print_table = false;
   QG_ASSIGN_OR_RETURN(auto plan, PlanFromSpec(spec));
+  plan.note = note;
   QG_RETURN_IF_ERROR(RunLocally(plan, options));
   QG_ASSIGN_OR_RETURN(auto store, OpenForReading(options.db));
-  QG_ASSIGN_OR_RETURN(auto loaded, exp::LoadResults(*store, spec.name, spec.published.value("latency_batch", 0)));
-  QG_ASSIGN_OR_RETURN(auto table, exp::ReproductionTable(loaded->view, spec.published));
-  fmt::print("\n{} reproduced: ours on {} ({} {}), paper on {}{}\n\n{}", f.paper, dataset, loaded->view.model,
-             loaded->view.train ? fmt::format("trained to {:.2f} % FP32", loaded->view.train->metrics.at("top1")) : "",
+  // A smoke run times small batches only: its table uses the largest it has.
+  const int64_t latency_batch = f.smoke ? 0 : spec.published.value("latency_batch", int64_t{0});
+  QG_ASSIGN_OR_RETURN(auto loaded, exp::LoadResults(*store, spec.name, latency_batch));
+  QG_ASSIGN_OR_RETURN(auto reproduction, exp::ReproduceTable(loaded->view, spec.published));
+  const auto& view = loaded->view;
+  fmt::print("\n{} reproduced: ours {} on {}{}, paper on {}{}\n\n{}", f.paper, view.model, view.dataset,
+             view.train ? fmt::format(" (trained to {:.2f} % FP32)", view.train->metrics.at("top1")) : "",
              spec.published.value("dataset", "?"),
              spec.published.contains("source") ? " (" + spec.published.value("source", "") + ")" : "",
-             table.Render(TableFormat::kMarkdown));
-  if (dataset != spec.published.value("dataset", "")) {
-    fmt::print("\nnote: the paper used {}; {} is what this machine has, so accuracies differ by dataset, and latencies "
-               "by dataset (input size) and CPU. Compare the differences between rows, not the rows.\n",
-               spec.published.value("dataset", "?"), dataset);
+             reproduction.rows.Render(TableFormat::kMarkdown));
+  if (reproduction.claims.RowCount() > 0) fmt::print("\n{}", reproduction.claims.Render(TableFormat::kMarkdown));
+  for (const auto& n : reproduction.notes) fmt::print("\nnote: {}", n);
+  for (size_t begin = 0; begin < note.size();) {
+    const size_t end = std::min(note.find('\n', begin), note.size());
+    fmt::print("\nnote: {}", note.substr(begin, end - begin));
+    begin = end + 1;
   }
+  if (!view.stands_in_for.empty() || spec.dataset.name != spec.published.value("dataset", spec.dataset.name)) {
+    fmt::print("\nnote: latencies differ by input size and CPU too; compare the differences between rows, not the "
+               "rows.");
+  }
+  fmt::print("\n");
   return OkStatus();
 }
 
@@ -80,10 +95,11 @@ void AddReproduceCommand(CLI::App& app, Action& action) {
   auto f = std::make_shared<ReproduceFlags>();
   CLI::App* cmd = app.add_subcommand("reproduce", "Run a paper's spec and print our rows beside the published ones");
   cmd->add_option("paper", f->paper, "e.g. paper-004 (experiments/paper-004.json)")->required();
-  cmd->add_option("--dataset", f->dataset, "auto (CIFAR-10 when present), or a dataset name")->capture_default_str();
+  cmd->add_option("--dataset", f->dataset, "auto (the paper's dataset when its files are here), or a dataset name")->capture_default_str();
   cmd->add_option("--db", f->options.db, "results database")->capture_default_str();
   cmd->add_option("--root", f->options.root, "where artifacts go")->capture_default_str();
   cmd->add_flag("--force", f->options.force, "rerun jobs whose results are already stored");
+  cmd->add_flag("--smoke", f->smoke, "the same jobs on a tiny slice (few steps, few images): checks the spec in seconds");
   cmd->callback([f, &action] { action = [f] { return RunReproduce(*f); }; });
 }
 

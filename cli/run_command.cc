@@ -10,11 +10,12 @@ namespace {
 
 struct RunFlags {
   std::string spec;
+  PlanOptions plan;
   LocalRunOptions options;
 };
 
 Status RunSpec(const RunFlags& f) {
-  QG_ASSIGN_OR_RETURN(auto plan, PlanFromFile(f.spec));
+  QG_ASSIGN_OR_RETURN(auto plan, PlanFromFile(f.spec, f.plan));
   return RunLocally(plan, f.options);
 }
 
@@ -30,6 +31,7 @@ void AddRunCommand(CLI::App& app, Action& action) {
   cmd->add_option("--root", o.root, "where artifacts go (<root>/artifacts/<config hash>)")->capture_default_str();
   cmd->add_option("--workers", o.workers, "local workers (0: one per 2 hardware threads)")->capture_default_str();
   cmd->add_flag("--force", o.force, "rerun jobs whose results are already stored");
+  cmd->add_flag("--smoke", f->plan.smoke, "the same jobs on a tiny slice (few steps, few images): checks a spec in seconds");
   cmd->add_option("--format", o.format, "table format: md, csv, latex, json")->capture_default_str();
   cmd->callback([f, &action] { action = [f] { return RunSpec(*f); }; });
 }

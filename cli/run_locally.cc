@@ -12,6 +12,7 @@
 namespace qg::cli {
 
 Status RunLocally(const ExperimentPlan& plan, const LocalRunOptions& f) {
+  if (!plan.note.empty()) fmt::print("{}\n", plan.note);
   Result<WatchSummary> summary = WatchSummary{};
   {
     cluster::LocalClusterOptions options;
@@ -30,6 +31,7 @@ Status RunLocally(const ExperimentPlan& plan, const LocalRunOptions& f) {
   if (!plan.probe && f.print_table) {
     QG_ASSIGN_OR_RETURN(auto store, OpenForReading(f.db));
     QG_RETURN_IF_ERROR(PrintResults(*store, plan.name, f.format, 0));
+    if (!plan.note.empty() && f.format == "md") fmt::print("\n{}\n", plan.note);
   } else if (plan.probe) {
     fmt::print("{}: {} completed, {} failed or cancelled\n", plan.name, summary->completed, summary->failed);
   }

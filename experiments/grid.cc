@@ -123,9 +123,9 @@ Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& s, cons
         const std::string key = CellKey(q, cell, int8);
         jobs.push_back(Job(key, JobKind::kQuantize, q.ToJson(), {train_key}, s.measure.threads, q.device,
                            s.max_attempts));
-        // ONNX Runtime is measured on the CPU, from FP32 and QDQ INT8
-        // graphs: FP16 models and the other devices' copies are not exported.
-        if (s.export_.onnx && entry.name != "fp16" && q.device == "cpu") {
+        // ONNX Runtime is measured on the CPU, from FP32, FP16 and QDQ INT8
+        // graphs: the other devices' copies are not exported.
+        if (s.export_.onnx && q.device == "cpu") {
           const ExportConfig e{.quantize = q, .quantize_hash = jobs.back().config_hash};
           jobs.push_back(Job("export/" + key.substr(std::string("quantize/").size()), JobKind::kExport, e.ToJson(),
                              {key}, s.measure.threads, "cpu", s.max_attempts));

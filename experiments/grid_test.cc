@@ -154,7 +154,7 @@ TEST(Grid, HashesIgnoreKeyOrderAndFollowEveryChange) {
   }
 }
 
-TEST(Grid, Int8RunsOnCpuOnlyAndExportFollowsCpuFp32AndInt8Jobs) {
+TEST(Grid, Int8RunsOnCpuOnlyAndExportFollowsEveryCpuJob) {
   qg::testing::FakeCatalog catalog;
   const auto jobs = *ExpandGrid(Spec(R"({"name": "g", "dataset": {"name": "synthetic"}, "model": {"name": "compact_cnn"},
     "grid": {"strategies": ["fp32", "fp16", "naive_ptq"], "devices": ["cpu", "cuda"]}, "export": {"onnx": true}})"),
@@ -163,13 +163,13 @@ TEST(Grid, Int8RunsOnCpuOnlyAndExportFollowsCpuFp32AndInt8Jobs) {
   for (const auto& j : jobs) keys.push_back(j.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"train/seed0", "quantize/fp32/cpu/seed0", "export/fp32/cpu/seed0",
                                              "quantize/fp32/cuda/seed0", "quantize/fp16/cpu/seed0",
-                                             "quantize/fp16/cuda/seed0",
+                                             "export/fp16/cpu/seed0", "quantize/fp16/cuda/seed0",
                                              "quantize/naive_ptq/minmax/c1000/onednn/cpu/seed0",
                                              "export/naive_ptq/minmax/c1000/onednn/cpu/seed0"}));
   EXPECT_EQ(jobs[3].resources["gpus"], 1);
   EXPECT_EQ(jobs[2].deps, (std::vector<std::string>{"quantize/fp32/cpu/seed0"}));
-  EXPECT_EQ(jobs[7].config["strategy"], "naive_ptq");
-  EXPECT_EQ(jobs[7].config["engine"], "onednn");
+  EXPECT_EQ(jobs[8].config["strategy"], "naive_ptq");
+  EXPECT_EQ(jobs[8].config["engine"], "onednn");
 }
 
 }  // namespace

@@ -44,13 +44,22 @@ bool IsProbe(JobKind kind) { return kind == JobKind::kNoop || kind == JobKind::k
 
 // ---- DatasetConfig ----
 
-json DatasetConfig::ToJson() const { return {{"name", name}, {"dir", dir}, {"image_size", image_size}}; }
+json DatasetConfig::ToJson() const {
+  json j = {{"name", name}, {"dir", dir}, {"image_size", image_size}};
+  // Written only when set, so the configs (and hashes) of specs without it
+  // stay what they were.
+  if (synthetic != SyntheticShape{}) {
+    j["synthetic"] = {{"channels", synthetic.channels}, {"size", synthetic.size}, {"classes", synthetic.classes},
+                      {"train", synthetic.train},       {"test", synthetic.test}};
+  }
+  return j;
+}
 
 Result<DatasetConfig> DatasetConfig::FromJson(const json& j, const std::string& path,
                                               const std::vector<std::string>* known) {
   JsonFields f(j, path);
   QG_RETURN_IF_ERROR(f.CheckObject());
-  QG_RETURN_IF_ERROR(f.AllowOnly({"name", "dir", "image_size"}));
+  QG_RETURN_IF_ERROR(f.AllowOnly({"name", "dir", "image_size", "synthetic"}));
   DatasetConfig d;
   if (known != nullptr) {
     QG_ASSIGN_OR_RETURN(d.name, f.Choice("name", "", *known, /*required=*/true));
@@ -59,6 +68,21 @@ Result<DatasetConfig> DatasetConfig::FromJson(const json& j, const std::string& 
   }
   QG_ASSIGN_OR_RETURN(d.dir, f.String("dir"));
   QG_ASSIGN_OR_RETURN(d.image_size, f.Integer("image_size", d.image_size, 8, 4096));
+  if (f.Has("synthetic")) {
+    if (d.name != "synthetic") {
+      return Error::InvalidArgument("{}: only the \"synthetic\" dataset takes a shape (this one is \"{}\")",
+                                    f.Field("synthetic"), d.name);
+    }
+    QG_ASSIGN_OR_RETURN(json shape, f.Object("synthetic"));
+    JsonFields s(shape, f.Field("synthetic"));
+    QG_RETURN_IF_ERROR(s.AllowOnly({"channels", "size", "classes", "train", "test"}));
+    SyntheticShape& o = d.synthetic;
+    QG_ASSIGN_OR_RETURN(o.channels, s.Integer("channels", o.channels, 1, 64));
+    QG_ASSIGN_OR_RETURN(o.size, s.Integer("size", o.size, 8, 1024));
+    QG_ASSIGN_OR_RETURN(o.classes, s.Integer("classes", o.classes, 2, 100000));
+    QG_ASSIGN_OR_RETURN(o.train, s.Integer("train", o.train, 1, 10'000'000));
+    QG_ASSIGN_OR_RETURN(o.test, s.Integer("test", o.test, 1, 10'000'000));
+  }
   return d;
 }
 

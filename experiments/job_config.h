@@ -40,10 +40,23 @@ inline constexpr const char* kTrainCodeVersion = "train-1";
 inline constexpr const char* kQuantizeCodeVersion = "quantize-2";
 inline constexpr const char* kExportCodeVersion = "export-1";
 
+// Synthetic data's shape and size ("synthetic": {"channels": 3, "size": 32,
+// ...}); the defaults are a Fashion-MNIST-like 1x28x28, 10 classes.
+struct SyntheticShape {
+  int64_t channels = 1;
+  int64_t size = 28;
+  int64_t classes = 10;
+  int64_t train = 2048;
+  int64_t test = 512;
+
+  bool operator==(const SyntheticShape&) const = default;
+};
+
 struct DatasetConfig {
   std::string name;
   std::string dir;               // empty: the dataset's default location
   int64_t image_size = 224;      // image-folder: side of the centre crop
+  SyntheticShape synthetic;      // "synthetic" only; stored only when not the default
 
   nlohmann::json ToJson() const;
   // `known` (when given) lists the dataset names a spec may use.
@@ -177,6 +190,7 @@ inline constexpr const char* kConfusion = "confusion";
 inline constexpr const char* kPerClassAccuracy = "per_class_accuracy";
 inline constexpr const char* kTrainReport = "train_report";
 inline constexpr const char* kLayerMse = "layer_mse";
+inline constexpr const char* kLayerSizes = "layer_sizes";
 inline constexpr const char* kDetails = "details";
 inline constexpr const char* kParams = "params";
 inline constexpr const char* kPrecision = "precision";
@@ -189,6 +203,7 @@ inline constexpr const char* kModelFp32 = "model_fp32";
 inline constexpr const char* kModelFp16 = "model_fp16";
 inline constexpr const char* kModelInt8 = "model_int8";
 inline constexpr const char* kOnnxFp32 = "onnx_fp32";
+inline constexpr const char* kOnnxFp16 = "onnx_fp16";
 inline constexpr const char* kOnnxQdqInt8 = "onnx_qdq_int8";
 }  // namespace artifact
 

@@ -159,6 +159,16 @@ Result<ExperimentSpec> ParseSpec(const json& j, const Catalog& catalog, const st
   QG_ASSIGN_OR_RETURN(s.description, f.String("description"));
   QG_ASSIGN_OR_RETURN(auto dataset, f.Object("dataset", /*required=*/true));
   const auto datasets = catalog.Datasets();
+  if (dataset.contains("stand_in")) {
+    if (!dataset["stand_in"].is_object()) return Error::InvalidArgument("dataset.stand_in: must be an object");
+    QG_ASSIGN_OR_RETURN(s.stand_in, DatasetConfig::FromJson(dataset["stand_in"], "dataset.stand_in", &datasets));
+    dataset.erase("stand_in");
+  }
+  if (const std::string key(kStandsInFor); dataset.contains(key)) {
+    if (!dataset[key].is_string()) return Error::InvalidArgument("dataset.{}: must be a string", key);
+    s.stands_in_for = dataset[key].get<std::string>();
+    dataset.erase(key);
+  }
   QG_ASSIGN_OR_RETURN(s.dataset, DatasetConfig::FromJson(dataset, "dataset", &datasets));
   QG_RETURN_IF_ERROR(ParseModelAndRecipe(f, catalog, base_dir, s));
   QG_RETURN_IF_ERROR(ParseGrid(f, catalog, default_engine, s));
@@ -175,14 +185,17 @@ Result<ExperimentSpec> ParseSpec(const json& j, const Catalog& catalog, const st
   return s;
 }
 
-Result<ExperimentSpec> LoadSpec(const std::string& path, const Catalog& catalog, const std::string& default_engine) {
+Result<nlohmann::json> ReadSpecJson(const std::string& path) {
   QG_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     return Error::InvalidArgument("spec '{}' is not valid JSON: {}", path, e.what());
   }
+}
+
+Result<ExperimentSpec> LoadSpec(const std::string& path, const Catalog& catalog, const std::string& default_engine) {
+  QG_ASSIGN_OR_RETURN(nlohmann::json j, ReadSpecJson(path));
   auto spec = ParseSpec(j, catalog, default_engine, std::filesystem::path(path).parent_path().string());
   if (!spec) return spec.error().WithContext(fmt::format("spec '{}'", path));
   return spec;

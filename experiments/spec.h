@@ -22,6 +22,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/base/result.h"
@@ -42,10 +43,19 @@ struct ExportSpec {
 };
 
 
+// The dataset block may name a stand-in for when its files are not on this
+// machine: "dataset": {"name": "cifar10", "stand_in": {"name": "synthetic",
+// "synthetic": {"channels": 3, "size": 32}}}. WithStandIn (spec_variants.h)
+// swaps it in, and marks the block with "stands_in_for" so that tables say
+// what ran.
+inline constexpr std::string_view kStandsInFor = "stands_in_for";
+
 struct ExperimentSpec {
   std::string name;
   std::string description;
   DatasetConfig dataset;
+  std::optional<DatasetConfig> stand_in;
+  std::string stands_in_for;  // set when `dataset` is a stand-in: the dataset it replaces
   std::string model;  // a registry name, or "onnx" for a user's model file
   std::optional<ImportedModelConfig> imported;
   bool aux_logits = false;
@@ -73,5 +83,8 @@ Result<ExperimentSpec> ParseSpec(const nlohmann::json& j, const Catalog& catalog
                                  const std::string& base_dir = "");
 // Reads a spec file; errors name the file (and the JSON position of a syntax error).
 Result<ExperimentSpec> LoadSpec(const std::string& path, const Catalog& catalog, const std::string& default_engine);
+// The spec file's JSON; errors name the file.
+Result<nlohmann::json> ReadSpecJson(const std::string& path);
+
 
 }  // namespace qg::exp

@@ -31,6 +31,11 @@ data::DatasetSpec DatasetOf(const exp::DatasetConfig& c) {
   d.name = c.name;
   d.dir = c.dir;
   d.image_size = c.image_size;
+  d.synthetic_channels = c.synthetic.channels;
+  d.synthetic_size = c.synthetic.size;
+  d.synthetic_classes = c.synthetic.classes;
+  d.synthetic_train = c.synthetic.train;
+  d.synthetic_test = c.synthetic.test;
   return d;
 }
 
@@ -156,6 +161,7 @@ Result<RunRecord> RunQuantize(const JobRequest& req, train::TrainObserver* progr
   AddLatency(r.measured.latency, run);
   AddOutputDiff(r.vs_fp32, run);
   run.documents[document::kLayerMse] = r.layer_mse;
+  if (!r.layer_sizes.empty()) run.documents[document::kLayerSizes] = r.layer_sizes;
   run.documents[document::kDetails] = r.details;
   run.documents[document::kParams] = r.params;
   run.documents[document::kPrecision] = r.precision;
@@ -176,8 +182,11 @@ Result<RunRecord> RunExport(const JobRequest& req, RunRecord run) {
   QG_ASSIGN_OR_RETURN(auto c, exp::ExportConfig::FromJson(req.config));
   pipeline::ExportStepSpec spec;
   spec.int8 = FindArtifact(req, artifact::kModelInt8) != nullptr;
+  spec.fp16 = FindArtifact(req, artifact::kModelFp16) != nullptr;
   if (spec.int8) {
     QG_ASSIGN_OR_RETURN(spec.model_path, DependencyArtifact(req, artifact::kModelInt8));
+  } else if (spec.fp16) {
+    QG_ASSIGN_OR_RETURN(spec.model_path, DependencyArtifact(req, artifact::kModelFp16));
   } else {
     QG_ASSIGN_OR_RETURN(spec.model_path, DependencyArtifact(req, artifact::kModelFp32));
   }
@@ -195,10 +204,14 @@ Result<RunRecord> RunExport(const JobRequest& req, RunRecord run) {
   run.metrics[metric::kOnnxNodes] = static_cast<double>(r.nodes);
   AddLatency(r.latency, run);
   AddOutputDiff(r.vs_libtorch, run);
-  run.documents[document::kPrecision] = r.format == "fp32" ? "fp32" : "int8";
+  const bool int8 = r.format == "qdq_int8";
+  run.documents[document::kPrecision] = int8 ? "int8" : r.format;
   run.documents[document::kRuntime] = r.runtime;
   run.documents[document::kFormat] = r.format;
-  QG_RETURN_IF_ERROR(AddArtifact(r.format == "fp32" ? artifact::kOnnxFp32 : artifact::kOnnxQdqInt8, r.onnx_path, run));
+  QG_RETURN_IF_ERROR(AddArtifact(int8                  ? artifact::kOnnxQdqInt8
+                                 : r.format == "fp16" ? artifact::kOnnxFp16
+                                                      : artifact::kOnnxFp32,
+                                 r.onnx_path, run));
   run.result = r.ToJson();
   return run;
 }

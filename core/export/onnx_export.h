@@ -8,6 +8,7 @@
 //    with per-channel scales, biases int32 at input_scale * weight_scale, and
 //    layers the model keeps in FP32 stay float. PyTorch 1.13's exporter
 //    cannot export quantized models at all.
+//  - ToFp16 turns an FP32 export into half precision.
 // A layer with no ONNX equivalent is InvalidArgument naming it.
 #pragma once
 
@@ -24,5 +25,8 @@ inline constexpr const char* kOutputName = "logits";
 
 Result<onnx::ModelProto> ExportFp32(const models::GraphModule& model);
 Result<onnx::ModelProto> ExportQdq(const quant::QuantizedModel& model);
+// An FP32 export turned FP16 (export_fp16.cc): float16 initializers and
+// compute, float32 input and output through a Cast at each end.
+Result<onnx::ModelProto> ToFp16(onnx::ModelProto fp32);
 
 }  // namespace qg::onnx_export

@@ -78,18 +78,22 @@ function readInput(args) {
   return { data, rows: shape[0], rowDims: shape.slice(1), perRow };
 }
 
-async function openSession(ort, model, threads) {
+// `optimizedOut`: where ONNX Runtime writes the graph it will run (after its
+// fusions and the Casts it inserts), for tests that check what it made of ours.
+async function openSession(ort, model, threads, optimizedOut) {
   if (!fs.existsSync(model)) throw new Error(`model not found: ${model}`);
   ort.env.logLevel = 'error';
+  const options = {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+  };
+  if (optimizedOut !== undefined) options.optimizedModelFilePath = optimizedOut;
   try {
-    return await ort.InferenceSession.create(model, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-    });
+    return await ort.InferenceSession.create(model, options);
   } catch (e) {
     throw new Error(`cannot load model ${model}: ${e.message}`);
   }
@@ -165,7 +169,7 @@ async function main() {
   }
 
   const { ort, version } = loadOrt();
-  const session = await openSession(ort, model, threads);
+  const session = await openSession(ort, model, threads, args['optimized-out']);
   try {
     if (mode === 'info') return { ok: true, ort_version: version, inputs: session.inputNames, outputs: session.outputNames };
     if (mode === 'predict') return await predict(ort, session, input, opts);

@@ -51,6 +51,17 @@ Result<OnnxRuntime> OnnxRuntime::Find() {
   return ort;
 }
 
+Status OnnxRuntime::WriteOptimizedGraph(const std::string& model_path, const std::string& out_path,
+                                        int threads) const {
+  QG_ASSIGN_OR_RETURN(auto reply, RunRunner({"--mode", "info", "--model", model_path, "--threads",
+                                             std::to_string(threads), "--optimized-out", out_path}));
+  (void)reply;
+  if (!fs::exists(out_path)) {
+    return Error::Internal("ONNX Runtime did not write its optimized graph of {} to {}", model_path, out_path);
+  }
+  return OkStatus();
+}
+
 std::string OnnxRuntime::Describe() const {
   return fmt::format("ONNX Runtime {} (npm onnxruntime-node, CPU execution provider)", version_);
 }

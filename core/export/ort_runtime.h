@@ -31,6 +31,9 @@ class OnnxRuntime {
   // Logits [N, classes] for float images [N, C, H, W], in batches.
   Result<torch::Tensor> Predict(const std::string& model_path, const torch::Tensor& images, int64_t batch_size,
                                 int threads) const;
+  // Writes the graph ONNX Runtime runs for `model_path` (its optimized model:
+  // fusions, inserted Casts) to `out_path`.
+  Status WriteOptimizedGraph(const std::string& model_path, const std::string& out_path, int threads) const;
   // The LibTorch protocol: per batch size, warm-up runs then timed runs on a
   // fixed random input; statistics as metrics::Summarize computes them.
   Result<std::vector<metrics::LatencyStats>> Latency(const std::string& model_path,

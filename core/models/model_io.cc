@@ -11,14 +11,39 @@ namespace qg::models {
 
 namespace {
 constexpr const char* kRecordKey = "quantgrid_model";
+
+// The parameters' floating type when it is not float32 (FP16 files), so that
+// loading converts the module first: LibTorch's Module::load points each
+// float parameter at the file's storage without checking its type, and a
+// half storage read as float runs past its end.
+std::string StoredDtype(const GraphModule& model) {
+  for (const auto& p : model->parameters()) {
+    if (p.scalar_type() == torch::kHalf) return "float16";
+    if (p.scalar_type() == torch::kBFloat16) return "bfloat16";
+  }
+  return "";
 }
 
+// Every tensor's storage holds what its type and shape say: false for one
+// that was loaded over a storage of another type.
+bool StoragesFit(const GraphModule& model) {
+  for (const auto& t : model->parameters()) {
+    if (t.storage().nbytes() < static_cast<size_t>(t.numel() * t.element_size())) return false;
+  }
+  for (const auto& t : model->buffers()) {
+    if (t.storage().nbytes() < static_cast<size_t>(t.numel() * t.element_size())) return false;
+  }
+  return true;
+}
+}  // namespace
+
 Status SaveModel(const GraphModule& model, const std::string& path) {
-  const nlohmann::json record{{"format", 1},
-                              {"graph", model->graph().ToJson()},
-                              {"model_name", model->meta().model_name},
-                              {"options", model->meta().options},
-                              {"transforms", model->meta().transforms}};
+  nlohmann::json record{{"format", 1},
+                        {"graph", model->graph().ToJson()},
+                        {"model_name", model->meta().model_name},
+                        {"options", model->meta().options},
+                        {"transforms", model->meta().transforms}};
+  if (const std::string dtype = StoredDtype(model); !dtype.empty()) record["dtype"] = dtype;
   std::error_code ec;
   const std::filesystem::path target(path);
   if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
@@ -52,8 +77,16 @@ Result<GraphModule> LoadModel(const std::string& path) {
                  .options = record.value("options", nlohmann::json::object()),
                  .transforms = record.value("transforms", nlohmann::json::array())};
   GraphModule model(std::move(graph), std::move(meta));
+  const std::string dtype = record.value("dtype", "");
+  if (dtype == "float16") model->to(torch::kHalf);
+  if (dtype == "bfloat16") model->to(torch::kBFloat16);
   auto params = TorchCall("", [&] { model->load(archive); });
   if (!params) return Error::Corruption("model file '{}': parameters do not match its graph ({})", path, params.error().message);
+  if (!StoragesFit(model)) {
+    return Error::Corruption("model file '{}': its tensors are not of the type its record says (a half-precision file "
+                             "written before quantgrid recorded types? rerun its job with --force)",
+                             path);
+  }
   model->UseChannelsLast();
   model->eval();
   return model;

@@ -37,6 +37,28 @@ TEST(ModelIo, RoundTripGivesTheSameOutputsAndGraph) {
   EXPECT_TRUE(torch::equal((*loaded)->forward(x), model->forward(x)));
 }
 
+// A half-precision file (what the fp16 strategy stores) loads as half, and
+// widens to exactly the half-rounded weights; before the file said its type,
+// loading read each half storage as float, past its end.
+TEST(ModelIo, HalfPrecisionFilesLoadAsHalfAndWiden) {
+  TempDir dir;
+  auto model = *CreateModel("compact_cnn", {}, 1);
+  model->eval();
+  auto half = CloneModel(model);
+  half->to(torch::kHalf);
+  ASSERT_TRUE(SaveModel(half, dir.File("half.pt")));
+  auto loaded = LoadModel(dir.File("half.pt"));
+  ASSERT_TRUE(loaded) << loaded.error().ToString();
+  for (const auto& p : (*loaded)->parameters()) EXPECT_EQ(p.scalar_type(), torch::kHalf);
+  auto widened = CloneModel(*loaded);
+  const auto a = widened->parameters(), b = half->parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].scalar_type(), torch::kFloat32);
+    EXPECT_TRUE(torch::equal(a[i], b[i].to(torch::kFloat32)));
+  }
+}
+
 TEST(ModelIo, SameWeightsGiveTheSameFileBytesInAnotherProcess) {
   // LibTorch names each archive's classes with a per-process counter and the
   // archive root after the file name, so determinism is a property across

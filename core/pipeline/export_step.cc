@@ -47,8 +47,20 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
     libtorch = std::move(int8);
   } else {
     QG_ASSIGN_OR_RETURN(auto fp32, models::LoadModel(spec.model_path));
+    // An FP16 file's weights, widened into a fresh FP32 module (CloneModel
+    // copies into float tensors): LibTorch's reference computes in FP32 with
+    // the same half-rounded values the FP16 graph stores.
+    if (spec.fp16) {
+      fp32 = models::CloneModel(fp32);
+      fp32->UseChannelsLast();
+      fp32->eval();
+    }
     QG_ASSIGN_OR_RETURN(proto, onnx_export::ExportFp32(fp32));
     result.format = "fp32";
+    if (spec.fp16) {
+      QG_ASSIGN_OR_RETURN(proto, onnx_export::ToFp16(std::move(proto)));
+      result.format = "fp16";
+    }
     model_options = fp32->meta().options;
     libtorch = std::make_unique<models::EagerFp32Model>(fp32);
   }

@@ -20,6 +20,7 @@ namespace qg::pipeline {
 struct ExportStepSpec {
   std::string model_path;  // a quantize job's model file
   bool int8 = false;       // a QuantizedModel file (else an FP32 model file)
+  bool fp16 = false;       // an FP16 model file (the fp16 strategy's), exported as FP16 ONNX
   std::string engine = "onednn";
   data::DatasetSpec dataset;
   MeasureOptions measure;
@@ -29,7 +30,7 @@ struct ExportStepSpec {
 
 struct ExportStepResult {
   std::string onnx_path;
-  std::string format;   // "fp32" or "qdq_int8"
+  std::string format;   // "fp32", "fp16" or "qdq_int8"
   std::string runtime;  // "ONNX Runtime 1.30.0 (npm onnxruntime-node, CPU execution provider)"
   int64_t onnx_bytes = 0;
   int64_t nodes = 0;

@@ -87,6 +87,12 @@ Result<QuantizeStepResult> RunQuantizeStep(const QuantizeStepSpec& spec, train::
   if (const int bits = params.value("weight_bits", 8); applied.int8 && bits < 8) {
     result.packed_model_bytes = PackedBytes(result.model_bytes, *applied.int8, bits);
   }
+  if (applied.int8) {
+    for (const auto& l : applied.int8->LayerSizes()) {
+      result.layer_sizes.push_back(
+          {{"layer", l.layer}, {"fp32_bytes", l.fp32_bytes}, {"bytes", l.stored_bytes}, {"int8", l.int8}});
+    }
+  }
 
   // The FP32 reference on its fastest path: timed alternately with the model
   // on CPU, so that the speedup does not depend on what the machine was doing

@@ -46,6 +46,8 @@ struct QuantizeStepResult {
   MeasureResult measured;
   metrics::OutputDiff vs_fp32;
   nlohmann::json layer_mse = nlohmann::json::array();
+  // INT8 and mixed models: [{layer, fp32_bytes, bytes, int8}] per conv/linear layer.
+  nlohmann::json layer_sizes = nlohmann::json::array();
   nlohmann::json details = nlohmann::json::object();
   double int8_mac_share = 0;  // percent of the multiply-adds on INT8 kernels
 

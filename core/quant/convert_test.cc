@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <fmt/format.h>
+
 #include "core/base/files.h"
 #include "core/data/dataset_registry.h"
 #include "core/models/model_io.h"
@@ -109,6 +111,39 @@ TEST(Convert, RefusedLayerIsNamedOrFallsBackToFp32) {
   EXPECT_EQ((*fallback)->Predict(torch::randn({2, 1, 28, 28})).sizes(), (std::vector<int64_t>{2, 10}));
 }
 
+// What each engine takes, as README states it: onednn runs per-tensor and
+// per-channel symmetric weights (affine refused by name, above); qnnpack runs
+// all four of per-tensor / per-channel x symmetric / affine. Each combination
+// must stay close to FP32, so a kernel that silently mishandles one fails.
+TEST(Convert, EachEngineRunsTheWeightGranularitiesItClaims) {
+  auto c = Prepare("compact_cnn", true);
+  const auto x = torch::randn({16, 1, 28, 28});
+  torch::Tensor reference;
+  {
+    torch::NoGradGuard no_grad;
+    reference = c.model->forward(x);
+  }
+  for (const auto& engine : SupportedEngines()) {
+    ASSERT_TRUE(UseEngine(engine));
+    for (bool per_channel : {false, true}) {
+      for (QScheme scheme : {QScheme::kSymmetric, QScheme::kAffine}) {
+        if (engine == "onednn" && scheme == QScheme::kAffine) continue;
+        ConvertOptions o;
+        o.per_channel = per_channel;
+        o.weight_spec.scheme = scheme;
+        const std::string what = fmt::format("{} per_channel={} affine={}", engine, per_channel,
+                                             scheme == QScheme::kAffine);
+        auto q = Convert(c.model, c.plan, c.qparams, o);
+        ASSERT_TRUE(q) << what << ": " << q.error().ToString();
+        const auto out = (*q)->Predict(x);
+        const double relative = ((out - reference).pow(2).sum() / reference.pow(2).sum()).item<double>();
+        EXPECT_LT(relative, 0.05) << what;
+      }
+    }
+  }
+  ASSERT_TRUE(UseEngine(DefaultEngine()));
+}
+
 TEST(Convert, Fp32LayersStayFp32AndNeighboursStayInt8) {
   ASSERT_TRUE(UseEngine(DefaultEngine()));
   auto c = Prepare("compact_cnn", true);
@@ -142,6 +177,17 @@ TEST(Convert, SaveLoadRoundTripOnEveryEngineAndSizeIsAQuarter) {
     EXPECT_TRUE(torch::equal(q->Predict(x), (*loaded)->Predict(x))) << engine;
     const double ratio = static_cast<double>(*FileSize(path)) / static_cast<double>(*FileSize(dir.File("fp32.pt")));
     EXPECT_LT(ratio, 0.3) << engine;
+    // Per layer: int8 weights are a quarter of FP32, plus biases and scales.
+    const auto layers = (*loaded)->LayerSizes();
+    ASSERT_EQ(layers.size(), q->Int8Layers().size());
+    int64_t fp32 = 0, stored = 0;
+    for (const auto& l : layers) {
+      EXPECT_TRUE(l.int8) << l.layer;
+      fp32 += l.fp32_bytes;
+      stored += l.stored_bytes;
+    }
+    EXPECT_GT(stored * 4, fp32) << engine;
+    EXPECT_LT(stored * 10, fp32 * 3) << engine;
   }
   // Unfolded: INT8 batch-norm steps carry float weight, bias, mean and var,
   // which must come back as four distinct tensors.

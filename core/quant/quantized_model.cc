@@ -78,6 +78,30 @@ int64_t QuantizedModel::Int8WeightCount() const {
   return n;
 }
 
+std::vector<QuantizedModel::LayerBytes> QuantizedModel::LayerSizes() const {
+  std::vector<LayerBytes> out;
+  const auto bytes = [](const torch::Tensor& t) { return t.defined() ? t.numel() * t.element_size() : int64_t{0}; };
+  for (const auto& s : steps_) {
+    LayerBytes l{.layer = s.name};
+    if ((s.kind == StepKind::kConv || s.kind == StepKind::kLinear) && s.qweight.defined()) {
+      l.int8 = true;
+      l.fp32_bytes = (s.qweight.numel() + (s.bias.defined() ? s.bias.numel() : 0)) * 4;
+      l.stored_bytes = s.qweight.numel() + bytes(s.bias);
+      if (s.qweight.qscheme() == torch::kPerChannelAffine || s.qweight.qscheme() == torch::kPerChannelSymmetric) {
+        l.stored_bytes += bytes(s.qweight.q_per_channel_scales()) + bytes(s.qweight.q_per_channel_zero_points());
+      } else {
+        l.stored_bytes += 16;  // one double scale, one int64 zero point
+      }
+    } else if (s.kind == StepKind::kFp32Conv || s.kind == StepKind::kFp32Linear) {
+      l.fp32_bytes = l.stored_bytes = bytes(s.weight) + bytes(s.bias);
+    } else {
+      continue;
+    }
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, int>> QuantizedModel::Int8Outputs() const {
   std::vector<std::pair<std::string, int>> out;
   for (const auto& s : steps_) {

@@ -42,6 +42,16 @@ class QuantizedModel final : public models::InferenceModel {
   std::vector<std::string> Int8Layers() const;  // conv/linear layers running in INT8
   std::vector<std::string> Fp32Layers() const;  // conv/linear layers kept in FP32
   int64_t Int8WeightCount() const;              // weights stored as int8, over all INT8 layers
+  // Per conv/linear layer, in execution order: the bytes of its weight and
+  // bias as stored here (int8 weights with their scales and zero points, or
+  // FP32), and the same tensors' bytes in FP32.
+  struct LayerBytes {
+    std::string layer;
+    int64_t fp32_bytes = 0;
+    int64_t stored_bytes = 0;
+    bool int8 = false;
+  };
+  std::vector<LayerBytes> LayerSizes() const;
   // (step name, value slot) of every INT8 step that writes a new tensor.
   std::vector<std::pair<std::string, int>> Int8Outputs() const;
   // (step name, kind, INT8?) in execution order.

@@ -2,6 +2,7 @@
 
 #include "experiments/job_config.h"
 #include "experiments/report/html_report.h"
+#include "experiments/report/layer_sizes.h"
 #include "experiments/report/regression.h"
 #include "experiments/report/reproduce.h"
 #include "experiments/report/results.h"
@@ -173,16 +174,47 @@ TEST(Regression, FlagsEachMetricPastItsThresholdAndMissingRows) {
 TEST(Reproduce, PrintsOursBesidePublishedWithDeltas) {
   auto store = *storage::SqliteResultStore::Open(":memory:");
   const auto loaded = Fixture(*store);
-  const auto table = ReproductionTable(
+  const auto table = ReproduceTable(
       loaded->view, nlohmann::json::parse(R"({"rows": {"fp32": {"top1": 71.91, "latency_ms": 0.141, "size_mb": 2.09},
                                                          "mpq": {"top1": 71.46}}})"));
   ASSERT_TRUE(table) << table.error().ToString();
-  const std::string md = table->Render(TableFormat::kMarkdown);
+  const std::string md = table->rows.Render(TableFormat::kMarkdown);
   EXPECT_NE(md.find("| fp32 "), std::string::npos);
   EXPECT_NE(md.find("+19.59"), std::string::npos);   // 91.50 - 71.91
   EXPECT_NE(md.find("-0.0754"), std::string::npos);  // 0.0656 - 0.141
   EXPECT_NE(md.find("naive_ptq (not in paper)"), std::string::npos);
-  EXPECT_FALSE(ReproductionTable(loaded->view, nlohmann::json::object()));
+  EXPECT_TRUE(table->notes.empty());
+  EXPECT_FALSE(ReproduceTable(loaded->view, nlohmann::json::object()));
+}
+
+// On another dataset (or a stand-in) accuracy differences are "—"; an
+// inconsistent published size is flagged, not differenced; claims are
+// computed from our rows; a GPU figure without a GPU row says so.
+TEST(Reproduce, LeavesOutAccuracyDeltasOnAnotherDatasetAndFlagsInconsistentFigures) {
+  auto store = *storage::SqliteResultStore::Open(":memory:");
+  const auto loaded = Fixture(*store);
+  const auto published = nlohmann::json::parse(R"({"dataset": "cifar10",
+      "rows": {"fp32": {"top1": 94.82, "top5": 99.9, "latency_ms": 3.12, "size_mb": 42.63, "gpu_latency_ms": 16.39},
+               "naive_ptq": {"top1": 94.71, "size_mb": 0.01, "speedup": 2.33,
+                             "inconsistent": "0.01 MB cannot hold 11 M int8 weights"}},
+      "claims": [{"text": "size reduction", "kind": "size_reduction", "row": "naive_ptq", "base": "fp32", "paper": "~75 %"},
+                 {"text": "speedup", "kind": "speedup", "row": "naive_ptq", "base": "fp32", "paper": 2.33}]})");
+  const auto r = ReproduceTable(loaded->view, published);
+  ASSERT_TRUE(r) << r.error().ToString();
+  const std::string md = r->rows.Render(TableFormat::kMarkdown);
+  EXPECT_EQ(md.find("+19.59"), std::string::npos) << md;
+  EXPECT_NE(md.find("—"), std::string::npos) << md;
+  EXPECT_NE(md.find("0.01 (inconsistent)"), std::string::npos) << md;
+  EXPECT_NE(md.find("no GPU here"), std::string::npos) << md;
+  EXPECT_NE(md.find("2.33x"), std::string::npos) << md;
+  ASSERT_EQ(r->notes.size(), 2u);
+  EXPECT_NE(r->notes[0].find("ours ran fashion-mnist, the paper cifar10"), std::string::npos) << r->notes[0];
+  const std::string claims = r->claims.Render(TableFormat::kMarkdown);
+  EXPECT_NE(claims.find("75.0 %"), std::string::npos) << claims;  // 0.4 MB vs 1.6 MB
+  EXPECT_NE(claims.find("~75 %"), std::string::npos) << claims;
+  auto bad = published;
+  bad["claims"] = nlohmann::json::parse(R"([{"kind": "faster"}])");
+  EXPECT_FALSE(ReproduceTable(loaded->view, bad));
 }
 
 TEST(HtmlReport, IsSelfContainedWithChartsAndNoNaN) {
@@ -195,6 +227,49 @@ TEST(HtmlReport, IsSelfContainedWithChartsAndNoNaN) {
   EXPECT_NE(html.find("Confusion matrices"), std::string::npos);
   EXPECT_EQ(html.find("NaN"), std::string::npos);
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));  // no external resources
+}
+
+TEST(HtmlReport, PlotsEachEqualizedLayersChannelRangesBeforeAndAfterCle) {
+  auto store = *storage::SqliteResultStore::Open(":memory:");
+  const int64_t e = *store->PutExperiment("cle", {{"dataset", {{"name", "fashion-mnist"}}}});
+  ASSERT_TRUE(store->SyncJobs(e, {Quantize("cle", 0)}));
+  const auto job = store->ListJobs(e)->front();
+  auto run = qg::exp::Run(job, 90.0, 1.0, 0.4e6, 99.0, "int8");
+  run.documents["details"] = {{"equalization",
+                               {{"pairs", 1},
+                                {"weight_ranges", {{{"layer", "conv1.conv"}, {"before", {0.01, 1.0, 100.0}},
+                                                    {"after", {0.9, 1.0, 1.1}}}}}}}};
+  ASSERT_TRUE(store->CompleteJob(job.id, run));
+  const auto loaded = *LoadResults(*store, "cle", 64);
+  const std::string html = RenderHtmlReport(loaded->view, loaded->experiment);
+  EXPECT_NE(html.find("Per-channel weight ranges before and after CLE: cle"), std::string::npos);
+  EXPECT_NE(html.find("conv1.conv"), std::string::npos);
+  EXPECT_NE(html.find("log10 max |w|"), std::string::npos);
+  EXPECT_EQ(html.find("NaN"), std::string::npos);
+}
+
+TEST(LayerSizes, OneTablePerQuantizedRowWithReductionsAndATotal) {
+  auto store = *storage::SqliteResultStore::Open(":memory:");
+  const int64_t e = *store->PutExperiment("sizes", {{"dataset", {{"name", "fashion-mnist"}}}});
+  ASSERT_TRUE(store->SyncJobs(e, {Quantize("fp32", 0), Quantize("mpq", 0)}));
+  const auto jobs = *store->ListJobs(e);
+  ASSERT_TRUE(store->CompleteJob(jobs[0].id, qg::exp::Run(jobs[0], 91.0, 4.0, 1.6e6, 100.0, "fp32")));
+  auto run = qg::exp::Run(jobs[1], 90.0, 1.0, 0.5e6, 99.0, "mixed");
+  run.documents["layer_sizes"] = nlohmann::json::parse(R"([
+      {"layer": "conv1", "fp32_bytes": 1000, "bytes": 282, "int8": true},
+      {"layer": "fc", "fp32_bytes": 4000, "bytes": 4000, "int8": false}])");
+  ASSERT_TRUE(store->CompleteJob(jobs[1].id, run));
+  const auto loaded = *LoadResults(*store, "sizes", 64);
+  const auto tables = LayerSizeTables(loaded->view);
+  ASSERT_EQ(tables.size(), 1u);  // fp32 stores none
+  EXPECT_EQ(tables[0].first, "mpq");
+  const std::string md = tables[0].second.Render(TableFormat::kMarkdown);
+  EXPECT_NE(md.find("| conv1 "), std::string::npos) << md;
+  EXPECT_NE(md.find("71.8 %"), std::string::npos) << md;  // 1 - 282 / 1000
+  EXPECT_NE(md.find("0.0 %"), std::string::npos) << md;   // the FP32 layer
+  const std::string total = md.substr(md.find("| total (weights and biases)"));
+  EXPECT_NE(total.find(" 5.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("14.4 %"), std::string::npos) << md;  // 1 - 4282 / 5000
 }
 
 TEST(SvgPlots, ParetoFrontKeepsOnlyUndominatedPoints) {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "experiments/job_config.h"
+#include "experiments/spec.h"
 
 namespace qg::exp {
 
@@ -179,7 +180,10 @@ Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, co
   for (const auto& r : runs) by_hash[r.config_hash] = &r;
   ResultsView view;
   view.experiment = experiment.name;
-  view.dataset = experiment.spec.value("dataset", json::object()).value("name", "");
+  const json dataset = experiment.spec.value("dataset", json::object());
+  view.dataset = dataset.value("name", "");
+  view.stands_in_for = dataset.value(std::string(kStandsInFor), "");
+  if (!view.stands_in_for.empty()) view.dataset += fmt::format(" (stand-in for {})", view.stands_in_for);
   view.model = experiment.spec.value("model", json::object()).value("name", "");
   for (const auto& j : jobs) {
     if (j.kind == JobKindName(JobKind::kTrain) && by_hash.count(j.config_hash)) {

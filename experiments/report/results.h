@@ -50,7 +50,8 @@ struct ResultRow {
 
 struct ResultsView {
   std::string experiment;
-  std::string dataset;
+  std::string dataset;        // as run, e.g. "synthetic (stand-in for cifar10)"
+  std::string stands_in_for;  // the dataset the run replaced, when it ran a stand-in
   std::string model;
   int64_t latency_batch = 0;
   std::vector<ResultRow> rows;

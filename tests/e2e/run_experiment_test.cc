@@ -60,8 +60,8 @@ TEST(RunExperiment, PrintsTheTableAndASecondRunRerunsNothing) {
   EXPECT_EQ(missing.err, "quantgrid: not_found: experiment 'nope' is not in the database\n");
 }
 
-// The grid's ONNX step: export jobs for fp32 and naive_ptq (not fp16), each
-// stored with a checked ONNX artifact and ONNX Runtime rows in the table.
+// The grid's ONNX step: export jobs for fp32, fp16 and naive_ptq, each stored
+// with a checked ONNX artifact and ONNX Runtime rows in the table.
 TEST(RunExperiment, OnnxExportStepAddsOnnxRuntimeRowsAndArtifacts) {
   TempDir dir;
   std::string spec = kSpec;
@@ -74,7 +74,7 @@ TEST(RunExperiment, OnnxExportStepAddsOnnxRuntimeRowsAndArtifacts) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find("| fp32 [onnxruntime] "), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("| naive_ptq [onnxruntime] "), std::string::npos) << run.out;
-  EXPECT_EQ(run.out.find("fp16 [onnxruntime]"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("| fp16 [onnxruntime] "), std::string::npos) << run.out;
   int exports = 0;
   for (const auto& r : StoredRuns(dir)) {
     if (r.kind != "export") continue;
@@ -82,12 +82,14 @@ TEST(RunExperiment, OnnxExportStepAddsOnnxRuntimeRowsAndArtifacts) {
     ASSERT_EQ(r.artifacts.size(), 1u) << r.job_key;
     EXPECT_EQ(r.artifacts[0].sha256.size(), 64u);
     EXPECT_TRUE(std::filesystem::exists(r.artifacts[0].path));
-    EXPECT_EQ(r.artifacts[0].kind, r.job_key.find("naive_ptq") != std::string::npos ? "onnx_qdq_int8" : "onnx_fp32");
+    EXPECT_EQ(r.artifacts[0].kind, r.job_key.find("naive_ptq") != std::string::npos ? "onnx_qdq_int8"
+                                   : r.job_key.find("fp16") != std::string::npos    ? "onnx_fp16"
+                                                                                    : "onnx_fp32");
     EXPECT_GE(r.metrics.at("output.top1_agreement"), 99.0) << r.job_key;  // vs the same model in LibTorch
     EXPECT_GT(r.metrics.at("top1"), 90.0) << r.job_key;
     EXPECT_GT(r.metrics.at("latency.cpu.b64.p50_ms"), 0.0) << r.job_key;
   }
-  EXPECT_EQ(exports, 2);
+  EXPECT_EQ(exports, 3);
 }
 
 TEST(RunExperiment, KilledHalfwayResumesWithoutRerunningOrDuplicating) {
