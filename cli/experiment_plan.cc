@@ -25,11 +25,7 @@ Result<ExperimentPlan> PlanFromSpec(const exp::ExperimentSpec& spec) {
   return ExperimentPlan{.name = spec.name, .spec = spec.raw, .jobs = std::move(jobs), .slurm = spec.slurm};
 }
 
-namespace {
-
-// Where a dataset's files would be read from, if they are there: a
-// non-empty folder (synthetic data needs none).
-std::optional<std::string> MissingFilesOf(const nlohmann::json& dataset) {
+std::optional<std::string> MissingDatasetFiles(const nlohmann::json& dataset) {
   const std::string name = dataset.value("name", "");
   if (name == "synthetic") return std::nullopt;
   std::string dir = dataset.value("dir", "");
@@ -38,8 +34,6 @@ std::optional<std::string> MissingFilesOf(const nlohmann::json& dataset) {
   if (std::filesystem::is_directory(dir, ec) && !std::filesystem::is_empty(dir, ec)) return std::nullopt;
   return dir;
 }
-
-}  // namespace
 
 Result<exp::ExperimentSpec> SpecFromFile(const std::string& path, const PlanOptions& options, std::string* note) {
   QG_ASSIGN_OR_RETURN(nlohmann::json raw, exp::ReadSpecJson(path));
@@ -53,7 +47,7 @@ Result<exp::ExperimentSpec> SpecFromFile(const std::string& path, const PlanOpti
   std::vector<std::string> notes;
   if (options.smoke) notes.push_back("smoke run: a tiny slice of every job; its figures mean nothing");
   if (raw.contains("dataset") && raw["dataset"].is_object() && raw["dataset"].contains("stand_in")) {
-    if (auto missing = MissingFilesOf(raw["dataset"])) {
+    if (auto missing = MissingDatasetFiles(raw["dataset"])) {
       const std::string real = raw["dataset"].value("name", "");
       raw = exp::WithStandIn(raw);
       notes.push_back(fmt::format("dataset: {} is not on this machine (no files in {}; set dataset.dir to them), so its "

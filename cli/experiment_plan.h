@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,11 @@ struct PlanOptions {
   bool smoke = false;       // the same DAG on a tiny slice (experiments/spec_variants.h)
   std::string dataset;      // a dataset name that replaces the spec's ("": the spec's, or its stand-in)
 };
+
+// Where a dataset block's files would be read from (its dir, else the
+// dataset's default) when they are not there: a missing or empty folder.
+// nullopt when they are, and for synthetic data, which needs none.
+std::optional<std::string> MissingDatasetFiles(const nlohmann::json& dataset);
 
 // Reads and validates a spec file, applying `options`; when the spec's
 // dataset has a stand-in and its files are not on this machine, the

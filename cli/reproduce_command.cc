@@ -12,7 +12,6 @@
 #include "cli/run_locally.h"
 #include "cli/results_output.h"
 #include "core/base/build_info.h"
-#include "core/data/dataset_registry.h"
 #include "experiments/report/reproduce.h"
 #include "experiments/report/results.h"
 
@@ -47,9 +46,7 @@ Result<std::string> ChooseDataset(const std::string& path, const std::string& wa
   const std::string theirs = raw.value("published", nlohmann::json::object()).value("dataset", "");
   const std::string spec_dataset = raw.value("dataset", nlohmann::json::object()).value("name", "");
   if (theirs.empty() || theirs == spec_dataset) return std::string();
-  std::error_code ec;
-  const fs::path dir = data::DefaultDataDir(theirs);
-  return !dir.empty() && fs::is_directory(dir, ec) && !fs::is_empty(dir, ec) ? theirs : std::string();
+  return MissingDatasetFiles({{"name", theirs}}) ? std::string() : theirs;
 }
 
 Status RunReproduce(const ReproduceFlags& f) {
