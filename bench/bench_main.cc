@@ -17,12 +17,18 @@
 #include <filesystem>
 
 #include "bench/bench_timing.h"
+#include "bench/four_paths.h"
 #include "bench/verbs.h"
 #include "core/base/text_table.h"
 #include "core/export/onnx_export.h"
 #include "core/export/onnx_file.h"
 #include "core/export/ort_runtime.h"
+#include "core/data/data_loader.h"
+#include "core/data/dataset_registry.h"
+#include "core/metrics/output_diff.h"
 #include "core/models/fp32_inference.h"
+#include "core/quant/convert.h"
+#include "core/quant/engine.h"
 #include "core/pipeline/torch_runtime.h"
 
 namespace qg::bench {
@@ -78,49 +84,72 @@ void Foundation(const Options& o) {
              lat.Render(TableFormat::kMarkdown));
 }
 
-// LibTorch (our fastest FP32 path, our INT8 modules) vs ONNX Runtime running
-// our exports of the same models, same threads; rounds alternate.
-void Onnx(const Options& o) {
-  OnednnCompactCnn bench(o);
-  auto ort = onnx_export::OnnxRuntime::Find();
-  if (!ort) {
-    fmt::print(stderr, "{}\n", ort.error().ToString());
-    std::exit(1);
-  }
-  fmt::print("ONNX benchmark: compact_cnn (BN folded), 1x28x28, {} threads, {} rounds\nLibTorch: {}\n{}\n\n",
-             o.threads, o.rounds, pipeline::DescribeRuntime(), ort->Describe());
-  const auto& model = bench.setup.model;
-  auto& int8 = bench.int8;
-  auto fp32 = *models::CompiledFp32Model::Compile(model);
-  const fs::path dir = fs::temp_directory_path() / "qg-onnx-bench";
+// resnet18_cifar (random weights, calibrated on synthetic 3x32x32 images):
+// ONNX Runtime on quantgrid's FP32 and QDQ exports at batch 64, rounds
+// alternating, and the QDQ model's top-1 agreement with LibTorch INT8.
+void OnnxRuntimeInt8OnResnet18(const Options& o) {
+  const models::ModelOptions options{.in_channels = 3, .image_size = 32, .num_classes = 10};
+  auto setup = PrepareInt8("resnet18_cifar", options);
+  (void)quant::UseEngine("onednn");
+  auto int8 = *quant::Convert(setup.folded, setup.plan, setup.qparams, {});
+  auto ort = *onnx_export::OnnxRuntime::Find();
+  const fs::path dir = fs::temp_directory_path() / "qg-bench-resnet18";
   fs::create_directories(dir);
   const std::string fp32_onnx = (dir / "fp32.onnx").string(), int8_onnx = (dir / "int8.onnx").string();
-  if (!onnx_export::WriteOnnxFile(*onnx_export::ExportFp32(model), fp32_onnx) ||
+  if (!onnx_export::WriteOnnxFile(*onnx_export::ExportFp32(setup.model), fp32_onnx) ||
       !onnx_export::WriteOnnxFile(*onnx_export::ExportQdq(*int8), int8_onnx)) {
-    fmt::print(stderr, "export failed\n");
+    fmt::print(stderr, "export of resnet18_cifar failed\n");
     std::exit(1);
   }
-  TextTable table({"precision", "batch", "LibTorch (ms)", "ONNX Runtime (ms)", "LibTorch speedup"}, {true, true});
-  for (const auto& [precision, path] : {std::pair{"fp32", fp32_onnx}, std::pair{"int8", int8_onnx}}) {
-    models::InferenceModel& ours =
-        std::string(precision) == "fp32" ? static_cast<models::InferenceModel&>(*fp32) : *int8;
-    for (int64_t batch : {1, 64}) {
-      const auto in = torch::randn({batch, 1, 28, 28});
-      std::vector<double> a, b;
-      for (int r = 0; r < o.rounds; ++r) {
-        a.push_back(MedianMs([&] { ours.Predict(in); }, 20, o.runs));
-        auto l = ort->Latency(path, {1, 28, 28}, {.batch_sizes = {batch}, .warmup_runs = 20, .runs = o.runs}, o.threads);
-        if (!l) {
-          fmt::print(stderr, "{}\n", l.error().ToString());
-          std::exit(1);
-        }
-        b.push_back(l->front().p50_ms);
-      }
-      table.AddRow({precision, fmt::format("{}", batch), fmt::format("{:.4f}", Median(a)),
-                    fmt::format("{:.4f}", Median(b)), fmt::format("{:.2f}x", Median(b) / Median(a))});
-    }
+  // The synthetic test split the model was calibrated beside, as the loader normalizes it.
+  auto data = *data::OpenDataset({.name = "synthetic", .synthetic_train = 256, .synthetic_test = 256,
+                                  .synthetic_channels = 3, .synthetic_size = 32});
+  data::DataLoader loader(data.test, {.batch_size = 256, .prefetch = 0});
+  const torch::Tensor images = (**loader.Epoch(0)->Next()).images;
+  const auto agreement = metrics::CompareOutputs(int8->Predict(images), *ort.Predict(int8_onnx, images, 64, o.threads));
+  std::vector<double> f, q, ratio;
+  for (int r = 0; r < o.rounds; ++r) {
+    const metrics::LatencyOptions l{.batch_sizes = {64}, .warmup_runs = 10, .runs = std::max(10, o.runs / 4)};
+    f.push_back(ort.Latency(fp32_onnx, {3, 32, 32}, l, o.threads)->front().p50_ms);
+    q.push_back(ort.Latency(int8_onnx, {3, 32, 32}, l, o.threads)->front().p50_ms);
+    ratio.push_back(f.back() / q.back());
   }
-  fmt::print("{}\n(speedup > 1: LibTorch is faster)\n", table.Render(TableFormat::kMarkdown));
+  TextTable t({"resnet18_cifar, batch 64", "ORT FP32 p50 (ms)", "ORT INT8 p50 (ms)", "ORT INT8 / ORT FP32", "goal",
+               "top-1 agreement with LibTorch INT8 (256 images)"},
+              {true});
+  t.AddRow({"median of rounds", fmt::format("{:.3f}", Median(f)), fmt::format("{:.3f}", Median(q)),
+            fmt::format("{:.2f}x", Median(ratio)), ">= 2.5x", fmt::format("{:.2f} %", agreement.top1_agreement)});
+  fmt::print("\n{}\n", t.Render(TableFormat::kMarkdown));
+}
+
+// The four paths (bench/four_paths.h) at batch 1 and 64, rounds alternating:
+// each path's p50, the fastest INT8 against the fastest FP32, and ONNX
+// Runtime's INT8 against its own FP32.
+void Onnx(const Options& o) {
+  FourPaths paths(o);
+  fmt::print("ONNX benchmark: compact_cnn (BN folded), 1x28x28, {} threads, {} rounds of {} runs\nLibTorch: {}\n{}\n\n",
+             o.threads, o.rounds, o.runs, pipeline::DescribeRuntime(), paths.DescribeOnnxRuntime());
+  TextTable table({"path", "b1 p50 (ms)", "b1 best (ms)", "b64 p50 (ms)", "b64 best (ms)"}, {true});
+  std::array<FourPathTimes, 2> t{TimeFourPaths(paths, 1, o.rounds, o.verbose),
+                                 TimeFourPaths(paths, 64, o.rounds, o.verbose)};
+  for (int p = 0; p < kPaths; ++p) {
+    table.AddRow({kPathNames[p], fmt::format("{:.4f}", t[0].median[p]), fmt::format("{:.4f}", t[0].best[p]),
+                  fmt::format("{:.4f}", t[1].median[p]), fmt::format("{:.4f}", t[1].best[p])});
+  }
+  fmt::print("{}\n", table.Render(TableFormat::kMarkdown));
+  TextTable ratios({"batch", "fastest FP32", "fastest INT8", "INT8 / FP32 speedup (p50)", "goal",
+                    "ORT INT8 / ORT FP32 (p50)", "goal"},
+                   {true});
+  const char* goals[] = {">= 2.0x", ">= 3.0x"};
+  for (int i = 0; i < 2; ++i) {
+    const auto& m = t[i].median;
+    const int f = m[kTorchFp32] <= m[kOrtFp32] ? kTorchFp32 : kOrtFp32;
+    const int q = m[kTorchInt8] <= m[kOrtInt8] ? kTorchInt8 : kOrtInt8;
+    ratios.AddRow({i == 0 ? "1" : "64", kPathNames[f], kPathNames[q], fmt::format("{:.2f}x", m[f] / m[q]), goals[i],
+                   fmt::format("{:.2f}x", m[kOrtFp32] / m[kOrtInt8]), i == 0 ? "" : ">= 2.5x"});
+  }
+  fmt::print("{}\n", ratios.Render(TableFormat::kMarkdown));
+  OnnxRuntimeInt8OnResnet18(o);
 }
 
 }  // namespace qg::bench

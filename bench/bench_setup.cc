@@ -34,9 +34,10 @@ models::GraphModule CompactCnn() {
   return *models::CreateModel("compact_cnn", {.in_channels = 1, .image_size = 28, .num_classes = 10}, 0);
 }
 
-Int8Setup PrepareInt8() {
-  auto model = CompactCnn();
-  auto data = *data::OpenDataset({.name = "synthetic", .synthetic_train = 256, .synthetic_test = 16});
+Int8Setup PrepareInt8(const std::string& model_name, const models::ModelOptions& options) {
+  auto model = *models::CreateModel(model_name, options, 0);
+  auto data = *data::OpenDataset({.name = "synthetic", .synthetic_train = 256, .synthetic_test = 16,
+                                  .synthetic_channels = options.in_channels, .synthetic_size = options.image_size});
   {
     torch::NoGradGuard g;
     model->train();

@@ -10,6 +10,7 @@
 
 #include "core/base/blas_threads.h"
 #include "core/models/graph_module.h"
+#include "core/models/model_options.h"
 #include "core/quant/calibration.h"
 #include "core/quant/quant_plan.h"
 #include "core/quant/quantized_model.h"
@@ -38,7 +39,10 @@ struct Int8Setup {
   quant::QuantPlan plan;
   quant::ActivationQParams qparams;
 };
-Int8Setup PrepareInt8();
+// compact_cnn on 1x28x28 by default; any registry model on synthetic images
+// of its input shape (random weights, BN statistics from one batch).
+Int8Setup PrepareInt8(const std::string& model_name = "compact_cnn",
+                      const models::ModelOptions& options = {.in_channels = 1, .image_size = 28, .num_classes = 10});
 
 // An inference benchmark's start: threads set, BLAS held at one thread for
 // its lifetime, compact_cnn prepared and converted to INT8 on onednn.

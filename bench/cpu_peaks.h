@@ -1,7 +1,9 @@
 // This CPU's multiply-add peaks, measured rather than looked up: AVX-512 VNNI
-// (vpdpbusd, 64 u8 x s8 products per instruction: what oneDNN's INT8
-// convolutions run on) and AVX-512 FMA (16 FP32 products per instruction:
-// oneDNN's FP32 convolutions). Each runs on `threads` threads at once with 12
+// (vpdpbusd, 64 u8 x s8 products per instruction: what oneDNN's and ONNX
+// Runtime's INT8 convolutions run on) and FP32 FMA at both widths, 256-bit (8
+// products per instruction) and 512-bit (16). The FP32 peak is the higher of
+// the two: some cores split 512-bit FMAs in halves, this one (AMD family 26)
+// does not, and a 256-bit-only peak would be half the truth here. Each runs on `threads` threads at once with 12
 // independent accumulators, so only the execution ports limit the rate. The
 // ratio of the two bounds any INT8-over-FP32 speedup of compute-bound layers.
 #pragma once
@@ -10,7 +12,9 @@ namespace qg::bench {
 
 struct CpuPeaks {
   double int8_gmacs = 0;  // billions of multiply-adds per second over all threads; 0 without VNNI
-  double fp32_gmacs = 0;  // 0 without AVX-512
+  double fp32_gmacs = 0;  // the higher of the two FMA widths
+  double fp32_256_gmacs = 0;  // 0 without AVX2 + FMA
+  double fp32_512_gmacs = 0;  // 0 without AVX-512
 };
 
 // Best of 7 rounds. Measure one thread, and `threads` threads only to see

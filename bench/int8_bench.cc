@@ -9,6 +9,7 @@
 
 #include "bench/bench_timing.h"
 #include "bench/cpu_peaks.h"
+#include "bench/four_paths.h"
 #include "bench/verbs.h"
 #include "core/base/text_table.h"
 #include "core/models/fp32_inference.h"
@@ -192,11 +193,13 @@ void Int8Im2col(const Options& o) {
   fmt::print("{}\n", t.Render(TableFormat::kMarkdown));
 }
 
-// The INT8 speedup this CPU allows: its measured VNNI and FMA peaks, each
-// INT8 step against the time its multiply-adds need at the VNNI peak, and the
-// whole FP32 and INT8 models against theirs (batch 64, onednn).
+// The INT8 speedup this CPU allows: its measured VNNI and FMA peaks (both FMA
+// widths), each INT8 step against the time its multiply-adds need at the VNNI
+// peak, and the four paths (FP32 and INT8, LibTorch and ONNX Runtime) against
+// their peaks (batch 64, onednn).
 void Roofline(const Options& o) {
-  OnednnCompactCnn bench(o);
+  FourPaths paths(o);
+  OnednnCompactCnn& bench = paths.bench();
   const auto one = MeasureCpuPeaks(1), all = MeasureCpuPeaks(o.threads);
   fmt::print("roofline: compact_cnn (BN folded), batch 64, {} threads; {}\n\n", o.threads, pipeline::DescribeRuntime());
   if (one.int8_gmacs <= 0) {
@@ -204,15 +207,19 @@ void Roofline(const Options& o) {
     return;
   }
   // The hardware's peak: one thread's, times the threads.
-  const CpuPeaks peaks{one.int8_gmacs * o.threads, one.fp32_gmacs * o.threads};
+  const CpuPeaks peaks{.int8_gmacs = one.int8_gmacs * o.threads, .fp32_gmacs = one.fp32_gmacs * o.threads};
   TextTable p({"peak (G multiply-adds/s)", "1 thread", fmt::format("{} threads measured", o.threads)}, {true});
-  p.AddRow({"INT8 (AVX-512 VNNI vpdpbusd)", fmt::format("{:.0f}", one.int8_gmacs), fmt::format("{:.0f}", all.int8_gmacs)});
-  p.AddRow({"FP32 (AVX-512 FMA)", fmt::format("{:.0f}", one.fp32_gmacs), fmt::format("{:.0f}", all.fp32_gmacs)});
-  fmt::print("{}\nINT8 / FP32 peak: {:.2f}x. Below, peaks are {} x one thread's\n\n", p.Render(TableFormat::kMarkdown),
+  auto peak_row = [&](const char* name, double a, double b) {
+    p.AddRow({name, a > 0 ? fmt::format("{:.0f}", a) : "n/a", b > 0 ? fmt::format("{:.0f}", b) : "n/a"});
+  };
+  peak_row("INT8 (AVX-512 VNNI vpdpbusd, 512-bit)", one.int8_gmacs, all.int8_gmacs);
+  peak_row("FP32 (FMA, 512-bit zmm)", one.fp32_512_gmacs, all.fp32_512_gmacs);
+  peak_row("FP32 (FMA, 256-bit ymm)", one.fp32_256_gmacs, all.fp32_256_gmacs);
+  fmt::print("{}\nFP32 peak: the higher width ({}-bit). INT8 / FP32 peak: {:.2f}x. Below, peaks are {} x one thread's\n\n",
+             p.Render(TableFormat::kMarkdown), one.fp32_512_gmacs >= one.fp32_256_gmacs ? 512 : 256,
              one.int8_gmacs / one.fp32_gmacs, o.threads);
 
   auto& int8 = *bench.int8;
-  auto fp32 = *models::CompiledFp32Model::Compile(bench.setup.model);
   const auto in = torch::randn({64, 1, 28, 28});
   const auto values = int8.RunKeepingValues(in);
   const auto times = StepTimesUs(int8.steps(), int8.num_values(), in);
@@ -230,24 +237,25 @@ void Roofline(const Options& o) {
   }
   fmt::print("{}\n", steps.Render(TableFormat::kMarkdown));
 
-  double f = 1e9, q = 1e9;  // best calls
-  for (int r = 0; r < o.rounds; ++r) {
-    f = std::min(f, TimeMs([&] { fp32->Predict(in); }, 20, o.runs).min);
-    q = std::min(q, TimeMs([&] { int8.Predict(in); }, 20, o.runs).min);
-  }
+  const FourPathTimes t = TimeFourPaths(paths, 64, o.rounds, o.verbose);
   const double fp32_peak_ms = macs / peaks.fp32_gmacs / 1e6, int8_peak_ms = macs / peaks.int8_gmacs / 1e6;
-  TextTable whole({"whole model", "best call (ms)", "all multiply-adds at peak (ms)", "of peak"}, {true});
-  whole.AddRow({"FP32 (frozen TorchScript, oneDNN)", fmt::format("{:.3f}", f), fmt::format("{:.3f}", fp32_peak_ms),
-                fmt::format("{:.0f} %", 100 * fp32_peak_ms / f)});
-  whole.AddRow({"INT8 (quantgrid, onednn)", fmt::format("{:.3f}", q), fmt::format("{:.3f}", int8_peak_ms),
-                fmt::format("{:.0f} %", 100 * int8_peak_ms / q)});
+  TextTable whole({"whole model, batch 64", "p50 (ms)", "best call (ms)", "all multiply-adds at peak (ms)",
+                   "of peak (best call)"},
+                  {true});
+  for (int path = 0; path < kPaths; ++path) {
+    const double at_peak = path == kTorchFp32 || path == kOrtFp32 ? fp32_peak_ms : int8_peak_ms;
+    whole.AddRow({kPathNames[path], fmt::format("{:.3f}", t.median[path]), fmt::format("{:.3f}", t.best[path]),
+                  fmt::format("{:.3f}", at_peak), fmt::format("{:.0f} %", 100 * at_peak / t.best[path])});
+  }
   fmt::print("{}\n", whole.Render(TableFormat::kMarkdown));
+  const double f = std::min(t.best[kTorchFp32], t.best[kOrtFp32]);
+  const double q = std::min(t.best[kTorchInt8], t.best[kOrtInt8]);
   fmt::print(
-      "INT8 speedup now (best calls): {:.2f}x. {:.0f} M multiply-adds; steps timed alone: conv/linear {:.0f} us, the "
-      "rest (quantize, pools, flatten) {:.0f} us.\n"
-      "3.4x needs INT8 <= {:.3f} ms; with every conv/linear at the VNNI peak and the rest free it would be {:.2f}x, "
-      "and with the rest as now {:.2f}x.\n",
-      f / q, macs / 1e6, compute_us, other_us, f / 3.4, f / int8_peak_ms, f / (int8_peak_ms + other_us / 1e3));
+      "Fastest INT8 over fastest FP32 (best calls): {:.2f}x. {:.0f} M multiply-adds; LibTorch INT8 steps timed alone: "
+      "conv/linear {:.0f} us, the rest (quantize, pools, flatten) {:.0f} us.\n"
+      "With every conv/linear at the VNNI peak and the rest free, INT8 would be {:.2f}x the fastest FP32; with the "
+      "rest as now {:.2f}x.\n",
+      f / q, macs / 1e6, compute_us, other_us, f / int8_peak_ms, f / (int8_peak_ms + other_us / 1e3));
 }
 
 }  // namespace qg::bench
