@@ -2,7 +2,10 @@
 // QuantizeLinear/DequantizeLinear pairs. A value the INT8 model holds as quint8
 // is a Q/DQ pair with its scale and zero point; steps that keep their input's
 // qparams (pooling, flatten, ReLU) get a pair with those, which is exact and
-// lets ONNX Runtime stay in INT8 across them.
+// lets ONNX Runtime stay in INT8 across them. A BatchNorm the model kept
+// after a conv is folded into that conv (FoldBatchNormIntoConv), so that
+// ONNX Runtime runs one QLinearConv and no float BatchNormalization between
+// two Q/DQ pairs.
 #include <fmt/format.h>
 #include <torch/torch.h>
 
@@ -20,6 +23,36 @@ using quant::QParams;
 using quant::internal::Step;
 using quant::internal::StepKind;
 
+// BN(conv(x)) as one conv: each output channel's weight scale times
+// gamma / sqrt(var + eps) (the int8 values kept, negated where that factor
+// is negative), bias (b - mean) * factor + beta, and the BN's output qparams
+// and ReLU. LibTorch's INT8 model rounds the conv's output to 8 bits before
+// its BN; the folded conv skips that one rounding.
+Step FoldBatchNormIntoConv(const Step& conv, const Step& bn) {
+  Step folded = conv;
+  const torch::Tensor factor = bn.weight.to(torch::kDouble) / torch::sqrt(bn.bn_var.to(torch::kDouble) + bn.eps);
+  const int64_t out_channels = conv.qweight.size(0);
+  const bool per_channel =
+      conv.qweight.qscheme() == torch::kPerChannelAffine || conv.qweight.qscheme() == torch::kPerChannelSymmetric;
+  const torch::Tensor scales = per_channel ? conv.qweight.q_per_channel_scales().to(torch::kDouble)
+                                           : torch::full({out_channels}, conv.qweight.q_scale(), torch::kDouble);
+  std::vector<int64_t> per_row(conv.qweight.dim(), 1);
+  per_row[0] = out_channels;
+  const torch::Tensor sign = torch::where(factor < 0, -1.0, 1.0).reshape(per_row);
+  // -128 negated does not fit int8: 127, one step off, for that weight only.
+  const torch::Tensor values =
+      (conv.qweight.int_repr().to(torch::kInt) * sign.to(torch::kInt)).clamp(-128, 127).to(torch::kChar);
+  folded.qweight = at::_make_per_channel_quantized_tensor(values, scales * factor.abs(),
+                                                          torch::zeros({out_channels}, torch::kLong), 0);
+  const torch::Tensor bias = conv.bias.defined() ? conv.bias.to(torch::kDouble) : torch::zeros({out_channels}, torch::kDouble);
+  folded.bias = ((bias - bn.bn_mean.to(torch::kDouble)) * factor + bn.bias.to(torch::kDouble)).to(torch::kFloat);
+  folded.out = bn.out;
+  folded.relu = bn.relu;
+  folded.output = bn.output;
+  folded.name = conv.name;
+  return folded;
+}
+
 struct Value {
   std::string name;             // float tensor in the ONNX graph
   std::optional<QParams> qparams;  // set when the INT8 model holds it as quint8
@@ -29,10 +62,35 @@ class QdqExporter {
  public:
   explicit QdqExporter(OnnxGraphWriter& w) : w_(w) {}
 
-  Status Run(const std::vector<Step>& steps, int num_values) {
+  Status Run(const std::vector<Step>& steps, int num_values, int prediction) {
     values_.assign(num_values, Value{});
     values_[0] = Value{kInputName, std::nullopt};
-    for (const auto& s : steps) QG_RETURN_IF_ERROR(Emit(s));
+    // Who reads each value: a conv output read only by a BatchNorm folds.
+    std::vector<int> readers(num_values, 0);
+    std::vector<int> producer(num_values, -1);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      for (int k : steps[i].inputs) ++readers.at(k);
+      producer.at(steps[i].output) = static_cast<int>(i);
+    }
+    ++readers.at(prediction);
+    std::vector<int> folded_into(steps.size(), -1);  // conv index -> its BN's index
+    std::vector<bool> skip(steps.size(), false);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const Step& bn = steps[i];
+      if (bn.kind != StepKind::kBatchNorm || bn.inputs.empty()) continue;
+      const int p = producer.at(bn.inputs[0]);
+      if (p < 0 || steps[p].kind != StepKind::kConv || steps[p].relu || readers.at(bn.inputs[0]) != 1) continue;
+      folded_into[p] = static_cast<int>(i);
+      skip[i] = true;
+    }
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (skip[i]) continue;
+      if (folded_into[i] >= 0) {
+        QG_RETURN_IF_ERROR(Emit(FoldBatchNormIntoConv(steps[i], steps[folded_into[i]])));
+      } else {
+        QG_RETURN_IF_ERROR(Emit(steps[i]));
+      }
+    }
     return OkStatus();
   }
   const Value& value(int slot) const { return values_.at(slot); }
@@ -177,7 +235,7 @@ Result<onnx::ModelProto> ExportQdq(const quant::QuantizedModel& model) {
   w.SetMetadata("quantgrid.engine", model.engine());
   w.AddImageInput(kInputName, options.in_channels, options.image_size, options.image_size);
   QdqExporter exporter(w);
-  QG_RETURN_IF_ERROR(exporter.Run(model.steps(), model.num_values()));
+  QG_RETURN_IF_ERROR(exporter.Run(model.steps(), model.num_values(), model.prediction()));
   EmitSimple(w, "Identity", kOutputName, {exporter.value(model.prediction()).name});
   w.AddLogitsOutput(kOutputName, options.num_classes);
   return w.Release();

@@ -250,17 +250,26 @@ TEST(QdqExport, NaivePtqCompactCnnAgreesWithLibTorchInt8OnFashionMnist) {
   EXPECT_GE(diff.top1_agreement, 99.0);
 }
 
-// Residual quantized adds and global pooling through QDQ: ResNet-18 (random
-// weights, calibrated on synthetic images) runs in ONNX Runtime and agrees.
-TEST(QdqExport, Resnet18WithQuantizedResidualAddsRunsInOnnxRuntime) {
-  auto splits = *data::OpenDataset({.name = "synthetic", .synthetic_train = 128, .synthetic_test = 64,
-                                    .synthetic_channels = 3, .synthetic_size = 32});
-  auto model = RandomModel("resnet18_cifar", {.in_channels = 3, .image_size = 32, .num_classes = 10});
-  TempDir dir;
+// A registry model with random weights (RandomModel), naive PTQ calibrated on
+// 128 synthetic images of its input shape; with the splits, for test images.
+auto NaivePtqOnSynthetic(const std::string& name, const models::ModelOptions& options, int64_t test_images,
+                         const std::string& out_dir) {
+  auto splits = *data::OpenDataset({.name = "synthetic", .synthetic_train = 128, .synthetic_test = test_images,
+                                    .synthetic_channels = options.in_channels, .synthetic_size = options.image_size});
+  auto model = RandomModel(name, options);
   const quant::Strategy* ptq = *quant::FindStrategy("naive_ptq");
   auto params = *ptq->ResolveParams({{"calibration_size", 128}}, "naive_ptq");
   auto applied = ptq->Apply(
-      {.fp32 = model, .train_set = splits.train, .engine = quant::DefaultEngine(), .out_dir = dir.File("ptq")}, params);
+      {.fp32 = model, .train_set = splits.train, .engine = quant::DefaultEngine(), .out_dir = out_dir}, params);
+  return std::make_pair(std::move(splits), std::move(applied));
+}
+
+// Residual quantized adds and global pooling through QDQ: ResNet-18 (random
+// weights, calibrated on synthetic images) runs in ONNX Runtime and agrees.
+TEST(QdqExport, Resnet18WithQuantizedResidualAddsRunsInOnnxRuntime) {
+  TempDir dir;
+  auto [splits, applied] =
+      NaivePtqOnSynthetic("resnet18_cifar", {.in_channels = 3, .image_size = 32, .num_classes = 10}, 64, dir.File("ptq"));
   ASSERT_TRUE(applied) << applied.error().ToString();
   auto qdq = ExportQdq(*applied->int8);
   ASSERT_TRUE(qdq) << qdq.error().ToString();
@@ -280,6 +289,52 @@ TEST(QdqExport, Resnet18WithQuantizedResidualAddsRunsInOnnxRuntime) {
   EXPECT_GE(diff.top1_agreement, 90.0);
   EXPECT_LE(diff.relative_mse, 0.05);
 }
+
+// What ONNX Runtime makes of a QDQ export (its optimized graph, session
+// option optimizedModelFilePath): every Conv and Gemm fused into its integer
+// kernels (QLinearConv, QGemm or QLinearMatMul on u8 activations and s8
+// weights), residual Adds into QLinearAdd, and no Q/DQ pair left between
+// them: at most the input's QuantizeLinear and the output's DequantizeLinear.
+// A change to the export that breaks a fusion fails here, not in a benchmark.
+class QdqFusion : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(QdqFusion, EveryConvAndGemmRunsOnOnnxRuntimesIntegerKernels) {
+  const std::string name = GetParam();
+  const bool cifar = name != "compact_cnn";
+  const models::ModelOptions options{.in_channels = cifar ? 3 : 1, .image_size = cifar ? 32 : 28, .num_classes = 10};
+  TempDir dir;
+  auto [splits, applied] = NaivePtqOnSynthetic(name, options, 16, dir.File("ptq"));
+  ASSERT_TRUE(applied) << applied.error().ToString();
+  auto qdq = ExportQdq(*applied->int8);
+  ASSERT_TRUE(qdq) << qdq.error().ToString();
+  std::map<std::string, int> exported;
+  for (const auto& n : qdq->graph().node()) ++exported[n.op_type()];
+  ASSERT_TRUE(WriteOnnxFile(*qdq, dir.File("int8.onnx")));
+  auto ort = OnnxRuntime::Find();
+  ASSERT_TRUE(ort) << ort.error().ToString();
+  ASSERT_TRUE(ort->WriteOptimizedGraph(dir.File("int8.onnx"), dir.File("int8.ort.onnx"), 2));
+
+  onnx::ModelProto optimized;
+  std::ifstream in(dir.File("int8.ort.onnx"), std::ios::binary);
+  ASSERT_TRUE(optimized.ParseFromIstream(&in));
+  std::map<std::string, int> ops;  // by op type, whatever the domain (com.microsoft for QGemm, NHWC convs)
+  for (const auto& n : optimized.graph().node()) ++ops[n.op_type()];
+  std::string listed;
+  for (const auto& [op, n] : ops) listed += fmt::format(" {} x{}", op, n);
+  std::cout << name << ": exported " << exported["Conv"] << " Conv, " << exported["Gemm"] << " Gemm, "
+            << exported["QuantizeLinear"] << " Q, " << exported["DequantizeLinear"]
+            << " DQ; ONNX Runtime runs:" << listed << "\n";
+  ASSERT_GT(exported["Conv"], 0);
+  EXPECT_EQ(ops["Conv"] + ops["FusedConv"], 0) << listed;
+  EXPECT_EQ(ops["Gemm"] + ops["MatMul"] + ops["FusedGemm"], 0) << listed;
+  EXPECT_EQ(ops["QLinearConv"], exported["Conv"]) << listed;
+  EXPECT_EQ(ops["QGemm"] + ops["QLinearMatMul"], exported["Gemm"]) << listed;
+  EXPECT_EQ(ops["QLinearAdd"], exported["Add"]) << listed;
+  EXPECT_LE(ops["QuantizeLinear"], 1) << listed;
+  EXPECT_LE(ops["DequantizeLinear"], 1) << listed;
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, QdqFusion, ::testing::Values("compact_cnn", "resnet18_cifar"));
 
 }  // namespace
 }  // namespace qg::onnx_export
