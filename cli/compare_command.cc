@@ -46,9 +46,16 @@ void AddCompareCommand(CLI::App& app, Action& action) {
   cmd->add_option("--db", f->db, "results database")->capture_default_str();
   cmd->add_option("--experiment", f->experiment, "experiment name (default: the baseline's)");
   cmd->add_option("--baseline", f->baseline, "baseline from `quantgrid table --format json`")->required();
-  cmd->add_option("--max-top1-drop", t.top1_drop, "points")->capture_default_str();
+  cmd->add_option("--max-top1-drop", t.top1_drop, "points, where neither side has several seeds")->capture_default_str();
   cmd->add_option("--max-agreement-drop", t.agreement_drop, "points")->capture_default_str();
-  cmd->add_option("--max-latency-increase", t.latency_increase, "fraction")->capture_default_str();
+  cmd->add_option("--max-latency-increase", t.latency_increase, "fraction, where a side has no replicate interval")
+      ->capture_default_str();
+  cmd->add_option("--latency-floor", t.latency_floor, "fraction: the least limit derived from replicate intervals")
+      ->capture_default_str();
+  cmd->add_option("--top1-floor", t.top1_floor, "points: the least limit derived from the seeds' spread")
+      ->capture_default_str();
+  cmd->add_option("--sigmas", t.sigmas, "standard errors of a top-1 difference that count as a regression")
+      ->capture_default_str();
   cmd->add_option("--max-size-increase", t.size_increase, "fraction")->capture_default_str();
   cmd->callback([f, &action] { action = [f] { return RunCompare(*f); }; });
 }

@@ -27,6 +27,10 @@ Status PrintResults(storage::ResultStore& store, const std::string& experiment, 
     fmt::print("\n\n");
   }
   fmt::print("{}", exp::ResultsTable(view).Render(table_format));
+  // CSV stays one table; LaTeX gets it as a comment for the paper's caption.
+  if (const std::string caption = exp::SpeedupCaption(view); !caption.empty() && table_format != TableFormat::kCsv) {
+    fmt::print("\n{}{}\n", table_format == TableFormat::kLatex ? "% " : "", caption);
+  }
   return OkStatus();
 }
 

@@ -89,14 +89,17 @@ Result<DatasetConfig> DatasetConfig::FromJson(const json& j, const std::string& 
 // ---- MeasureConfig ----
 
 json MeasureConfig::ToJson() const {
-  return {{"batch_sizes", batch_sizes}, {"eval_limit", eval_limit}, {"warmup_runs", warmup_runs},
-          {"runs", runs}, {"threads", threads}, {"layer_mse_images", layer_mse_images}};
+  json j{{"batch_sizes", batch_sizes}, {"eval_limit", eval_limit}, {"warmup_runs", warmup_runs},
+         {"runs", runs}, {"threads", threads}, {"layer_mse_images", layer_mse_images}};
+  if (replicates > 1) j["replicates"] = replicates;
+  return j;
 }
 
 Result<MeasureConfig> MeasureConfig::FromJson(const json& j, const std::string& path) {
   JsonFields f(j, path);
   QG_RETURN_IF_ERROR(f.CheckObject());
-  QG_RETURN_IF_ERROR(f.AllowOnly({"batch_sizes", "eval_limit", "warmup_runs", "runs", "threads", "layer_mse_images"}));
+  QG_RETURN_IF_ERROR(
+      f.AllowOnly({"batch_sizes", "eval_limit", "warmup_runs", "runs", "threads", "layer_mse_images", "replicates"}));
   MeasureConfig m;
   QG_ASSIGN_OR_RETURN(m.batch_sizes, f.Integers("batch_sizes", m.batch_sizes, /*non_empty=*/true));
   for (size_t i = 0; i < m.batch_sizes.size(); ++i) {
@@ -110,6 +113,12 @@ Result<MeasureConfig> MeasureConfig::FromJson(const json& j, const std::string& 
   QG_ASSIGN_OR_RETURN(int64_t runs, f.Integer("runs", m.runs, 1, kMaxRuns));
   QG_ASSIGN_OR_RETURN(int64_t threads, f.Integer("threads", m.threads, 1, 1024));
   QG_ASSIGN_OR_RETURN(m.layer_mse_images, f.Integer("layer_mse_images", m.layer_mse_images, 0, kMaxRuns));
+  QG_ASSIGN_OR_RETURN(int64_t replicates, f.Integer("replicates", m.replicates, 1, 1000));
+  if (replicates > runs) {
+    return Error::InvalidArgument("{}: {} replicates need at least as many timed runs (runs is {})",
+                                  f.Field("replicates"), replicates, runs);
+  }
+  m.replicates = static_cast<int>(replicates);
   m.warmup_runs = static_cast<int>(warmup);
   m.runs = static_cast<int>(runs);
   m.threads = static_cast<int>(threads);

@@ -72,6 +72,10 @@ struct MeasureConfig {
   int runs = metrics::kDefaultTimedRuns;
   int threads = 2;
   int64_t layer_mse_images = 256;
+  // Latency rounds per row: > 1 reports the median of round medians with a
+  // bootstrap 95 % interval (metrics::LatencyOptions::replicates). Written to
+  // the config only when > 1, so specs without it keep their config hashes.
+  int replicates = 1;
 
   nlohmann::json ToJson() const;
   static Result<MeasureConfig> FromJson(const nlohmann::json& j, const std::string& path);
@@ -180,14 +184,22 @@ inline constexpr const char* kStdMs = "std_ms";
 inline constexpr const char* kP50Ms = "p50_ms";
 inline constexpr const char* kP95Ms = "p95_ms";
 inline constexpr const char* kMsPerImage = "ms_per_image";
+inline constexpr const char* kReplicates = "replicates";        // rounds behind the p50 and its interval
+inline constexpr const char* kP50CiLowMs = "p50_ci_low_ms";     // bootstrap 95 % interval of the p50
+inline constexpr const char* kP50CiHighMs = "p50_ci_high_ms";
 inline constexpr const char* kFp32P50Ms = "fp32_p50_ms";          // the FP32 model timed alternately
 inline constexpr const char* kSpeedupVsFp32 = "speedup_vs_fp32";  // median of paired round ratios
+// An FP32 ONNX Runtime row's: LibTorch's FP32 timed alternately with it, and
+// LibTorch / ONNX Runtime (median of round ratios; > 1: ONNX Runtime faster).
+inline constexpr const char* kLibtorchFp32P50Ms = "libtorch_fp32_p50_ms";
+inline constexpr const char* kLibtorchFp32OverThis = "libtorch_fp32_over_this";
 std::string Latency(std::string_view device, int64_t batch, std::string_view stat);
 }  // namespace metric
 
 namespace document {
 inline constexpr const char* kConfusion = "confusion";
 inline constexpr const char* kPerClassAccuracy = "per_class_accuracy";
+inline constexpr const char* kClassNames = "class_names";  // the confusion matrix's rows and columns
 inline constexpr const char* kTrainReport = "train_report";
 inline constexpr const char* kLayerMse = "layer_mse";
 inline constexpr const char* kLayerSizes = "layer_sizes";
@@ -196,6 +208,9 @@ inline constexpr const char* kParams = "params";
 inline constexpr const char* kPrecision = "precision";
 inline constexpr const char* kRuntime = "runtime";
 inline constexpr const char* kFormat = "format";
+// A quantize job's FP32 model ({"path", "sha256"}): the export job times its
+// ONNX Runtime model alternately with this model's FP32 graph.
+inline constexpr const char* kReferenceFp32 = "reference_fp32";
 }  // namespace document
 
 namespace artifact {

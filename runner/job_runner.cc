@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/base/clock.h"
+#include "core/base/logging.h"
 #include "core/base/sha256.h"
 #include "core/pipeline/export_step.h"
 #include "core/pipeline/quantize_step.h"
@@ -45,6 +46,7 @@ pipeline::MeasureOptions MeasureOf(const exp::MeasureConfig& m) {
   o.latency.batch_sizes = m.batch_sizes;
   o.latency.warmup_runs = m.warmup_runs;
   o.latency.runs = m.runs;
+  o.latency.replicates = m.replicates;
   return o;
 }
 
@@ -89,6 +91,25 @@ Result<std::string> DependencyArtifact(const JobRequest& req, const std::string&
                                      a->path, key, sha.substr(0, 12), a->sha256.substr(0, 12));
   }
   return a->path;
+}
+
+// The FP32 model a quantize dependency started from, when it recorded one
+// and the file is unchanged; "" otherwise (older stores): the export then
+// times ONNX Runtime without a paired FP32 reference.
+std::string ReferenceFp32(const JobRequest& req) {
+  for (const auto& [key, dep] : req.deps) {
+    const auto it = dep.documents.find(document::kReferenceFp32);
+    if (it == dep.documents.end() || !it->second.is_object()) continue;
+    const std::string path = it->second.value("path", ""), sha = it->second.value("sha256", "");
+    auto actual = Sha256File(path);
+    if (path.empty() || !actual || *actual != sha) {
+      Log("export")->warn("the FP32 model of '{}' ({}) is missing or changed: ONNX Runtime timed without it", key,
+                          path);
+      return "";
+    }
+    return path;
+  }
+  return "";
 }
 
 Result<RunRecord> RunTrain(const JobRequest& req, train::TrainObserver* progress, RunRecord run) {
@@ -166,6 +187,11 @@ Result<RunRecord> RunQuantize(const JobRequest& req, train::TrainObserver* progr
   run.documents[document::kParams] = r.params;
   run.documents[document::kPrecision] = r.precision;
   run.documents[document::kRuntime] = r.runtime;
+  {
+    QG_ASSIGN_OR_RETURN(std::string sha, Sha256File(spec.fp32_model_path));
+    run.documents[document::kReferenceFp32] = {{"path", std::filesystem::absolute(spec.fp32_model_path).string()},
+                                               {"sha256", sha}};
+  }
   const char* kind = r.precision == "fp32"   ? artifact::kModelFp32
                      : r.precision == "fp16" ? artifact::kModelFp16
                                              : artifact::kModelInt8;
@@ -195,6 +221,7 @@ Result<RunRecord> RunExport(const JobRequest& req, RunRecord run) {
   spec.measure = MeasureOf(c.quantize.measure);
   spec.threads = run.threads;
   spec.out_dir = req.work_dir;
+  if (spec.int8 || spec.fp16) spec.reference_fp32_path = ReferenceFp32(req);
   QG_ASSIGN_OR_RETURN(auto r, pipeline::RunExportStep(spec));
   run.seed = c.quantize.seed;
   run.engine = c.quantize.engine;
@@ -203,6 +230,10 @@ Result<RunRecord> RunExport(const JobRequest& req, RunRecord run) {
   run.metrics[metric::kSizeBytes] = static_cast<double>(r.onnx_bytes);
   run.metrics[metric::kOnnxNodes] = static_cast<double>(r.nodes);
   AddLatency(r.latency, run);
+  for (const auto& p : r.fp32_runtimes) {
+    run.metrics[metric::Latency("cpu", p.batch_size, metric::kLibtorchFp32P50Ms)] = p.libtorch_p50_ms;
+    run.metrics[metric::Latency("cpu", p.batch_size, metric::kLibtorchFp32OverThis)] = p.libtorch_over_ort;
+  }
   AddOutputDiff(r.vs_libtorch, run);
   const bool int8 = r.format == "qdq_int8";
   run.documents[document::kPrecision] = int8 ? "int8" : r.format;

@@ -48,6 +48,7 @@ void AddAccuracy(const metrics::ClassificationReport& r, storage::RunRecord& run
   run.metrics[metric::kEvalImages] = static_cast<double>(r.count);
   run.documents[document::kConfusion] = r.confusion;
   run.documents[document::kPerClassAccuracy] = r.per_class_accuracy;
+  if (!r.class_names.empty()) run.documents[document::kClassNames] = r.class_names;
 }
 
 void AddLatency(const std::vector<metrics::LatencyStats>& latency, storage::RunRecord& run) {
@@ -58,6 +59,11 @@ void AddLatency(const std::vector<metrics::LatencyStats>& latency, storage::RunR
     run.metrics[name(metric::kP50Ms)] = l.p50_ms;
     run.metrics[name(metric::kP95Ms)] = l.p95_ms;
     run.metrics[name(metric::kMsPerImage)] = l.p50_ms / static_cast<double>(l.batch_size);
+    if (l.replicates > 1) {  // measure.replicates: the p50's bootstrap interval
+      run.metrics[name(metric::kReplicates)] = l.replicates;
+      run.metrics[name(metric::kP50CiLowMs)] = l.p50_ci_low_ms;
+      run.metrics[name(metric::kP50CiHighMs)] = l.p50_ci_high_ms;
+    }
     if (l.speedup_vs_reference > 0) {  // the FP32 model, timed alternately in this job
       run.metrics[name(metric::kFp32P50Ms)] = l.reference_p50_ms;
       run.metrics[name(metric::kSpeedupVsFp32)] = l.speedup_vs_reference;

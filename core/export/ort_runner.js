@@ -5,6 +5,7 @@
 //   --mode info    --model M
 //   --mode predict --model M --input X.f32 --shape N,C,H,W --batch B --output Y.f32 [--threads T]
 //   --mode latency --model M --input X.f32 --shape N,C,H,W --batch-sizes 1,64 --warmup W --runs R [--threads T]
+//                  [--reference M2 --rounds K]  (M2 timed alternately with M in K rounds, same input)
 // X and Y are raw little-endian float32 (the hosts we run on are little-endian, so
 // Float32Array views read and write them as is).
 'use strict';
@@ -128,8 +129,31 @@ async function predict(ort, session, input, { batch, output }) {
   return { ok: true, rows: input.rows, cols, seconds };
 }
 
-async function latency(ort, session, input, { sizes, warmup, runs }) {
-  const [inName] = session.inputNames;
+async function timeRuns(session, feed, runs) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    await session.run(feed);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return times;
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+// With a reference session, each round times the reference, then the model,
+// on the same input: a slow stretch of the machine hits both. round_ratios
+// are reference / model round medians. Two sessions in one process each keep
+// a thread pool that spins after a run; each timed block waits 20 ms for the
+// other pool to fall asleep and runs 3 untimed calls first (measured: the
+// FP16 graph, which ONNX Runtime runs as FP32, against its FP32 graph gave
+// ratios of 1.00-1.07 with 5-7 ms medians back to back, 0.99-1.01 and
+// 3.5-3.7 ms, as alone, this way).
+async function latency(ort, session, input, { sizes, warmup, runs, reference, rounds }) {
   const report = [];
   for (const b of sizes) {
     // The first b images; tiled when the file holds fewer.
@@ -138,15 +162,31 @@ async function latency(ort, session, input, { sizes, warmup, runs }) {
       const src = (i % input.rows) * input.perRow;
       data.set(input.data.subarray(src, src + input.perRow), i * input.perRow);
     }
-    const feed = { [inName]: new ort.Tensor('float32', data, [b, ...input.rowDims]) };
+    const tensor = new ort.Tensor('float32', data, [b, ...input.rowDims]);
+    const feed = { [session.inputNames[0]]: tensor };
     for (let i = 0; i < warmup; i++) await session.run(feed);
-    const times = [];
-    for (let i = 0; i < runs; i++) {
-      const t0 = process.hrtime.bigint();
-      await session.run(feed);
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (!reference) {
+      report.push({ batch_size: b, times_ms: await timeRuns(session, feed, runs) });
+      continue;
     }
-    report.push({ batch_size: b, times_ms: times });
+    const refFeed = { [reference.inputNames[0]]: tensor };
+    for (let i = 0; i < warmup; i++) await reference.run(refFeed);
+    const perRound = Math.max(1, Math.ceil(runs / rounds));
+    const settle = async (s, f) => {
+      await new Promise((done) => setTimeout(done, 20));
+      await timeRuns(s, f, 3);
+    };
+    const times = [], refTimes = [], ratios = [];
+    for (let r = 0; r < rounds; r++) {
+      await settle(reference, refFeed);
+      const ref = await timeRuns(reference, refFeed, perRound);
+      await settle(session, feed);
+      const own = await timeRuns(session, feed, perRound);
+      ratios.push(median(ref) / median(own));
+      refTimes.push(...ref);
+      times.push(...own);
+    }
+    report.push({ batch_size: b, times_ms: times, reference_times_ms: refTimes, round_ratios: ratios });
   }
   return { ok: true, latency: report };
 }
@@ -164,12 +204,14 @@ async function main() {
     opts = { batch: intArg(args, 'batch', 1), output: need(args, 'output') };
     input = readInput(args);
   } else if (mode === 'latency') {
-    opts = { sizes: intList(args, 'batch-sizes'), warmup: intArg(args, 'warmup', 0), runs: intArg(args, 'runs', 1) };
+    opts = { sizes: intList(args, 'batch-sizes'), warmup: intArg(args, 'warmup', 0), runs: intArg(args, 'runs', 1),
+             rounds: intArg(args, 'rounds', 1, 10) };
     input = readInput(args);
   }
 
   const { ort, version } = loadOrt();
   const session = await openSession(ort, model, threads, args['optimized-out']);
+  if (mode === 'latency' && args.reference !== undefined) opts.reference = await openSession(ort, args.reference, threads);
   try {
     if (mode === 'info') return { ok: true, ort_version: version, inputs: session.inputNames, outputs: session.outputNames };
     if (mode === 'predict') return await predict(ort, session, input, opts);
@@ -178,6 +220,7 @@ async function main() {
     throw new Error(`running model ${model}: ${e.message}`);
   } finally {
     await session.release();
+    if (opts && opts.reference) await opts.reference.release();
   }
 }
 

@@ -12,6 +12,7 @@
 #include "core/base/build_info.h"
 #include "core/base/files.h"
 #include "core/base/temp_dir.h"
+#include "core/metrics/bootstrap.h"
 
 namespace qg::onnx_export {
 namespace {
@@ -112,8 +113,8 @@ Result<torch::Tensor> OnnxRuntime::Predict(const std::string& model_path, const 
 
 Result<std::vector<metrics::LatencyStats>> OnnxRuntime::Latency(const std::string& model_path,
                                                                 const std::vector<int64_t>& input_shape,
-                                                                const metrics::LatencyOptions& options,
-                                                                int threads) const {
+                                                                const metrics::LatencyOptions& options, int threads,
+                                                                const std::string& reference_path) const {
   if (options.batch_sizes.empty()) return std::vector<metrics::LatencyStats>{};
   TempDir tmp("quantgrid-ort-");
   if (tmp.path().empty()) return Error::IOError("cannot create a temporary folder in {}", fs::temp_directory_path().string());
@@ -124,16 +125,47 @@ Result<std::vector<metrics::LatencyStats>> OnnxRuntime::Latency(const std::strin
   const torch::Tensor input = torch::randn(shape);
   const std::string in = tmp.File("input.f32");
   QG_RETURN_IF_ERROR(WriteFloats(in, input));
-  QG_ASSIGN_OR_RETURN(auto reply, RunRunner({"--mode", "latency", "--model", model_path, "--input", in, "--shape",
-                                             ShapeArg(input), "--batch-sizes",
-                                             fmt::format("{}", fmt::join(options.batch_sizes, ",")), "--warmup",
-                                             std::to_string(options.warmup_runs), "--runs",
-                                             std::to_string(options.runs), "--threads", std::to_string(threads)}));
+  std::vector<std::string> args{"--mode",    "latency",
+                                "--model",   model_path,
+                                "--input",   in,
+                                "--shape",   ShapeArg(input),
+                                "--batch-sizes", fmt::format("{}", fmt::join(options.batch_sizes, ",")),
+                                "--warmup",  std::to_string(options.warmup_runs),
+                                "--runs",    std::to_string(options.runs),
+                                "--threads", std::to_string(threads)};
+  if (!reference_path.empty()) {
+    constexpr int kPairedRounds = 10;  // as metrics::MeasureLatency with a reference
+    args.insert(args.end(), {"--reference", reference_path, "--rounds",
+                             std::to_string(std::max(kPairedRounds, options.replicates))});
+  }
+  QG_ASSIGN_OR_RETURN(auto reply, RunRunner(args));
   std::vector<metrics::LatencyStats> stats;
   for (const auto& entry : reply.at("latency")) {
     const auto times = entry.at("times_ms").get<std::vector<double>>();
     if (times.empty()) return Error::Internal("ONNX Runtime returned no timings");
     auto s = metrics::Summarize(times, entry.at("batch_size").get<int64_t>());
+    if (options.replicates > 1 && times.size() >= static_cast<size_t>(options.replicates)) {
+      // The runs in `replicates` consecutive rounds, as MeasureLatency splits them.
+      std::vector<double> medians;
+      const size_t per_round = times.size() / static_cast<size_t>(options.replicates);
+      for (size_t r = 0; r < static_cast<size_t>(options.replicates); ++r) {
+        const auto first = times.begin() + static_cast<std::ptrdiff_t>(r * per_round);
+        medians.push_back(metrics::MedianOf({first, first + static_cast<std::ptrdiff_t>(per_round)}));
+      }
+      const auto ci = metrics::BootstrapMedianInterval(medians);
+      s.replicates = options.replicates;
+      s.p50_ms = metrics::MedianOf(medians);
+      s.p50_ci_low_ms = ci.low;
+      s.p50_ci_high_ms = ci.high;
+    }
+    if (entry.contains("reference_times_ms") && entry.contains("round_ratios")) {
+      const auto reference = entry.at("reference_times_ms").get<std::vector<double>>();
+      const auto ratios = entry.at("round_ratios").get<std::vector<double>>();
+      if (!reference.empty() && !ratios.empty()) {
+        s.reference_p50_ms = metrics::Summarize(reference, s.batch_size).p50_ms;
+        s.speedup_vs_reference = metrics::MedianOf(ratios);
+      }
+    }
     s.threads = threads;
     s.device = "cpu";
     stats.push_back(s);

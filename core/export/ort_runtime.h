@@ -35,10 +35,15 @@ class OnnxRuntime {
   // fusions, inserted Casts) to `out_path`.
   Status WriteOptimizedGraph(const std::string& model_path, const std::string& out_path, int threads) const;
   // The LibTorch protocol: per batch size, warm-up runs then timed runs on a
-  // fixed random input; statistics as metrics::Summarize computes them.
+  // fixed random input; statistics as metrics::Summarize computes them. With
+  // a `reference_path` (the FP32 graph of the same model), the two sessions
+  // alternate in 10 rounds in one process, as MeasureLatency alternates
+  // LibTorch models, and the stats carry reference_p50_ms and
+  // speedup_vs_reference (the median of the rounds' ratios).
   Result<std::vector<metrics::LatencyStats>> Latency(const std::string& model_path,
                                                      const std::vector<int64_t>& input_shape,
-                                                     const metrics::LatencyOptions& options, int threads) const;
+                                                     const metrics::LatencyOptions& options, int threads,
+                                                     const std::string& reference_path = "") const;
 
  private:
   OnnxRuntime(std::string node, std::string runner, std::string modules)

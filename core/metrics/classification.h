@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace qg::metrics {
@@ -17,6 +18,7 @@ struct ClassificationReport {
   double top5 = 0;  // percent
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
   std::vector<double> per_class_accuracy;       // percent; -1 for a class with no examples
+  std::vector<std::string> class_names;         // the dataset's, where it names them
 
   nlohmann::json ToJson() const;
 };

@@ -24,6 +24,7 @@ Result<EvalResult> Evaluate(models::InferenceModel& model, const data::DataLoade
     bar.Update(++done);
   }
   EvalResult result{.report = acc.Report()};
+  result.report.class_names = loader.dataset().Info().class_names;
   bar.Finish(fmt::format("top-1 {:.2f} %", result.report.top1));
   if (keep_logits && !logits.empty()) result.logits = torch::cat(logits);
   return result;

@@ -10,6 +10,7 @@
 #include "core/base/build_info.h"
 #include "core/base/cuda_check.h"
 #include "core/base/torch_call.h"
+#include "core/metrics/bootstrap.h"
 #if QG_WITH_CUDA
 #include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDAStream.h>
@@ -25,54 +26,49 @@ constexpr int kPairedRounds = 10;
 // Milliseconds of up to `runs` calls; stops early past `budget_end` once
 // `min_runs` are in.
 std::vector<double> TimeCalls(models::InferenceModel& model, const torch::Tensor& input, int runs, int min_runs,
-                              SteadyClock::time_point budget_end) {
+                              SteadyClock::time_point budget_end, const Clock& clock) {
   std::vector<double> times;
   for (int i = 0; i < runs; ++i) {
-    const auto t0 = SteadyClock::now();
+    const auto t0 = clock.SteadyNow();
     model.Predict(input);
-    const auto t1 = SteadyClock::now();
+    const auto t1 = clock.SteadyNow();
     times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     if (static_cast<int>(times.size()) >= min_runs && t1 > budget_end) break;
   }
   return times;
 }
 
-double MedianOf(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
-}
-
 struct Times {
   std::vector<double> model, reference;
-  double speedup = 0;  // median over rounds of reference / model round medians
+  std::vector<double> round_medians;  // the model's, one per round (replicates)
+  double speedup = 0;                 // median over rounds of reference / model round medians
 };
 
 Times TimeOnCpu(models::InferenceModel& model, models::InferenceModel* reference, const torch::Tensor& input,
-                   const LatencyOptions& o) {
+                const LatencyOptions& o) {
   const ScopedBlasThreads one_pool(1);  // see core/base/blas_threads.h
+  const Clock& clock = o.clock ? *o.clock : SystemClock::Instance();
   for (int i = 0; i < o.warmup_runs; ++i) {
     model.Predict(input);
     if (reference) reference->Predict(input);
   }
-  const auto budget_end =
-      SteadyClock::now() + std::chrono::duration_cast<SteadyClock::duration>(
-                               std::chrono::duration<double>(o.max_seconds_per_batch_size));
+  const auto budget_end = clock.SteadyNow() + std::chrono::duration_cast<SteadyClock::duration>(
+                                                  std::chrono::duration<double>(o.max_seconds_per_batch_size));
   Times t;
-  if (!reference) {
-    t.model = TimeCalls(model, input, o.runs, o.min_runs, budget_end);
-    return t;
-  }
-  const int per_round = std::max(1, (o.runs + kPairedRounds - 1) / kPairedRounds);
-  const int min_per_round = std::min(per_round, std::max(1, (o.min_runs + kPairedRounds - 1) / kPairedRounds));
+  const int rounds = reference ? std::max(kPairedRounds, o.replicates) : std::max(1, o.replicates);
+  const int per_round = std::max(1, (o.runs + rounds - 1) / rounds);
+  const int min_per_round = std::min(per_round, std::max(1, (o.min_runs + rounds - 1) / rounds));
   std::vector<double> ratios;
-  for (int r = 0; r < kPairedRounds; ++r) {
-    const auto ref = TimeCalls(*reference, input, per_round, min_per_round, budget_end);
-    const auto own = TimeCalls(model, input, per_round, min_per_round, budget_end);
-    ratios.push_back(MedianOf(ref) / MedianOf(own));
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<double> ref;
+    if (reference) ref = TimeCalls(*reference, input, per_round, min_per_round, budget_end, clock);
+    const auto own = TimeCalls(model, input, per_round, min_per_round, budget_end, clock);
+    t.round_medians.push_back(MedianOf(own));
+    if (reference) ratios.push_back(MedianOf(ref) / MedianOf(own));
     t.reference.insert(t.reference.end(), ref.begin(), ref.end());
     t.model.insert(t.model.end(), own.begin(), own.end());
   }
-  t.speedup = MedianOf(ratios);
+  if (reference) t.speedup = MedianOf(ratios);
   return t;
 }
 
@@ -105,6 +101,7 @@ Result<std::vector<LatencyStats>> MeasureLatency(models::InferenceModel& model, 
     return Error::InvalidArgument("latency against a reference model is measured on cpu only, not {}", options.device);
   }
   if (options.device == "cuda") QG_RETURN_IF_ERROR(RequireCuda("latency on cuda"));
+  if (options.replicates < 1) return Error::InvalidArgument("latency replicates {} must be >= 1", options.replicates);
   std::vector<LatencyStats> all;
   for (int64_t batch : options.batch_sizes) {
     if (batch <= 0) return Error::InvalidArgument("latency batch size {} must be positive", batch);
@@ -121,6 +118,13 @@ Result<std::vector<LatencyStats>> MeasureLatency(models::InferenceModel& model, 
                           return TimeOnCpu(model, reference, input, options);
                         }));
     LatencyStats stats = Summarize(std::move(times.model), batch);
+    if (options.replicates > 1 && times.round_medians.size() > 1) {
+      stats.replicates = static_cast<int>(times.round_medians.size());
+      stats.p50_ms = MedianOf(times.round_medians);
+      const Interval ci = BootstrapMedianInterval(times.round_medians);
+      stats.p50_ci_low_ms = ci.low;
+      stats.p50_ci_high_ms = ci.high;
+    }
     if (reference) {
       stats.reference_p50_ms = Summarize(std::move(times.reference), batch).p50_ms;
       stats.speedup_vs_reference = times.speedup;

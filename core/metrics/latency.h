@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/clock.h"
 #include "core/base/result.h"
 #include "core/metrics/latency_stats.h"
 #include "core/models/inference_model.h"
@@ -21,6 +22,13 @@ struct LatencyOptions {
   double max_seconds_per_batch_size = 5.0;  // stop early, keeping at least min_runs
   int min_runs = 10;
   std::string device = "cpu";  // "cpu" or "cuda"
+  // > 1: the timed runs go in this many rounds (CPU); each round's median is
+  // a replicate, and the stats carry their median and its bootstrap 95 %
+  // interval. With a reference, rounds alternate it with the model (at least
+  // 10 rounds, as without replicates).
+  int replicates = 1;
+  // Where CPU timings read time; tests pass a FakeClock their model advances.
+  const Clock* clock = &SystemClock::Instance();
 };
 
 // `input_shape` is one image: {C, H, W}.
@@ -28,7 +36,8 @@ struct LatencyOptions {
 // With a `reference` (CPU only), each batch size is timed in 10 rounds that
 // alternate the reference and the model on the same input, so that a machine
 // that slows down for a while (a shared VM, a busy node) slows both, and the
-// stats carry the reference's median and the speedup. Cross-job ratios of
+// stats carry the reference's median and the speedup (the median of the
+// rounds' ratios). Cross-job ratios of
 // latencies measured minutes apart move with the machine instead.
 Result<std::vector<LatencyStats>> MeasureLatency(models::InferenceModel& model, const std::vector<int64_t>& input_shape,
                                                  const LatencyOptions& options,

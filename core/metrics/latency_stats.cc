@@ -43,7 +43,8 @@ nlohmann::json LatencyStats::ToJson() const {
           {"std_ms", std_ms},         {"p50_ms", p50_ms}, {"p95_ms", p95_ms},
           {"min_ms", min_ms},         {"ms_per_image", ms_per_image}, {"threads", threads},
           {"device", device},         {"reference_p50_ms", reference_p50_ms},
-          {"speedup_vs_reference", speedup_vs_reference}};
+          {"speedup_vs_reference", speedup_vs_reference}, {"replicates", replicates},
+          {"p50_ci_low_ms", p50_ci_low_ms},   {"p50_ci_high_ms", p50_ci_high_ms}};
 }
 
 LatencyStats LatencyStats::FromJson(const nlohmann::json& j) {
@@ -58,6 +59,9 @@ LatencyStats LatencyStats::FromJson(const nlohmann::json& j) {
   s.ms_per_image = j.value("ms_per_image", 0.0);
   s.threads = j.value("threads", 0);
   s.device = j.value("device", "cpu");
+  s.replicates = j.value("replicates", 0);
+  s.p50_ci_low_ms = j.value("p50_ci_low_ms", 0.0);
+  s.p50_ci_high_ms = j.value("p50_ci_high_ms", 0.0);
   s.reference_p50_ms = j.value("reference_p50_ms", 0.0);
   s.speedup_vs_reference = j.value("speedup_vs_reference", 0.0);
   return s;

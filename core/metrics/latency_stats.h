@@ -32,6 +32,12 @@ struct LatencyStats {
   // over rounds of the ratio of round medians. 0 when not measured.
   double reference_p50_ms = 0;
   double speedup_vs_reference = 0;
+  // With replicates (measure.replicates > 1): the timed runs split into that
+  // many rounds, p50_ms is the median of the round medians, and the interval
+  // its bootstrap 95 % interval (core/metrics/bootstrap.h). 0 otherwise.
+  int replicates = 0;
+  double p50_ci_low_ms = 0;
+  double p50_ci_high_ms = 0;
 
   nlohmann::json ToJson() const;
   static LatencyStats FromJson(const nlohmann::json& j);

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <numeric>
 
@@ -13,6 +14,7 @@
 #include "core/export/onnx_export.h"
 #include "core/export/onnx_file.h"
 #include "core/export/ort_runtime.h"
+#include "core/metrics/bootstrap.h"
 #include "core/models/fp32_inference.h"
 #include "core/models/model_io.h"
 #include "core/quant/engine.h"
@@ -20,13 +22,76 @@
 
 namespace qg::pipeline {
 
+nlohmann::json Fp32RuntimePair::ToJson() const {
+  return {{"batch_size", batch_size},
+          {"libtorch_p50_ms", libtorch_p50_ms},
+          {"ort_p50_ms", ort_p50_ms},
+          {"libtorch_over_ort", libtorch_over_ort}};
+}
+
 nlohmann::json ExportStepResult::ToJson() const {
-  nlohmann::json lat = nlohmann::json::array();
+  nlohmann::json lat = nlohmann::json::array(), pairs = nlohmann::json::array();
   for (const auto& l : latency) lat.push_back(l.ToJson());
+  for (const auto& p : fp32_runtimes) pairs.push_back(p.ToJson());
   return {{"onnx_path", onnx_path},   {"format", format},         {"runtime", runtime},
           {"onnx_bytes", onnx_bytes}, {"nodes", nodes},           {"accuracy", accuracy.ToJson()},
-          {"latency", lat},           {"vs_libtorch", vs_libtorch.ToJson()}};
+          {"latency", lat},           {"vs_libtorch", vs_libtorch.ToJson()}, {"fp32_runtimes", pairs}};
 }
+
+namespace {
+
+constexpr int kRuntimeRounds = 5;
+
+// LibTorch FP32 (frozen, oneDNN) and ONNX Runtime FP32 in kRuntimeRounds
+// alternating rounds per batch size, each round a share of the spec's runs.
+Result<std::vector<Fp32RuntimePair>> TimeFp32OnBothRuntimes(const models::GraphModule& fp32,
+                                                            const onnx_export::OnnxRuntime& ort,
+                                                            const std::string& onnx_path,
+                                                            const std::vector<int64_t>& image_shape,
+                                                            const metrics::LatencyOptions& latency, int threads) {
+  QG_ASSIGN_OR_RETURN(auto compiled, models::CompiledFp32Model::Compile(fp32));
+  std::vector<Fp32RuntimePair> pairs;
+  for (int64_t batch : latency.batch_sizes) {
+    metrics::LatencyOptions round = latency;
+    round.batch_sizes = {batch};
+    round.runs = std::max(1, latency.runs / kRuntimeRounds);
+    round.min_runs = std::min(round.min_runs, round.runs);
+    round.replicates = 1;
+    std::vector<double> torch_ms, ort_ms, ratios;
+    for (int r = 0; r < kRuntimeRounds; ++r) {
+      QG_ASSIGN_OR_RETURN(auto t, metrics::MeasureLatency(*compiled, image_shape, round));
+      QG_ASSIGN_OR_RETURN(auto o, ort.Latency(onnx_path, image_shape, round, threads));
+      torch_ms.push_back(t.front().p50_ms);
+      ort_ms.push_back(o.front().p50_ms);
+      ratios.push_back(t.front().p50_ms / o.front().p50_ms);
+    }
+    pairs.push_back({batch, metrics::MedianOf(torch_ms), metrics::MedianOf(ort_ms), metrics::MedianOf(ratios)});
+    Log("export")->info("FP32 at batch {}: LibTorch {:.3f} ms, ONNX Runtime {:.3f} ms ({} alternating rounds)", batch,
+                        pairs.back().libtorch_p50_ms, pairs.back().ort_p50_ms, kRuntimeRounds);
+  }
+  return pairs;
+}
+
+// The FP32 graph of spec.reference_fp32_path next to the export, for paired
+// timing; "" (with a warning: the timing goes on unpaired) when there is none
+// or it cannot be exported.
+std::string WriteReferenceGraph(const ExportStepSpec& spec) {
+  if (spec.reference_fp32_path.empty()) return "";
+  const std::string path = (std::filesystem::path(spec.out_dir) / "reference_fp32.onnx").string();
+  Status written = [&]() -> Status {
+    QG_ASSIGN_OR_RETURN(auto fp32, models::LoadModel(spec.reference_fp32_path));
+    QG_ASSIGN_OR_RETURN(auto proto, onnx_export::ExportFp32(fp32));
+    return onnx_export::WriteOnnxFile(proto, path);
+  }();
+  if (!written) {
+    Log("export")->warn("no FP32 reference for ONNX Runtime timing: {}", written.error().ToString());
+    return "";
+  }
+  Log("export")->info("ONNX Runtime: timed alternately with the FP32 graph of {}", spec.reference_fp32_path);
+  return path;
+}
+
+}  // namespace
 
 Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
   QG_ASSIGN_OR_RETURN(auto ort, onnx_export::OnnxRuntime::Find());
@@ -36,6 +101,7 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
 
   // Export, and keep the LibTorch model to compare against.
   std::unique_ptr<models::InferenceModel> libtorch;
+  models::GraphModule plain_fp32{nullptr};  // an FP32 model exported as FP32: timed on both runtimes
   onnx::ModelProto proto;
   nlohmann::json model_options;
   if (spec.int8) {
@@ -62,6 +128,7 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
       result.format = "fp16";
     }
     model_options = fp32->meta().options;
+    if (!spec.fp16) plain_fp32 = fp32;
     libtorch = std::make_unique<models::EagerFp32Model>(fp32);
   }
   QG_ASSIGN_OR_RETURN(auto splits, data::OpenDataset(DatasetForOptions(spec.dataset, model_options)));
@@ -99,13 +166,20 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
   }
   if (ort_logits.empty()) return Error::InvalidArgument("{}: the test split is empty", spec.dataset.name);
   result.accuracy = acc.Report();
+  result.accuracy.class_names = info.class_names;
   result.vs_libtorch = metrics::CompareOutputs(torch_run.logits, torch::cat(ort_logits));
   Log("export")->info("ONNX Runtime: top-1 {:.2f} %, agreement with LibTorch {:.2f} %, max abs diff {:.3g}",
                       result.accuracy.top1, result.vs_libtorch.top1_agreement, result.vs_libtorch.max_abs);
 
   if (!spec.measure.latency.batch_sizes.empty()) {
     Log("export")->info("ONNX Runtime: latency at batch sizes {}", nlohmann::json(spec.measure.latency.batch_sizes).dump());
-    QG_ASSIGN_OR_RETURN(result.latency, ort.Latency(result.onnx_path, shape, spec.measure.latency, spec.threads));
+    const std::string fp32_graph = WriteReferenceGraph(spec);
+    QG_ASSIGN_OR_RETURN(result.latency,
+                        ort.Latency(result.onnx_path, shape, spec.measure.latency, spec.threads, fp32_graph));
+    if (plain_fp32 && spec.measure.latency.device == "cpu") {
+      QG_ASSIGN_OR_RETURN(result.fp32_runtimes, TimeFp32OnBothRuntimes(plain_fp32, ort, result.onnx_path, shape,
+                                                                       spec.measure.latency, spec.threads));
+    }
   }
   QG_RETURN_IF_ERROR(WriteFileAtomic((std::filesystem::path(spec.out_dir) / "result.json").string(),
                                      result.ToJson().dump(2)));

@@ -21,11 +21,25 @@ struct ExportStepSpec {
   std::string model_path;  // a quantize job's model file
   bool int8 = false;       // a QuantizedModel file (else an FP32 model file)
   bool fp16 = false;       // an FP16 model file (the fp16 strategy's), exported as FP16 ONNX
+  // INT8 and FP16 exports: the FP32 model they came from. Its FP32 graph is
+  // timed alternately with theirs in ONNX Runtime (speedup_vs_reference).
+  std::string reference_fp32_path;
   std::string engine = "onednn";
   data::DatasetSpec dataset;
   MeasureOptions measure;
   int threads = 1;
   std::string out_dir;
+};
+
+// FP32 on the two runtimes at one batch size, timed in alternating rounds:
+// LibTorch's compiled model, then ONNX Runtime on the exported file.
+struct Fp32RuntimePair {
+  int64_t batch_size = 0;
+  double libtorch_p50_ms = 0;  // median of round medians
+  double ort_p50_ms = 0;
+  double libtorch_over_ort = 0;  // median of the rounds' ratios: > 1 when ONNX Runtime is faster
+
+  nlohmann::json ToJson() const;
 };
 
 struct ExportStepResult {
@@ -37,6 +51,10 @@ struct ExportStepResult {
   metrics::ClassificationReport accuracy;
   std::vector<metrics::LatencyStats> latency;
   metrics::OutputDiff vs_libtorch;  // ONNX Runtime logits vs the same model in LibTorch
+  // FP32 exports only: the same model's LibTorch FP32 timed alternately with
+  // ONNX Runtime, so that "which runtime is the fastest FP32" (the baseline
+  // of every Speedup) is decided under the same machine conditions.
+  std::vector<Fp32RuntimePair> fp32_runtimes;
 
   nlohmann::json ToJson() const;
 };

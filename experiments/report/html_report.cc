@@ -32,25 +32,33 @@ window.addEventListener('load', function () {
 std::string TableHtml(const ResultsView& view) {
   std::string html = "<table><tr>";
   for (const char* h : {"Strategy", "Precision", "INT8 MACs (%)", "Top-1 (%)", "Top-5 (%)", "Latency (ms/img)",
-                        "Speedup", "Size (MB)", "Agree (%)", "Seeds"}) {
+                        "Speedup", "Speedup (own)", "Size (MB)", "Agree (%)", "Seeds"}) {
     html += fmt::format("<th>{}</th>", h);
   }
   html += "</tr>";
   for (const auto& r : view.rows) {
     html += fmt::format(
         "<tr><td>{}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td>"
-        "<td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
+        "<td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td>"
+        "<td class=num>{}</td></tr>",
         EscapeXml(r.label), EscapeXml(r.precision), r.int8_macs.n ? fmt::format("{:.1f}", r.int8_macs.mean) : "-",
-        FormatStat(r.top1, 2), FormatStat(r.top5, 2),
-        FormatStat(r.latency_ms, 4), r.speedup > 0 ? fmt::format("{:.2f}x", r.speedup) : "-", FormatStat(r.size_mb, 3),
+        FormatStat(r.top1, 2), FormatStat(r.top5, 2), FormatLatency(r, 4),
+        r.speedup > 0 ? fmt::format("{:.2f}x", r.speedup) : "-",
+        r.speedup_own > 0 ? fmt::format("{:.2f}x", r.speedup_own) : "-", FormatStat(r.size_mb, 3),
         FormatStat(r.agreement, 2), r.seeds);
   }
   return html + "</table>";
 }
 
-std::vector<std::string> ClassNames(const storage::ExperimentRecord& e, size_t n) {
-  (void)e;
+// The class names the run stored with its confusion matrix (the dataset's),
+// else the class indices.
+std::vector<std::string> ClassNames(const storage::RunRecord& run, size_t n) {
   std::vector<std::string> names;
+  const auto it = run.documents.find("class_names");
+  if (it != run.documents.end() && it->second.is_array() && it->second.size() == n) {
+    for (const auto& name : it->second) names.push_back(name.is_string() ? name.get<std::string>() : name.dump());
+    return names;
+  }
   for (size_t i = 0; i < n; ++i) names.push_back(std::to_string(i));
   return names;
 }
@@ -102,10 +110,11 @@ std::string RenderHtmlReport(const ResultsView& view, const storage::ExperimentR
                         EscapeXml(r.cpu_model), EscapeXml(r.host));
   }
   body += "<h2>Results</h2>" + TableHtml(view);
-  body += fmt::format("<p class=sub>Latency: median of timed runs at batch {}, per image. Speedup: against the FP32 "
-                      "model (frozen TorchScript, oneDNN) on the same device, timed alternately with each model in its "
-                      "own job on CPU; otherwise against the FP32 row.</p>",
-                      view.latency_batch);
+  body += fmt::format("<p class=sub>Latency: median of timed runs at batch {}, per image (± half the bootstrap 95 % "
+                      "interval where measure.replicates is set). {} Speedup (own): against the FP32 model on the row's "
+                      "own runtime, timed alternately with it in the row's job (LibTorch: frozen TorchScript, oneDNN; "
+                      "ONNX Runtime: the FP32 graph of the same model); otherwise that runtime's FP32 row.</p>",
+                      view.latency_batch, EscapeXml(SpeedupCaption(view)));
 
   std::vector<ScatterPoint> points;
   std::vector<std::pair<std::string, double>> sizes;
@@ -135,7 +144,7 @@ std::string RenderHtmlReport(const ResultsView& view, const storage::ExperimentR
   for (const auto& r : view.rows) {
     if (r.runs.empty() || !r.runs.front()->documents.count("confusion")) continue;
     const auto m = r.runs.front()->documents.at("confusion").get<std::vector<std::vector<int64_t>>>();
-    body += "<div class=card>" + HeatmapSvg(r.label, m, ClassNames(experiment, m.size())) + "</div>";
+    body += "<div class=card>" + HeatmapSvg(r.label, m, ClassNames(*r.runs.front(), m.size())) + "</div>";
   }
   body += "</div><h2>Layer-wise MSE vs FP32 (relative, log scale)</h2><div class=grid>";
   for (const auto& r : view.rows) {

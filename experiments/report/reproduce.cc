@@ -56,6 +56,8 @@ Result<std::string> ClaimFigure(const ResultsView& ours, const nlohmann::json& c
     if (!row->top1.n || !base->top1.n) return std::string("-");
     return fmt::format("{:.2f} points", base->top1.mean - row->top1.mean);
   }
+  // A speedup without a named base is the table's: against the fastest FP32.
+  if (kind == "speedup" && !claim.contains("base") && row->speedup > 0) return fmt::format("{:.2f}x", row->speedup);
   if (!row->latency_ms.n || !base->latency_ms.n || row->latency_ms.mean <= 0) return std::string("-");
   return fmt::format("{:.2f}x", base->latency_ms.mean / row->latency_ms.mean);
 }
@@ -149,6 +151,9 @@ Result<Reproduction> ReproduceTable(const ResultsView& ours, const nlohmann::jso
   }
   for (const auto& n : published.value("notes", nlohmann::json::array())) {
     if (n.is_string()) out.notes.push_back(n.get<std::string>());
+  }
+  if (speedup) {
+    if (const std::string caption = SpeedupCaption(ours); !caption.empty()) out.notes.push_back(caption);
   }
   return out;
 }

@@ -126,8 +126,11 @@ ResultRow RowHeader(const Cell& first, const std::vector<std::string>& varying) 
 // Mean and spread over the row's seeds that have a stored run.
 void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::map<std::string, const RunRecord*>& runs,
              int64_t latency_batch) {
-  std::vector<double> top1, top5, lat, size, packed, agree, paired, macs;
+  std::vector<double> top1, top5, lat, size, packed, agree, paired, macs, ci_low, ci_high, runtimes;
+  const std::string runtimes_name = metric::Latency(row.device, latency_batch, metric::kLibtorchFp32OverThis);
   const std::string lat_name = metric::Latency(row.device, latency_batch, metric::kP50Ms);
+  const std::string low_name = metric::Latency(row.device, latency_batch, metric::kP50CiLowMs);
+  const std::string high_name = metric::Latency(row.device, latency_batch, metric::kP50CiHighMs);
   const std::string paired_name = metric::Latency(row.device, latency_batch, metric::kSpeedupVsFp32);
   for (const Cell* c : cells) {
     const auto it = runs.find(c->job->config_hash);
@@ -137,11 +140,16 @@ void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::m
     top1.push_back(Metric(r, metric::kTop1));
     top5.push_back(Metric(r, metric::kTop5));
     if (const double l = Metric(r, lat_name); !std::isnan(l)) lat.push_back(l / static_cast<double>(latency_batch));
+    if (const double lo = Metric(r, low_name), hi = Metric(r, high_name); !std::isnan(lo) && !std::isnan(hi)) {
+      ci_low.push_back(lo / static_cast<double>(latency_batch));
+      ci_high.push_back(hi / static_cast<double>(latency_batch));
+    }
     size.push_back(Metric(r, metric::kSizeBytes) / 1e6);
     if (const double p = Metric(r, metric::kPackedSizeBytes); !std::isnan(p)) packed.push_back(p / 1e6);
     agree.push_back(Metric(r, metric::kTop1Agreement));
     if (const double p = Metric(r, paired_name); !std::isnan(p)) paired.push_back(p);
     if (const double m = Metric(r, metric::kInt8MacShare); !std::isnan(m)) macs.push_back(m);
+    if (const double x = Metric(r, runtimes_name); !std::isnan(x) && x > 0) runtimes.push_back(x);
     if (const auto p = r.documents.find(document::kPrecision); p != r.documents.end()) row.precision = p->second;
   }
   row.seeds = static_cast<int>(row.runs.size());
@@ -152,22 +160,71 @@ void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::m
   row.packed_mb = Stat::Of(packed);
   row.agreement = Stat::Of(agree);
   row.int8_macs = Stat::Of(macs);
+  if (!ci_low.empty() && ci_low.size() == row.runs.size()) {
+    row.latency_ci_low = Stat::Of(ci_low).mean;
+    row.latency_ci_high = Stat::Of(ci_high).mean;
+  }
   if (!paired.empty() && paired.size() == row.runs.size()) {
-    row.speedup = Stat::Of(paired).mean;
+    row.speedup_own = Stat::Of(paired).mean;
     row.paired_speedup = true;
+  }
+  if (!runtimes.empty()) row.libtorch_fp32_over_this = Stat::Of(runtimes).mean;
+}
+
+bool HasLatency(const ResultRow& r) { return r.latency_ms.n > 0 && r.latency_ms.mean > 0; }
+
+// The FP32 row of `runtime` on `device`, if it has a latency.
+const ResultRow* Fp32Row(const std::vector<ResultRow>& rows, const std::string& runtime, const std::string& device) {
+  for (const auto& r : rows) {
+    if (r.strategy == "fp32" && r.runtime == runtime && r.device == device && HasLatency(r)) return &r;
+  }
+  return nullptr;
+}
+
+// The fastest FP32 on `device` and, per runtime, fastest FP32 latency / that
+// runtime's FP32 latency (1 for the fastest runtime, below 1 for the others).
+// Where the ONNX Runtime FP32 job timed LibTorch's FP32 alternately with its
+// own, that paired ratio decides; else the two rows' latencies, measured in
+// different jobs.
+void FastestFp32(ResultsView& view, const std::string& device, std::map<std::string, double>& factor) {
+  const ResultRow* torch = Fp32Row(view.rows, "libtorch", device);
+  const ResultRow* ort = Fp32Row(view.rows, "onnxruntime", device);
+  if (torch && ort && ort->libtorch_fp32_over_this > 0) {
+    const double r = ort->libtorch_fp32_over_this;  // > 1: ONNX Runtime is faster
+    factor["libtorch"] = std::min(1.0, 1.0 / r);
+    factor["onnxruntime"] = std::min(1.0, r);
+    const ResultRow* fastest = r > 1 ? ort : torch;
+    view.fastest_fp32[device] = {fastest->runtime, fastest->label, fastest->latency_ms.mean, true};
+    return;
+  }
+  const ResultRow* fastest = nullptr;
+  for (const ResultRow* r : {torch, ort}) {
+    if (r && (!fastest || r->latency_ms.mean < fastest->latency_ms.mean)) fastest = r;
+  }
+  if (!fastest) return;
+  view.fastest_fp32[device] = {fastest->runtime, fastest->label, fastest->latency_ms.mean, false};
+  for (const ResultRow* r : {torch, ort}) {
+    if (r) factor[r->runtime] = fastest->latency_ms.mean / r->latency_ms.mean;
   }
 }
 
-// Rows without paired timings: the LibTorch FP32 row's latency over theirs.
-void CrossJobSpeedups(std::vector<ResultRow>& rows) {
-  for (auto& row : rows) {
-    if (row.paired_speedup) continue;
-    for (const auto& base : rows) {
-      if (base.strategy == "fp32" && base.runtime == "libtorch" && base.device == row.device && base.latency_ms.n &&
-          row.latency_ms.n && row.latency_ms.mean > 0) {
-        row.speedup = base.latency_ms.mean / row.latency_ms.mean;
-        break;
-      }
+// Both speedups of every row (see ResultRow): against its own runtime's FP32,
+// then against the fastest FP32 on its device.
+void Speedups(ResultsView& view) {
+  std::map<std::string, std::map<std::string, double>> factors;  // device -> runtime -> factor
+  for (const auto& r : view.rows) {
+    if (!factors.count(r.device)) FastestFp32(view, r.device, factors[r.device]);
+  }
+  for (auto& row : view.rows) {
+    const ResultRow* own = Fp32Row(view.rows, row.runtime, row.device);
+    if (!row.paired_speedup && own && HasLatency(row)) row.speedup_own = own->latency_ms.mean / row.latency_ms.mean;
+    const auto fastest = view.fastest_fp32.find(row.device);
+    if (fastest == view.fastest_fp32.end()) continue;
+    const auto& factor = factors[row.device];
+    if (row.speedup_own > 0 && factor.count(row.runtime)) {
+      row.speedup = row.speedup_own * factor.at(row.runtime);
+    } else if (HasLatency(row)) {
+      row.speedup = fastest->second.latency_ms / row.latency_ms.mean;
     }
   }
 }
@@ -212,7 +269,7 @@ Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, co
     FillRow(row, groups[id], by_hash, latency_batch);
     view.rows.push_back(std::move(row));
   }
-  CrossJobSpeedups(view.rows);
+  Speedups(view);
   return view;
 }
 
@@ -228,20 +285,44 @@ Result<std::unique_ptr<LoadedResults>> LoadResults(storage::ResultStore& store, 
   return loaded;
 }
 
+std::string SpeedupCaption(const ResultsView& view) {
+  std::string caption;
+  for (const auto& [device, base] : view.fastest_fp32) {
+    caption += fmt::format("Speedup: vs the fastest FP32 on {}, {} ({}) at b{}, {:.4g} ms per batch{}. ", device,
+                           base.runtime, base.label, view.latency_batch,
+                           base.latency_ms * static_cast<double>(view.latency_batch),
+                           base.paired ? " (runtimes compared in alternating rounds)" : "");
+  }
+  if (caption.empty()) return caption;
+  return caption + "Speedup (own): vs the FP32 model on the row's own runtime.";
+}
+
+std::string FormatLatency(const ResultRow& row, int decimals) {
+  if (row.latency_ms.n == 1 && row.latency_ci_high > row.latency_ci_low) {
+    return fmt::format("{:.{}f} ± {:.{}f}", row.latency_ms.mean, decimals,
+                       (row.latency_ci_high - row.latency_ci_low) / 2, decimals);
+  }
+  return FormatStat(row.latency_ms, decimals);
+}
+
 TextTable ResultsTable(const ResultsView& view) {
   // "Packed (MB)" only where some row has weights below 8 bits.
   const bool packed = std::any_of(view.rows.begin(), view.rows.end(), [](const auto& r) { return r.packed_mb.n > 0; });
   std::vector<std::string> header{"Strategy", "Precision", "INT8 MACs (%)", "Top-1 (%)", "Top-5 (%)",
-                                  fmt::format("Latency (ms/img, b{})", view.latency_batch), "Speedup", "Size (MB)"};
+                                  fmt::format("Latency (ms/img, b{})", view.latency_batch), "Speedup",
+                                  "Speedup (own)", "Size (MB)"};
   if (packed) header.push_back("Packed (MB)");
   header.push_back("Agree (%)");
   TextTable table(header, {true, true});
   for (const auto& r : view.rows) {
     // Coverage is a property of the model, the same for every seed: one number.
     const std::string macs = r.int8_macs.n ? fmt::format("{:.1f}", r.int8_macs.mean) : "-";
-    std::vector<std::string> cells{r.label, r.precision.empty() ? "-" : r.precision, macs, FormatStat(r.top1, 2),
-                                   FormatStat(r.top5, 2), FormatStat(r.latency_ms, 4),
-                                   r.speedup > 0 ? fmt::format("{:.2f}x", r.speedup) : "-", FormatStat(r.size_mb, 3)};
+    auto times = [](double x) { return x > 0 ? fmt::format("{:.2f}x", x) : std::string("-"); };
+    std::vector<std::string> cells{r.label,          r.precision.empty() ? "-" : r.precision,
+                                   macs,             FormatStat(r.top1, 2),
+                                   FormatStat(r.top5, 2), FormatLatency(r, 4),
+                                   times(r.speedup), times(r.speedup_own),
+                                   FormatStat(r.size_mb, 3)};
     if (packed) cells.push_back(r.packed_mb.n ? FormatStat(r.packed_mb, 3) : FormatStat(r.size_mb, 3));
     cells.push_back(FormatStat(r.agreement, 2));
     table.AddRow(cells);

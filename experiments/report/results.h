@@ -3,6 +3,7 @@
 // size, engine, device, where those vary), mean and sample std over seeds.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,16 +37,36 @@ struct ResultRow {
   int seeds = 0;
   Stat top1, top5;
   Stat latency_ms;       // per image, median of timed runs, at the view's batch size
+  // With measure.replicates: the bootstrap 95 % interval of the p50, per
+  // image, averaged over the row's seeds (0, 0 when not measured).
+  double latency_ci_low = 0, latency_ci_high = 0;
   Stat size_mb;          // the file as stored
   Stat packed_mb;        // weights below 8 bits packed at their width (n = 0 for 8-bit rows)
   Stat agreement;        // top-1 agreement with FP32, percent
   Stat int8_macs;        // percent of the multiply-adds on INT8 kernels
-  // Against the LibTorch FP32 model on the same device: where every run of the
-  // row timed it alternately with its own model (speedup_vs_fp32), the mean of
-  // those; else the FP32 row's latency / this row's. 0 without either.
+  // Against the FP32 model on the row's own runtime and device: for LibTorch
+  // rows whose every run timed it alternately with its own model
+  // (speedup_vs_fp32), the mean of those; else that runtime's FP32 row's
+  // latency / this row's. 0 without either.
+  double speedup_own = 0;
+  bool paired_speedup = false;  // which of the two `speedup_own` is
+  // Against the fastest FP32 measured on the device, whichever runtime that
+  // is (ResultsView::fastest_fp32): speedup_own x (fastest FP32 latency / own
+  // runtime's FP32 latency). The Speedup column of every table.
   double speedup = 0;
-  bool paired_speedup = false;  // which of the two `speedup` is
+  // An FP32 ONNX Runtime row's LibTorch FP32 / ONNX Runtime FP32, timed
+  // alternately in its job (mean over seeds; 0 when not measured).
+  double libtorch_fp32_over_this = 0;
   std::vector<const storage::RunRecord*> runs;
+};
+
+// The FP32 row every Speedup is quoted against: the fastest FP32 measured on
+// a device, across runtimes (LibTorch, ONNX Runtime).
+struct Fp32Baseline {
+  std::string runtime;  // "libtorch" or "onnxruntime"
+  std::string label;    // its row, e.g. "fp32 [onnxruntime]"
+  double latency_ms = 0;  // per image, at the view's batch size
+  bool paired = false;    // chosen by LibTorch and ONNX Runtime FP32 timed alternately in one job
 };
 
 struct ResultsView {
@@ -56,7 +77,16 @@ struct ResultsView {
   int64_t latency_batch = 0;
   std::vector<ResultRow> rows;
   const storage::RunRecord* train = nullptr;  // the first seed's training run
+  std::map<std::string, Fp32Baseline> fastest_fp32;  // by device
 };
+
+// "Speedup: vs the fastest FP32, onnxruntime (fp32 [onnxruntime]) at b64,
+// 3.77 ms per batch; Speedup (own): vs the row's own runtime's FP32", one line
+// per device; "" when no FP32 row has a latency.
+std::string SpeedupCaption(const ResultsView& view);
+// "1.5100 ± 0.0600" (p50 and its interval's half-width) for one seed with
+// replicates, else FormatStat of the seeds.
+std::string FormatLatency(const ResultRow& row, int decimals);
 
 // `runs` must outlive the view. latency_batch 0 picks the largest batch measured.
 Result<ResultsView> BuildResults(const storage::ExperimentRecord& experiment, const std::vector<storage::JobRecord>& jobs,
@@ -73,7 +103,8 @@ struct LoadedResults {
 Result<std::unique_ptr<LoadedResults>> LoadResults(storage::ResultStore& store, const std::string& experiment,
                                                    int64_t latency_batch);
 
-// Strategy | Precision | INT8 MACs (%) | Top-1 (%) | Top-5 (%) | Latency (ms/img, bB) | Speedup | Size (MB) | Agree (%)
+// Strategy | Precision | INT8 MACs (%) | Top-1 (%) | Top-5 (%) | Latency (ms/img, bB) | Speedup | Speedup (own)
+// | Size (MB) | Agree (%)
 TextTable ResultsTable(const ResultsView& view);
 
 }  // namespace qg::exp

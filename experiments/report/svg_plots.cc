@@ -34,6 +34,76 @@ std::string Num(double v) {
   return fmt::format("{:.2g}", v);
 }
 
+constexpr int kTicks = 4;  // intervals per axis
+
+// Tick labels for lo..hi that differ from each other: as many decimals as
+// the tick step needs (91.55, 91.60, ... rather than 91.6 five times).
+std::vector<std::string> TickLabels(double lo, double hi) {
+  const double step = (hi - lo) / kTicks;
+  int decimals = step > 0 ? std::max(0, static_cast<int>(std::ceil(-std::log10(step)))) : 0;
+  for (;; ++decimals) {
+    std::vector<std::string> labels;
+    for (int i = 0; i <= kTicks; ++i) {
+      std::string label = fmt::format("{:.{}f}", lo + step * i, decimals);
+      if (label == "-0" || label.find_first_not_of("-0.") == std::string::npos) label = "0";
+      labels.push_back(label);
+    }
+    const bool distinct = std::adjacent_find(labels.begin(), labels.end()) == labels.end();
+    if (distinct || decimals >= 9) return labels;
+  }
+}
+
+// An axis from zero to past the largest value (a latency, a size).
+Axis FromZero(double hi) {
+  if (!std::isfinite(hi) || hi <= 0) return {0, 1};
+  return {0, hi * 1.08};
+}
+
+// Where a label fits: text boxes already placed, and the first of a few
+// offsets around its point that overlaps none (else the least overlapping).
+class LabelPlacer {
+ public:
+  struct Placed {
+    double x, y;
+    bool anchor_end;
+  };
+  Placed Place(double px, double py, const std::string& text) {
+    const double w = 6.2 * static_cast<double>(text.size()), h = 12;
+    const struct { double dx, dy; bool end; } offsets[] = {{7, -6, false},  {7, 14, false}, {-7, -6, true},
+                                                          {-7, 14, true},  {7, -20, false}, {7, 28, false},
+                                                          {-7, -20, true}, {-7, 28, true}};
+    double best_overlap = INFINITY;
+    Box best{};
+    Placed chosen{px + 7, py - 6, false};
+    for (const auto& o : offsets) {
+      Box b{o.end ? px + o.dx - w : px + o.dx, py + o.dy - h + 3, w, h};
+      b.x = std::clamp(b.x, 2.0, std::max(2.0, kW - w - 2));
+      b.y = std::clamp(b.y, kTop, kH - kBottom - h);
+      double overlap = 0;
+      for (const auto& p : boxes_) overlap += p.Overlap(b);
+      if (overlap < best_overlap) {
+        best_overlap = overlap;
+        best = b;
+        chosen = {o.end ? b.x + w : b.x, b.y + h - 3, o.end};
+      }
+      if (overlap == 0) break;
+    }
+    boxes_.push_back(best);
+    return chosen;
+  }
+
+ private:
+  struct Box {
+    double x, y, w, h;
+    double Overlap(const Box& o) const {
+      const double dx = std::min(x + w, o.x + o.w) - std::max(x, o.x);
+      const double dy = std::min(y + h, o.y + o.h) - std::max(y, o.y);
+      return dx > 0 && dy > 0 ? dx * dy : 0;
+    }
+  };
+  std::vector<Box> boxes_;
+};
+
 std::string Open(const std::string& title) {
   return fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
@@ -46,13 +116,21 @@ std::string Open(const std::string& title) {
 std::string Frame(const Axis& x, const Axis& y, const std::string& x_label, const std::string& y_label) {
   std::string s = fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>",
                               kLeft, kTop, kW - kLeft - kRight, kH - kTop - kBottom);
-  for (int i = 0; i <= 4; ++i) {
-    const double xv = x.lo + (x.hi - x.lo) * i / 4, yv = y.lo + (y.hi - y.lo) * i / 4;
+  const auto x_ticks = TickLabels(x.lo, x.hi), y_ticks = TickLabels(y.lo, y.hi);
+  for (int i = 0; i <= kTicks; ++i) {
+    const double xv = x.lo + (x.hi - x.lo) * i / kTicks, yv = y.lo + (y.hi - y.lo) * i / kTicks;
     const double px = x.Map(xv, kLeft, kW - kRight), py = y.Map(yv, kH - kBottom, kTop);
     s += fmt::format("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#ddd\"/>", px, kTop, kH - kBottom);
     s += fmt::format("<line y1=\"{0}\" y2=\"{0}\" x1=\"{1}\" x2=\"{2}\" stroke=\"#ddd\"/>", py, kLeft, kW - kRight);
-    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", px, kH - kBottom + 16, Num(xv));
-    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", kLeft - 6, py + 4, Num(yv));
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", px, kH - kBottom + 16, x_ticks[i]);
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", kLeft - 6, py + 4, y_ticks[i]);
+  }
+  // An axis that does not start at zero says so: a break mark at its foot.
+  if (y.lo > 0) {
+    const double foot = kH - kBottom;
+    s += fmt::format("<path class=\"axis-break\" d=\"M{0},{1} l10,-4 M{0},{2} l10,-4\" stroke=\"#444\" "
+                     "stroke-width=\"1.5\" fill=\"none\"/>",
+                     kLeft - 5, foot - 6, foot - 11);
   }
   s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", (kLeft + kW - kRight) / 2, kH - 14,
                    EscapeXml(x_label));
@@ -96,7 +174,8 @@ std::string ScatterSvg(const std::string& title, const std::string& x_label, con
   for (const auto& p : points) {
     xlo = std::min(xlo, p.x), xhi = std::max(xhi, p.x), ylo = std::min(ylo, p.y), yhi = std::max(yhi, p.y);
   }
-  const Axis x = Padded(std::min(xlo, 0.0), xhi), y = Padded(ylo, yhi);
+  // x (latency) from zero; y (accuracy) from just below the data, with a break mark.
+  const Axis x = FromZero(xhi), y = Padded(ylo, yhi);
   std::string s = Open(title) + Frame(x, y, x_label, y_label);
   if (draw_pareto_front && points.size() > 1) {
     std::string path;
@@ -108,9 +187,16 @@ std::string ScatterSvg(const std::string& title, const std::string& x_label, con
   }
   for (size_t i = 0; i < points.size(); ++i) {
     const double px = x.Map(points[i].x, kLeft, kW - kRight), py = y.Map(points[i].y, kH - kBottom, kTop);
-    s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"{}\"><title>{}</title></circle>", px, py,
-                     kColors[i % 10], EscapeXml(points[i].label));
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{}</text>", px + 7, py - 6, EscapeXml(points[i].label));
+    s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"{}\"><title>{}: {} {}, {} {}</title></circle>",
+                     px, py, kColors[i % 10], EscapeXml(points[i].label), EscapeXml(x_label), Num(points[i].x),
+                     EscapeXml(y_label), Num(points[i].y));
+  }
+  LabelPlacer placer;  // after the points: labels go where no other label is
+  for (size_t i = 0; i < points.size(); ++i) {
+    const double px = x.Map(points[i].x, kLeft, kW - kRight), py = y.Map(points[i].y, kH - kBottom, kTop);
+    const auto at = placer.Place(px, py, points[i].label);
+    s += fmt::format("<text class=\"point-label\" x=\"{:.1f}\" y=\"{:.1f}\"{}>{}</text>", at.x, at.y,
+                     at.anchor_end ? " text-anchor=\"end\"" : "", EscapeXml(points[i].label));
   }
   return s + "</svg>";
 }
@@ -151,8 +237,9 @@ std::string BarSvg(const std::string& title, const std::string& y_label,
 std::string HeatmapSvg(const std::string& title, const std::vector<std::vector<int64_t>>& m,
                        const std::vector<std::string>& labels) {
   const size_t n = m.size();
-  constexpr double kSize = 260, kLeftPad = 90, kTopPad = 40;
-  const double cell = n ? kSize / n : kSize;
+  constexpr double kSize = 260, kLeftPad = 96, kTopPad = 96;
+  const double cell = n ? kSize / static_cast<double>(n) : kSize;
+  auto name = [&](size_t i) { return EscapeXml(i < labels.size() ? labels[i] : std::to_string(i)); };
   int64_t max = 1;
   for (const auto& row : m) {
     for (auto v : row) max = std::max(max, v);
@@ -161,20 +248,34 @@ std::string HeatmapSvg(const std::string& title, const std::vector<std::vector<i
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"sans-serif\" font-size=\"9\"><rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>"
       "<text x=\"{2}\" y=\"16\" font-size=\"12\" font-weight=\"bold\" text-anchor=\"middle\">{3}</text>",
-      kLeftPad + kSize + 10, kTopPad + kSize + 20, (kLeftPad + kSize) / 2, EscapeXml(title));
+      kLeftPad + kSize + 50, kTopPad + kSize + 10, (kLeftPad + kSize) / 2, EscapeXml(title));  // + room for the last slanted name
+  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"10\">predicted</text>",
+                   kLeftPad + kSize / 2, 32);
+  s += fmt::format("<text transform=\"translate(10 {}) rotate(-90)\" text-anchor=\"middle\" font-size=\"10\">true"
+                   "</text>",
+                   kTopPad + kSize / 2);
+  for (size_t c = 0; c < n; ++c) {  // predicted classes along the top, slanted
+    const double cx = kLeftPad + cell * (static_cast<double>(c) + 0.5);
+    s += fmt::format("<text class=\"col-label\" x=\"{0:.1f}\" y=\"{1}\" transform=\"rotate(-45 {0:.1f} {1})\">{2}</text>",
+                     cx, kTopPad - 4, name(c));
+  }
   for (size_t r = 0; r < n; ++r) {
-    s += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>", kLeftPad - 4,
-                     kTopPad + cell * (r + 0.6), EscapeXml(r < labels.size() ? labels[r] : std::to_string(r)));
+    s += fmt::format("<text class=\"row-label\" x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>", kLeftPad - 4,
+                     kTopPad + cell * (static_cast<double>(r) + 0.6), name(r));
     for (size_t c = 0; c < m[r].size(); ++c) {
       const double a = std::sqrt(static_cast<double>(m[r][c]) / static_cast<double>(max));
+      const double x0 = kLeftPad + cell * static_cast<double>(c), y0 = kTopPad + cell * static_cast<double>(r);
       s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"rgb({},{},{})\">"
                        "<title>true {} / predicted {}: {}</title></rect>",
-                       kLeftPad + cell * c, kTopPad + cell * r, cell, cell, static_cast<int>(255 - 225 * a),
-                       static_cast<int>(255 - 160 * a), 255, r, c, m[r][c]);
+                       x0, y0, cell, cell, static_cast<int>(255 - 225 * a), static_cast<int>(255 - 160 * a), 255,
+                       name(r), name(c), m[r][c]);
+      if (cell >= 18 && m[r][c] > 0) {  // counts in the cells where they fit
+        s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"8\" fill=\"{}\" "
+                         "pointer-events=\"none\">{}</text>",
+                         x0 + cell / 2, y0 + cell / 2 + 3, a > 0.6 ? "white" : "#222", m[r][c]);
+      }
     }
   }
-  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">predicted</text>", kLeftPad + kSize / 2,
-                   kTopPad + kSize + 14);
   return s + "</svg>";
 }
 
