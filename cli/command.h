@@ -40,5 +40,6 @@ void AddCoordinatorCommand(CLI::App& app, Action& action);
 void AddWorkerCommand(CLI::App& app, Action& action);
 // submit, status, cancel
 void AddClientCommands(CLI::App& app, Action& action);
+void AddTuneCommand(CLI::App& app, Action& action);
 
 }  // namespace qg::cli

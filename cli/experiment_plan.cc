@@ -35,7 +35,7 @@ std::optional<std::string> MissingDatasetFiles(const nlohmann::json& dataset) {
   return dir;
 }
 
-Result<exp::ExperimentSpec> SpecFromFile(const std::string& path, const PlanOptions& options, std::string* note) {
+Result<nlohmann::json> PreparedSpecJson(const std::string& path, const PlanOptions& options, std::string* note) {
   QG_ASSIGN_OR_RETURN(nlohmann::json raw, exp::ReadSpecJson(path));
   if (!raw.is_object()) return Error::InvalidArgument("spec '{}': must be a JSON object", path);
   if (options.smoke) raw = exp::Smoke(raw);
@@ -71,6 +71,11 @@ Result<exp::ExperimentSpec> SpecFromFile(const std::string& path, const PlanOpti
     }
   }
   if (note != nullptr) *note = fmt::format("{}", fmt::join(notes, "\n"));
+  return raw;
+}
+
+Result<exp::ExperimentSpec> SpecFromFile(const std::string& path, const PlanOptions& options, std::string* note) {
+  QG_ASSIGN_OR_RETURN(nlohmann::json raw, PreparedSpecJson(path, options, note));
   runner::TorchCatalog catalog;
   auto spec = exp::ParseSpec(raw, catalog, quant::DefaultEngine(), std::filesystem::path(path).parent_path().string());
   if (!spec) return spec.error().WithContext(fmt::format("spec '{}'", path));

@@ -34,6 +34,11 @@ struct PlanOptions {
 // nullopt when they are, and for synthetic data, which needs none.
 std::optional<std::string> MissingDatasetFiles(const nlohmann::json& dataset);
 
+// A spec file's JSON with `options` applied (smoke, another dataset, the
+// stand-in when the dataset's files are not here, GPU rows left out on a
+// machine without one); `note` (when given) says what changed.
+Result<nlohmann::json> PreparedSpecJson(const std::string& path, const PlanOptions& options, std::string* note);
+
 // Reads and validates a spec file, applying `options`; when the spec's
 // dataset has a stand-in and its files are not on this machine, the
 // stand-in runs and `note` says so.

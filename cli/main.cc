@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   qg::cli::AddBenchLatencyCommand(app, action);
   qg::cli::AddQuantizeCommand(app, action);
   qg::cli::AddRunCommand(app, action);
+  qg::cli::AddTuneCommand(app, action);
   qg::cli::AddTableCommand(app, action);
   qg::cli::AddReportCommand(app, action);
   qg::cli::AddCompareCommand(app, action);

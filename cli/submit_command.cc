@@ -5,11 +5,10 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/coordinator_client.h"
 #include "cli/experiment_plan.h"
 #include "cli/experiment_watch.h"
 #include "cli/slurm_client.h"
-#include "coordinator/protocol/auth.h"
-#include "coordinator/protocol/client.h"
 #include "core/base/logging.h"
 
 namespace qg::cli {
@@ -41,24 +40,7 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& f) {
       ->capture_default_str();
 }
 
-// Where the coordinator is, and how to talk to it.
-struct Coordinator {
-  protocol::Endpoint at;
-  std::string token;
-  protocol::TlsContext tls;
-
-  Result<nlohmann::json> Ask(const nlohmann::json& request) const { return protocol::Request(at, token, request, tls); }
-};
-
-Result<Coordinator> Reach(const ClientFlags& f) {
-  Coordinator c;
-  QG_ASSIGN_OR_RETURN(c.at, protocol::ParseEndpoint(f.to));
-  QG_ASSIGN_OR_RETURN(c.token, protocol::LoadToken(f.token_file));
-  if (!f.tls_ca.empty()) {
-    QG_ASSIGN_OR_RETURN(c.tls, protocol::ClientTlsContext(f.tls_ca));
-  }
-  return c;
-}
+Result<CoordinatorClient> Reach(const ClientFlags& f) { return ReachCoordinator(f.to, f.token_file, f.tls_ca); }
 
 struct SubmitFlags {
   ClientFlags client;

@@ -1,5 +1,7 @@
 #include "coordinator/client_verbs.h"
 
+#include <set>
+
 #include "core/base/log_text.h"
 
 namespace qg::coord {
@@ -19,6 +21,7 @@ json ClientVerbs::Handle(const protocol::ClientRequest& request) {
         if constexpr (std::is_same_v<T, protocol::SubmitRequest>) return Submit(r);
         if constexpr (std::is_same_v<T, protocol::StatusRequest>) return Status();
         if constexpr (std::is_same_v<T, protocol::CancelRequest>) return Cancel(r);
+        if constexpr (std::is_same_v<T, protocol::ResultsRequest>) return Results(r);
       },
       request);
 }
@@ -42,6 +45,20 @@ json ClientVerbs::Cancel(const protocol::CancelRequest& r) {
   for (const auto& lease : *revoked) workers_.Revoke(lease);
   log_->info("experiment '{}' cancelled ({} running job(s) revoked)", EscapeForLog(r.experiment), revoked->size());
   return {{"type", "cancelled"}, {"experiment", r.experiment}, {"revoked", revoked->size()}};
+}
+
+json ClientVerbs::Results(const protocol::ResultsRequest& r) {
+  auto outcome = queue_.Outcomes(r.experiment);
+  if (!outcome) return ErrorReply(outcome.error());
+  const std::set<std::string> wanted(r.documents.begin(), r.documents.end());
+  json runs = json::array(), failed = json::array();
+  for (auto& run : outcome->runs) {
+    std::erase_if(run.documents, [&](const auto& d) { return !wanted.count(d.first); });
+    run.result = json::object();  // the job's whole report: large, and in the documents already
+    runs.push_back(run.ToJson());
+  }
+  for (const auto& [key, error] : outcome->failed) failed.push_back({{"key", key}, {"error", error}});
+  return {{"type", "results"}, {"runs", std::move(runs)}, {"failed", std::move(failed)}};
 }
 
 }  // namespace qg::coord

@@ -30,6 +30,7 @@ class ClientVerbs {
   nlohmann::json Submit(const protocol::SubmitRequest& r);
   nlohmann::json Status() const;
   nlohmann::json Cancel(const protocol::CancelRequest& r);
+  nlohmann::json Results(const protocol::ResultsRequest& r);
 
   JobQueue& queue_;
   WorkerPool& workers_;

@@ -270,6 +270,26 @@ Result<std::vector<std::string>> JobQueue::ExpireLeases() {
   return expired;
 }
 
+Result<JobQueue::ExperimentOutcome> JobQueue::Outcomes(const std::string& experiment) {
+  const auto e = std::find_if(experiments_.begin(), experiments_.end(),
+                              [&](const auto& entry) { return entry.second.name == experiment; });
+  if (e == experiments_.end()) return Error::NotFound("no experiment named '{}' on this coordinator", experiment);
+  ExperimentOutcome out;
+  for (const auto& [id, job] : jobs_) {
+    if (job.experiment_id != e->first) continue;
+    if (job.state == JobState::kFailed || job.state == JobState::kCancelled) {
+      out.failed.emplace_back(job.key, job.last_error);
+      continue;
+    }
+    if (job.state != JobState::kCompleted) continue;
+    QG_ASSIGN_OR_RETURN(auto run, store_.FindRun(job.config_hash));
+    if (!run) continue;
+    run->job_key = job.key;
+    out.runs.push_back(std::move(*run));
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> JobQueue::Cancel(const std::string& experiment) {
   std::vector<std::string> revoked;
   bool found = false;

@@ -80,6 +80,16 @@ class JobQueue {
   // Releases every lease past its expiry; their ids.
   Result<std::vector<std::string>> ExpireLeases();
 
+  // What an experiment's jobs came to so far: the run of each completed job
+  // (under that job's key, even when the run was stored for another
+  // experiment's job with the same config), and the failed or cancelled
+  // jobs' keys with their last error. NotFound for an unknown experiment.
+  struct ExperimentOutcome {
+    std::vector<storage::RunRecord> runs;
+    std::vector<std::pair<std::string, std::string>> failed;
+  };
+  Result<ExperimentOutcome> Outcomes(const std::string& experiment);
+
   // Cancels the experiment's pending and running jobs; the leases to revoke.
   Result<std::vector<std::string>> Cancel(const std::string& experiment);
 

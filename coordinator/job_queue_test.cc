@@ -76,6 +76,31 @@ TEST_F(JobQueueTest, DependentsWaitAndReceiveTheirDependencyRuns) {
   EXPECT_EQ(quant->request.work_dir, exp::JobWorkDir("runs", quant->request.config_hash));
 }
 
+// What a tune reads back between its rounds: each completed job's run under
+// that job's key, and the keys of jobs that failed for good.
+TEST_F(JobQueueTest, OutcomesGiveCompletedRunsByJobKeyAndFailedKeys) {
+  EXPECT_EQ(queue_->Outcomes("e").error().code, ErrorCode::kNotFound);
+  auto doomed = Job("doomed");
+  doomed.max_attempts = 1;
+  ASSERT_TRUE(queue_->Submit("e", {}, {Job("a"), doomed}, false));
+  for (int i = 0; i < 2; ++i) {
+    auto lease = Next();
+    ASSERT_TRUE(lease);
+    if (lease->request.key == "a") {
+      ASSERT_TRUE(*queue_->Complete(lease->lease_id, RunFor(*lease)));
+    } else {
+      ASSERT_TRUE(*queue_->Fail(lease->lease_id, Error::Internal("boom")));
+    }
+  }
+  auto out = queue_->Outcomes("e");
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->runs.size(), 1u);
+  EXPECT_EQ(out->runs[0].job_key, "a");
+  ASSERT_EQ(out->failed.size(), 1u);
+  EXPECT_EQ(out->failed[0].first, "doomed");
+  EXPECT_NE(out->failed[0].second.find("boom"), std::string::npos);
+}
+
 TEST_F(JobQueueTest, OnlyJobsThatFitTheFreeResourcesAreLeased) {
   ASSERT_TRUE(queue_->Submit("e", {}, {Job("gpu", {}, {{"cpus", 1}, {"gpus", 1}}), Job("cpu")}, false));
   auto first = Next({.cpus = 2, .gpus = 0});

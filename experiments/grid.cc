@@ -111,6 +111,11 @@ std::string CellKey(const QuantizeConfig& c, const Cell& cell, bool int8) {
 
 }  // namespace
 
+storage::JobRecord QuantizeJobOf(const ExperimentSpec& s, std::string key, const QuantizeConfig& q,
+                                 const std::string& train_key) {
+  return Job(std::move(key), JobKind::kQuantize, q.ToJson(), {train_key}, s.measure.threads, q.device, s.max_attempts);
+}
+
 Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& s, const Catalog& catalog) {
   std::vector<storage::JobRecord> jobs;
   for (int64_t seed : s.seeds) {
@@ -121,8 +126,7 @@ Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& s, cons
       for (const Cell& cell : CellsOf(s, entry, int8)) {
         QG_ASSIGN_OR_RETURN(QuantizeConfig q, CellConfig(s, cell, catalog, seed, train_hash));
         const std::string key = CellKey(q, cell, int8);
-        jobs.push_back(Job(key, JobKind::kQuantize, q.ToJson(), {train_key}, s.measure.threads, q.device,
-                           s.max_attempts));
+        jobs.push_back(QuantizeJobOf(s, key, q, train_key));
         // ONNX Runtime is measured on the CPU, from FP32, FP16 and QDQ INT8
         // graphs: the other devices' copies are not exported.
         if (s.export_.onnx && q.device == "cpu") {

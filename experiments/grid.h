@@ -29,4 +29,9 @@ namespace qg::exp {
 
 Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& spec, const Catalog& catalog);
 
+// The quantize job of `config` under `key`, waiting for `train_key`: what
+// ExpandGrid makes for each cell (a tune makes more of them as it goes).
+storage::JobRecord QuantizeJobOf(const ExperimentSpec& spec, std::string key, const QuantizeConfig& config,
+                                 const std::string& train_key);
+
 }  // namespace qg::exp

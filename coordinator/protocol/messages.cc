@@ -165,6 +165,19 @@ Result<ClientRequest> ParseClient(JsonFields& f, const std::string& type, const 
     QG_ASSIGN_OR_RETURN(auto experiment, BoundedString(f, "experiment", kMaxNameChars));
     return CancelRequest{std::move(experiment)};
   }
+  if (type == "results") {
+    QG_RETURN_IF_ERROR(f.AllowOnly({"type", "experiment", "documents"}));
+    ResultsRequest r;
+    QG_ASSIGN_OR_RETURN(r.experiment, BoundedString(f, "experiment", kMaxNameChars));
+    QG_ASSIGN_OR_RETURN(r.documents, f.Strings("documents"));
+    if (r.documents.size() > kMaxDocumentsPerResults) {
+      return Error::InvalidArgument("results.documents: more than {}", kMaxDocumentsPerResults);
+    }
+    for (const auto& d : r.documents) {
+      if (d.size() > kMaxNameChars) return Error::InvalidArgument("results.documents: a name over {} characters", kMaxNameChars);
+    }
+    return r;
+  }
   if (type == "submit") {
     QG_RETURN_IF_ERROR(f.AllowOnly({"type", "name", "spec", "jobs", "force"}));
     SubmitRequest r;

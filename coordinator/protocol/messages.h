@@ -16,6 +16,9 @@
 //   submit {name, spec, jobs: [job...], force}  → submitted {experiment_id, jobs, cached}
 //   status {}                                   → status {experiments: [...], workers: [...]}
 //   cancel {experiment}                         → cancelled {jobs}
+//   results {experiment, documents: [name...]}  → results {runs: [run...], failed: [{key, error}]}
+//                                                 (each completed job's run under the job's key, with its
+//                                                 metrics and only the named documents; a tune reads them)
 //   any                                         → error {message}
 #pragma once
 
@@ -68,6 +71,7 @@ nlohmann::json SubmitMessage(const std::string& name, const nlohmann::json& spec
 inline constexpr size_t kMaxNameChars = 200;
 inline constexpr size_t kMaxLogLineChars = 4096;
 inline constexpr size_t kMaxJobsPerSubmit = 1'000'000;
+inline constexpr size_t kMaxDocumentsPerResults = 16;
 
 struct Hello {
   uint32_t protocol = 0;
@@ -102,7 +106,11 @@ struct StatusRequest {};
 struct CancelRequest {
   std::string experiment;
 };
-using ClientRequest = std::variant<SubmitRequest, StatusRequest, CancelRequest>;
+struct ResultsRequest {
+  std::string experiment;
+  std::vector<std::string> documents;  // which documents of each run to send (metrics always go)
+};
+using ClientRequest = std::variant<SubmitRequest, StatusRequest, CancelRequest, ResultsRequest>;
 
 Result<Hello> ParseHello(const nlohmann::json& message);
 Result<WorkerMessage> ParseWorkerMessage(const nlohmann::json& message);

@@ -43,6 +43,7 @@ std::vector<Kind> Kinds() {
                   {"force", false}}, client},
       {"status", {{"type", "status"}}, client},
       {"cancel", {{"type", "cancel"}, {"experiment", "e"}}, client},
+      {"results", {{"type", "results"}, {"experiment", "e"}, {"documents", {"details"}}}, client},
   };
 }
 
@@ -92,6 +93,18 @@ TEST(Messages, EveryFieldOfTheWrongTypeIsRefusedWithoutThrowing) {
   }
   EXPECT_GT(refused, 100);
   EXPECT_LT(accepted, refused / 3);
+}
+
+TEST(Messages, AResultsRequestAsksForAFewNamedDocumentsAtMost) {
+  json ok{{"type", "results"}, {"experiment", "e"}, {"documents", {"details", "confusion"}}};
+  ASSERT_TRUE(ParseClientRequest(ok));
+  EXPECT_EQ(std::get<ResultsRequest>(*ParseClientRequest(ok)).documents.size(), 2u);
+  json many = ok;
+  many["documents"] = std::vector<std::string>(17, "details");
+  EXPECT_EQ(ParseClientRequest(many).error().message, "results.documents: more than 16");
+  json huge = ok;
+  huge["documents"] = {std::string(201, 'x')};
+  EXPECT_EQ(ParseClientRequest(huge).error().message, "results.documents: a name over 200 characters");
 }
 
 TEST(Messages, ErrorsNameTheMessageAndTheField) {

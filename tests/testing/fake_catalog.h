@@ -25,6 +25,12 @@ class FakeCatalog final : public exp::Catalog {
                                                const std::string& path) const override {
     nlohmann::json out = nlohmann::json::object();
     for (const auto& [key, value] : params.items()) {
+      const bool mpq_choice = strategy == "mpq" && (key == "fp32_layers" || key == "objective" ||
+                                                    key == "accuracy_budget" || key == "size_budget");
+      if (mpq_choice) {
+        out[key] = value;
+        continue;
+      }
       if (!IsInt8Strategy(strategy) || (key != "observer" && key != "calibration_size" && key != "weight_bits" &&
                                          key != "weight_granularity")) {
         return Error::InvalidArgument("{}: unknown parameter \"{}\"", path, key);
