@@ -1,12 +1,18 @@
 // quantgrid report: a self-contained HTML page with the table and SVG plots.
 #include <fmt/format.h>
 
+#include <map>
 #include <memory>
+#include <set>
 
 #include "cli/command.h"
 #include "cli/results_output.h"
 #include "core/base/files.h"
+#include "core/base/logging.h"
+#include "core/quant/engine.h"
 #include "experiments/report/html_report.h"
+#include "experiments/report/tune_report.h"
+#include "runner/torch_catalog.h"
 
 namespace qg::cli {
 namespace {
@@ -18,11 +24,37 @@ struct ReportFlags {
   int64_t batch = 0;
 };
 
+// A tune's section: its search recomputed from the stored runs (the search
+// is a function of them), "" for other experiments.
+Result<std::string> TuneSection(storage::ResultStore& store, const storage::ExperimentRecord& e) {
+  if (!exp::IsTuneSpec(e.spec)) return std::string();
+  runner::TorchCatalog catalog;
+  auto spec = exp::ParseTuneSpec(e.spec, catalog, quant::DefaultEngine());
+  if (!spec) {
+    Log("report")->warn("'{}': its tune spec does not parse here ({}); no tune section", e.name, spec.error().message);
+    return std::string();
+  }
+  QG_ASSIGN_OR_RETURN(auto jobs, exp::TuneJobsOf(*spec, catalog));
+  std::map<std::string, storage::RunRecord> runs;
+  std::set<std::string> failed;
+  QG_ASSIGN_OR_RETURN(auto stored, store.ListJobs(e.id));
+  for (const auto& job : stored) {
+    if (job.state == storage::JobState::kFailed || job.state == storage::JobState::kCancelled) failed.insert(job.key);
+    if (job.state != storage::JobState::kCompleted) continue;
+    QG_ASSIGN_OR_RETURN(auto run, store.FindRun(job.config_hash));
+    if (run) runs[job.key] = std::move(*run);
+  }
+  const auto decision = exp::DecideTune(*spec, jobs, catalog, runs, failed, 0);
+  if (!decision.done) Log("report")->warn("'{}': the tune has not finished; its section shows where it is", e.name);
+  return exp::TuneSectionHtml(*spec, decision);
+}
+
 Status RunReport(const ReportFlags& f) {
   QG_ASSIGN_OR_RETURN(auto store, OpenForReading(f.db));
   QG_ASSIGN_OR_RETURN(auto loaded, exp::LoadResults(*store, f.experiment, f.batch));
   const std::string out = f.out.empty() ? fmt::format("runs/{}.html", f.experiment) : f.out;
-  QG_RETURN_IF_ERROR(WriteFileAtomic(out, exp::RenderHtmlReport(loaded->view, loaded->experiment)));
+  QG_ASSIGN_OR_RETURN(std::string tune, TuneSection(*store, loaded->experiment));
+  QG_RETURN_IF_ERROR(WriteFileAtomic(out, exp::RenderHtmlReport(loaded->view, loaded->experiment, tune)));
   fmt::print("report written to {}\n", out);
   return OkStatus();
 }

@@ -116,6 +116,10 @@ storage::JobRecord QuantizeJobOf(const ExperimentSpec& s, std::string key, const
   return Job(std::move(key), JobKind::kQuantize, q.ToJson(), {train_key}, s.measure.threads, q.device, s.max_attempts);
 }
 
+storage::JobRecord RaceJobOf(const ExperimentSpec& s, std::string key, const RaceConfig& r) {
+  return Job(std::move(key), JobKind::kRace, r.ToJson(), {r.a_key, r.b_key}, s.measure.threads, "cpu", s.max_attempts);
+}
+
 Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& s, const Catalog& catalog) {
   std::vector<storage::JobRecord> jobs;
   for (int64_t seed : s.seeds) {

@@ -33,5 +33,7 @@ Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& spec, c
 // ExpandGrid makes for each cell (a tune makes more of them as it goes).
 storage::JobRecord QuantizeJobOf(const ExperimentSpec& spec, std::string key, const QuantizeConfig& config,
                                  const std::string& train_key);
+// A race between two quantize jobs of `spec` (waits for both).
+storage::JobRecord RaceJobOf(const ExperimentSpec& spec, std::string key, const RaceConfig& config);
 
 }  // namespace qg::exp

@@ -13,9 +13,10 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::pair<JobKind, std::string_view>, 6> kKinds{{{JobKind::kTrain, "train"},
+constexpr std::array<std::pair<JobKind, std::string_view>, 7> kKinds{{{JobKind::kTrain, "train"},
                                                                        {JobKind::kQuantize, "quantize"},
                                                                        {JobKind::kExport, "export"},
+                                                                       {JobKind::kRace, "race"},
                                                                        {JobKind::kNoop, "noop"},
                                                                        {JobKind::kSleep, "sleep"},
                                                                        {JobKind::kFail, "fail"}}};
@@ -37,7 +38,7 @@ Result<JobKind> ParseJobKind(std::string_view name) {
   for (const auto& [k, known] : kKinds) {
     if (known == name) return k;
   }
-  return Error::InvalidArgument("unknown job kind '{}'; known: train, quantize, export, noop, sleep, fail", name);
+  return Error::InvalidArgument("unknown job kind '{}'; known: train, quantize, export, race, noop, sleep, fail", name);
 }
 
 bool IsProbe(JobKind kind) { return kind == JobKind::kNoop || kind == JobKind::kSleep || kind == JobKind::kFail; }
@@ -280,6 +281,38 @@ Result<ExportConfig> ExportConfig::FromJson(const json& j, const std::string& pa
   c.code = c.quantize.code;
   c.quantize.code = kQuantizeCodeVersion;
   QG_ASSIGN_OR_RETURN(c.quantize_hash, f.RequiredString("quantize_hash"));
+  return c;
+}
+
+// ---- RaceConfig ----
+
+json RaceConfig::ToJson() const {
+  return {{"code", code},       {"a_key", a_key},       {"a_hash", a_hash},   {"b_key", b_key},
+          {"b_hash", b_hash},   {"dataset", dataset.ToJson()}, {"engine", engine}, {"batch_size", batch_size},
+          {"warmup_runs", warmup_runs}, {"runs", runs}, {"threads", threads}};
+}
+
+Result<RaceConfig> RaceConfig::FromJson(const json& j, const std::string& path) {
+  JsonFields f(j, path);
+  QG_RETURN_IF_ERROR(f.CheckObject());
+  QG_RETURN_IF_ERROR(f.AllowOnly({"code", "a_key", "a_hash", "b_key", "b_hash", "dataset", "engine", "batch_size",
+                                  "warmup_runs", "runs", "threads"}));
+  RaceConfig c;
+  QG_ASSIGN_OR_RETURN(c.code, f.String("code", kRaceCodeVersion));
+  QG_ASSIGN_OR_RETURN(c.a_key, f.RequiredString("a_key"));
+  QG_ASSIGN_OR_RETURN(c.a_hash, f.RequiredString("a_hash"));
+  QG_ASSIGN_OR_RETURN(c.b_key, f.RequiredString("b_key"));
+  QG_ASSIGN_OR_RETURN(c.b_hash, f.RequiredString("b_hash"));
+  QG_ASSIGN_OR_RETURN(json dataset, f.Object("dataset", /*required=*/true));
+  QG_ASSIGN_OR_RETURN(c.dataset, DatasetConfig::FromJson(dataset, f.Field("dataset")));
+  QG_ASSIGN_OR_RETURN(c.engine, f.String("engine"));
+  QG_ASSIGN_OR_RETURN(c.batch_size, f.Integer("batch_size", 64, 1, kMaxBatch));
+  QG_ASSIGN_OR_RETURN(int64_t warmup, f.Integer("warmup_runs", metrics::kDefaultWarmupRuns, 0, kMaxRuns));
+  QG_ASSIGN_OR_RETURN(int64_t runs, f.Integer("runs", 100, 10, kMaxRuns));
+  QG_ASSIGN_OR_RETURN(int64_t threads, f.Integer("threads", 2, 1, 1024));
+  c.warmup_runs = static_cast<int>(warmup);
+  c.runs = static_cast<int>(runs);
+  c.threads = static_cast<int>(threads);
   return c;
 }
 

@@ -27,7 +27,7 @@
 namespace qg::exp {
 
 // Every kind of job there is; the stored form is its name.
-enum class JobKind { kTrain, kQuantize, kExport, kNoop, kSleep, kFail };
+enum class JobKind { kTrain, kQuantize, kExport, kRace, kNoop, kSleep, kFail };
 
 std::string_view JobKindName(JobKind kind);
 // InvalidArgument naming the unknown kind and listing the known ones.
@@ -39,6 +39,7 @@ bool IsProbe(JobKind kind);
 inline constexpr const char* kTrainCodeVersion = "train-1";
 inline constexpr const char* kQuantizeCodeVersion = "quantize-2";
 inline constexpr const char* kExportCodeVersion = "export-1";
+inline constexpr const char* kRaceCodeVersion = "race-1";
 
 // Synthetic data's shape and size ("synthetic": {"channels": 3, "size": 32,
 // ...}); the defaults are a Fashion-MNIST-like 1x28x28, 10 classes.
@@ -146,6 +147,24 @@ struct ExportConfig {
   static Result<ExportConfig> FromJson(const nlohmann::json& j, const std::string& path = "config");
 };
 
+// Two quantize jobs' models timed against each other in alternating rounds
+// on one input (a tune's winner against its runner-up): a latency ratio
+// that does not move with what the machine did between the two jobs.
+struct RaceConfig {
+  std::string code = kRaceCodeVersion;
+  std::string a_key, a_hash;  // the quantize jobs (their keys are this job's dependencies)
+  std::string b_key, b_hash;
+  DatasetConfig dataset;      // the input's shape
+  std::string engine;
+  int64_t batch_size = 64;
+  int warmup_runs = metrics::kDefaultWarmupRuns;
+  int runs = 100;             // per model, in 10 alternating rounds
+  int threads = 2;
+
+  nlohmann::json ToJson() const;
+  static Result<RaceConfig> FromJson(const nlohmann::json& j, const std::string& path = "config");
+};
+
 // A scheduling probe of a probe experiment (experiments/probe_spec.h).
 struct ProbeConfig {
   std::string experiment;
@@ -194,6 +213,11 @@ inline constexpr const char* kSpeedupVsFp32 = "speedup_vs_fp32";  // median of p
 inline constexpr const char* kLibtorchFp32P50Ms = "libtorch_fp32_p50_ms";
 inline constexpr const char* kLibtorchFp32OverThis = "libtorch_fp32_over_this";
 std::string Latency(std::string_view device, int64_t batch, std::string_view stat);
+// A race job's: each model's p50 at the race's batch, and b / a (the median
+// of the rounds' ratios; > 1: a is faster).
+inline constexpr const char* kRaceAP50Ms = "race.a_p50_ms";
+inline constexpr const char* kRaceBP50Ms = "race.b_p50_ms";
+inline constexpr const char* kRaceBOverA = "race.b_over_a";
 }  // namespace metric
 
 namespace document {

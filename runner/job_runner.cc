@@ -11,6 +11,7 @@
 #include "core/base/sha256.h"
 #include "core/pipeline/export_step.h"
 #include "core/pipeline/quantize_step.h"
+#include "core/pipeline/race_step.h"
 #include "core/pipeline/torch_runtime.h"
 #include "core/pipeline/train_step.h"
 #include "core/quant/engine.h"
@@ -247,6 +248,45 @@ Result<RunRecord> RunExport(const JobRequest& req, RunRecord run) {
   return run;
 }
 
+// A race between two quantize jobs' models (a tune's winner and runner-up).
+Result<RunRecord> RunRace(const JobRequest& req, RunRecord run) {
+  QG_ASSIGN_OR_RETURN(auto c, exp::RaceConfig::FromJson(req.config));
+  pipeline::RaceStepSpec spec;
+  auto racer = [&](const std::string& key, pipeline::RaceModel& out) -> Status {
+    const auto dep = req.deps.find(key);
+    if (dep == req.deps.end()) return Error::FailedPrecondition("race '{}': no run of '{}'", req.key, key);
+    for (const auto& a : dep->second.artifacts) {
+      if (a.kind != artifact::kModelInt8 && a.kind != artifact::kModelFp32) continue;
+      QG_ASSIGN_OR_RETURN(std::string sha, Sha256File(a.path));
+      if (!a.sha256.empty() && sha != a.sha256) {
+        return Error::FailedPrecondition("artifact '{}' of job '{}' changed since it was stored", a.path, key);
+      }
+      out = {a.path, a.kind == std::string(artifact::kModelInt8)};
+      const auto ref = dep->second.documents.find(document::kReferenceFp32);
+      if (ref != dep->second.documents.end() && ref->second.is_object()) {
+        spec.fp32_model_path = ref->second.value("path", "");
+      }
+      return OkStatus();
+    }
+    return Error::FailedPrecondition("race '{}': '{}' left no INT8 or FP32 model to time", req.key, key);
+  };
+  QG_RETURN_IF_ERROR(racer(c.a_key, spec.a));
+  QG_RETURN_IF_ERROR(racer(c.b_key, spec.b));
+  spec.dataset = DatasetOf(c.dataset);
+  spec.engine = EngineOf(c.engine);
+  spec.latency.batch_sizes = {c.batch_size};
+  spec.latency.warmup_runs = c.warmup_runs;
+  spec.latency.runs = c.runs;
+  QG_ASSIGN_OR_RETURN(auto stats, pipeline::RunRaceStep(spec));
+  run.engine = c.engine;
+  run.device = "cpu";
+  run.metrics[metric::kRaceAP50Ms] = stats.p50_ms;
+  run.metrics[metric::kRaceBP50Ms] = stats.reference_p50_ms;
+  run.metrics[metric::kRaceBOverA] = stats.speedup_vs_reference;
+  run.result = stats.ToJson();
+  return run;
+}
+
 // Threads a job runs with: its config's, or the machine's cores shared out
 // among the ranks of one data-parallel job.
 int ThreadsFor(const JobRequest& req) {
@@ -270,6 +310,7 @@ Result<RunRecord> RunJob(const JobRequest& req, train::TrainObserver* progress) 
   if (!req.work_dir.empty()) std::filesystem::create_directories(req.work_dir);
   Result<RunRecord> out = kind == exp::JobKind::kTrain      ? RunTrain(req, progress, std::move(run))
                           : kind == exp::JobKind::kQuantize ? RunQuantize(req, progress, std::move(run))
+                          : kind == exp::JobKind::kRace     ? RunRace(req, std::move(run))
                                                             : RunExport(req, std::move(run));
   if (out) out->finished_ms = SystemClock::Instance().WallMillis();
   return out;

@@ -239,6 +239,16 @@ class MpqStrategy final : public StrategyWithOptions<MpqOptions> {
 
   Result<StrategyResult> Run(const StrategyContext& c, MpqOptions o, const nlohmann::json& params) const override {
     QG_ASSIGN_OR_RETURN(PreparedModel prepared, PrepareAndCalibrate(c, o.ptq));
+    if (!o.fp32_layers.empty()) {
+      // An explicit choice (a tune's per-layer search): no sensitivity and
+      // front to measure, the same model as the selection would build for it.
+      o.ptq.convert.fp32_layers = std::set<std::string>(o.fp32_layers.begin(), o.fp32_layers.end());
+      o.ptq.convert.meta = {{"strategy", Name()}, {"params", params}};
+      Log("quant")->info("mpq: {} layers stay FP32 as given ({})", o.fp32_layers.size(), fmt::join(o.fp32_layers, ", "));
+      QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, o.ptq.convert));
+      return FinishInt8(c, std::move(model),
+                        {{"folded_batch_norms", o.ptq.fold_bn}, {"chosen_fp32_count", o.fp32_layers.size()}});
+    }
     // Decisions use held-out training images, never the test split.
     const int64_t n = c.train_set->Size();
     const int64_t sel = std::min(o.selection_size, n / 2);

@@ -97,7 +97,8 @@ std::string WeightRangeSections(const ResultsView& view) {
 
 }  // namespace
 
-std::string RenderHtmlReport(const ResultsView& view, const storage::ExperimentRecord& experiment) {
+std::string RenderHtmlReport(const ResultsView& view, const storage::ExperimentRecord& experiment,
+                             const std::string& extra) {
   std::string body = fmt::format("<h1>{}</h1><p class=sub>{} on {}{}</p>", EscapeXml(view.experiment),
                                  EscapeXml(view.model), EscapeXml(view.dataset),
                                  experiment.spec.contains("description")
@@ -177,7 +178,7 @@ std::string RenderHtmlReport(const ResultsView& view, const storage::ExperimentR
   }
   return fmt::format("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{} - quantgrid report</title>"
                      "<style>{}</style></head><body>{}{}</body></html>\n",
-                     EscapeXml(view.experiment), kStyle, body, kCheckScript);
+                     EscapeXml(view.experiment), kStyle, body + extra, kCheckScript);
 }
 
 }  // namespace qg::exp

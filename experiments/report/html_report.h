@@ -12,6 +12,8 @@
 
 namespace qg::exp {
 
-std::string RenderHtmlReport(const ResultsView& view, const storage::ExperimentRecord& experiment);
+// `extra`: more sections, HTML, at the end of the page (a tune's).
+std::string RenderHtmlReport(const ResultsView& view, const storage::ExperimentRecord& experiment,
+                             const std::string& extra = "");
 
 }  // namespace qg::exp

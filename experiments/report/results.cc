@@ -49,6 +49,9 @@ struct Cell {
 Result<std::vector<Cell>> CellsOf(const std::vector<JobRecord>& jobs) {
   std::vector<Cell> cells;
   for (const auto& j : jobs) {
+    // A tune's screening jobs (a validation subset, a short latency run) are
+    // not rows: its table holds what ran at full fidelity.
+    if (j.key.rfind("screen/", 0) == 0) continue;
     QG_ASSIGN_OR_RETURN(JobKind kind, ParseJobKind(j.kind));
     Cell cell{.job = &j, .kind = kind};
     if (kind == JobKind::kQuantize) {

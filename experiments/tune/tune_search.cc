@@ -364,6 +364,7 @@ class Search {
     std::vector<size_t> order;
     d_.winner = Best(&order);
     if (order.size() > 1) d_.runner_up = order[1];
+    if (!Race()) return Finish(false);
     if (d_.winner) {
       const auto& w = d_.candidates[*d_.winner];
       d_.trace.push_back(fmt::format("winner: {} (objective {:.3f} of FP32, drop {:.2f} on the full test set)",
@@ -372,6 +373,45 @@ class Search {
       d_.trace.push_back("no candidate is feasible at full fidelity");
     }
     return Finish(true);
+  }
+
+  // A latency objective's winner re-timed against its runner-up in
+  // alternating rounds: the runner-up takes over when it is faster beyond
+  // noise, or within noise and smaller. False while the race has not run.
+  bool Race() {
+    const bool latency_only = s_.objective.terms.size() == 1 && s_.objective.HasLatency();
+    if (!latency_only || !d_.winner || !d_.runner_up) return true;
+    auto& w = d_.candidates[*d_.winner];
+    auto& r = d_.candidates[*d_.runner_up];
+    RaceConfig race{.a_key = w.candidate.full.key, .a_hash = w.candidate.full.config_hash,
+                    .b_key = r.candidate.full.key, .b_hash = r.candidate.full.config_hash,
+                    .dataset = s_.full.dataset, .engine = w.candidate.full.config.value("engine", ""),
+                    .batch_size = s_.objective.LatencyBatch(), .warmup_runs = s_.full.measure.warmup_runs,
+                    .runs = std::max(100, s_.full.measure.runs), .threads = s_.full.measure.threads};
+    const auto job = RaceJobOf(s_.full, fmt::format("race/{}/vs/{}", w.candidate.id, r.candidate.id), race);
+    const bool asked = std::any_of(d_.jobs.begin(), d_.jobs.end(), [&](const JobRecord& j) { return j.key == job.key; });
+    if (!asked && !Settled(job.key) && !BudgetLeft()) {
+      d_.trace.push_back("race: no budget left to re-time the winner against the runner-up");
+      return true;
+    }
+    if (!Need(job)) {
+      if (!failed_.count(job.key)) return false;
+      d_.trace.push_back("race: the race job failed; the winner stands on its own figures");
+      return true;
+    }
+    const double b_over_a = Metric(RunOf(job.key), metric::kRaceBOverA).value_or(1.0);
+    const bool faster = b_over_a < 1 - s_.noise;
+    const bool tie_smaller = !faster && b_over_a <= 1 + s_.noise && *r.size_bytes < *w.size_bytes;
+    d_.trace.push_back(fmt::format("race: {} takes {:.3f}x the time of {} in alternating rounds ({}){}",
+                                   w.candidate.id, 1 / b_over_a, r.candidate.id,
+                                   b_over_a > 1 + s_.noise ? "the winner is faster beyond noise"
+                                   : faster                ? "the runner-up is faster beyond noise"
+                                                           : "within noise",
+                                   faster        ? ": the runner-up wins"
+                                   : tie_smaller ? ": the smaller runner-up wins"
+                                                 : ""));
+    if (faster || tie_smaller) std::swap(d_.winner, d_.runner_up);
+    return true;
   }
 
   const TuneSpec& s_;
