@@ -1,9 +1,7 @@
 // quantgrid report: a self-contained HTML page with the table and SVG plots.
 #include <fmt/format.h>
 
-#include <map>
 #include <memory>
-#include <set>
 
 #include "cli/command.h"
 #include "cli/results_output.h"
@@ -35,16 +33,8 @@ Result<std::string> TuneSection(storage::ResultStore& store, const storage::Expe
     return std::string();
   }
   QG_ASSIGN_OR_RETURN(auto jobs, exp::TuneJobsOf(*spec, catalog));
-  std::map<std::string, storage::RunRecord> runs;
-  std::set<std::string> failed;
-  QG_ASSIGN_OR_RETURN(auto stored, store.ListJobs(e.id));
-  for (const auto& job : stored) {
-    if (job.state == storage::JobState::kFailed || job.state == storage::JobState::kCancelled) failed.insert(job.key);
-    if (job.state != storage::JobState::kCompleted) continue;
-    QG_ASSIGN_OR_RETURN(auto run, store.FindRun(job.config_hash));
-    if (run) runs[job.key] = std::move(*run);
-  }
-  const auto decision = exp::DecideTune(*spec, jobs, catalog, runs, failed, 0);
+  QG_ASSIGN_OR_RETURN(auto outcomes, exp::OutcomesFromStore(store, e.name));
+  const auto decision = exp::DecideTune(*spec, jobs, catalog, outcomes.runs, outcomes.failed, 0);
   if (!decision.done) Log("report")->warn("'{}': the tune has not finished; its section shows where it is", e.name);
   return exp::TuneSectionHtml(*spec, decision);
 }

@@ -75,10 +75,8 @@ WatchSummary Summarize(const Counts& c) {
           .work = "; Slurm: " + (slurm.empty() ? std::string("no live tasks") : slurm), .failures = c.failures};
 }
 
-}  // namespace
-
-Status SubmitToSlurm(const ExperimentPlan& plan, const SlurmClientFlags& f, bool force, bool wait) {
-  QG_ASSIGN_OR_RETURN(auto s, Open(f, /*create=*/true));
+// Submits the plan's arrays; `s` stays open for the watch.
+Status SubmitArrays(SlurmSession& s, const ExperimentPlan& plan, bool force) {
   const slurm::SubmitOptions options{.executable = worker::SelfExecutable(), .force = force};
   QG_ASSIGN_OR_RETURN(auto sub, s.backend->Submit(plan.name, plan.spec, plan.slurm, plan.jobs, options));
   fmt::print("submitted '{}' to Slurm: {} jobs, {} already done, {} still queued from an earlier submit\n", plan.name,
@@ -87,20 +85,37 @@ Status SubmitToSlurm(const ExperimentPlan& plan, const SlurmClientFlags& f, bool
     fmt::print("  array {} ({}): {} task(s), script {}\n", a.slurm_id, a.name, a.tasks, a.script);
   }
   std::fflush(stdout);  // before the progress lines on stderr
+  return OkStatus();
+}
+
+// Each poll also ingests the outcomes tasks have written since the last one.
+Result<WatchSummary> WatchSlurm(SlurmSession& s, const ExperimentPlan& plan, const SlurmClientFlags& f) {
+  const WatchPoll poll = [&]() -> Result<WatchSummary> {
+    QG_ASSIGN_OR_RETURN(auto views, s.backend->Refresh(plan.name));
+    return Summarize(Count(views));
+  };
+  return WatchUntilDone(poll, {.experiment = plan.name,
+                               .interval = std::chrono::milliseconds(static_cast<int64_t>(f.poll_seconds * 1000)),
+                               .quiet_at_most = std::chrono::seconds(30)});
+}
+
+}  // namespace
+
+Result<WatchSummary> RunOnSlurm(const ExperimentPlan& plan, const SlurmClientFlags& f, bool force) {
+  QG_ASSIGN_OR_RETURN(auto s, Open(f, /*create=*/true));
+  QG_RETURN_IF_ERROR(SubmitArrays(s, plan, force));
+  return WatchSlurm(s, plan, f);
+}
+
+Status SubmitToSlurm(const ExperimentPlan& plan, const SlurmClientFlags& f, bool force, bool wait) {
+  QG_ASSIGN_OR_RETURN(auto s, Open(f, /*create=*/true));
+  QG_RETURN_IF_ERROR(SubmitArrays(s, plan, force));
   if (!wait) {
     fmt::print("follow it with: quantgrid status --backend slurm --db {} --root {} --experiment '{}'\n", f.db, f.root,
                plan.name);
     return OkStatus();
   }
-  // Each poll also ingests the outcomes tasks have written since the last one.
-  const WatchPoll poll = [&]() -> Result<WatchSummary> {
-    QG_ASSIGN_OR_RETURN(auto views, s.backend->Refresh(plan.name));
-    return Summarize(Count(views));
-  };
-  QG_ASSIGN_OR_RETURN(auto done, WatchUntilDone(poll, {.experiment = plan.name,
-                                                       .interval = std::chrono::milliseconds(
-                                                           static_cast<int64_t>(f.poll_seconds * 1000)),
-                                                       .quiet_at_most = std::chrono::seconds(30)}));
+  QG_ASSIGN_OR_RETURN(auto done, WatchSlurm(s, plan, f));
   if (!plan.probe) QG_RETURN_IF_ERROR(PrintResults(*s.store, plan.name, "md", 0));
   if (done.failed > 0) {
     return Error::FailedPrecondition("{} of {} jobs of '{}' did not complete: {}", done.failed,

@@ -48,6 +48,26 @@ int GridFullJobs(const exp::TuneDecision& d) {
                                                                             v.candidate.label != "mpq-auto"; }));
 }
 
+// Whether mixed precision paid: the best feasible per-layer candidate against
+// the best feasible uniform one, on the objective at full fidelity.
+std::string MixedVersusUniform(const exp::TuneDecision& d) {
+  const CandidateView *mixed = nullptr, *uniform = nullptr;
+  for (const auto& v : d.candidates) {
+    if (v.fate != Fate::kFeasible || !v.full_objective) continue;
+    const bool is_mixed = v.candidate.fp32_layers >= 0 || v.candidate.label == "mpq-auto";
+    const CandidateView*& best = is_mixed ? mixed : uniform;
+    if (best == nullptr || *v.full_objective < *best->full_objective) best = &v;
+  }
+  if (mixed == nullptr) return "Per-layer: no mixed INT8/FP32 candidate is feasible at full fidelity.";
+  const std::string uniform_text =
+      uniform ? fmt::format("{} ({:.3f})", uniform->candidate.id, *uniform->full_objective) : "none is feasible";
+  return fmt::format("Per-layer: the best feasible mixed INT8/FP32 model, {} (objective {:.3f}), {} the best feasible "
+                     "uniform one: {}.",
+                     mixed->candidate.id, *mixed->full_objective,
+                     uniform == nullptr || *mixed->full_objective < *uniform->full_objective ? "beats" : "does not beat",
+                     uniform_text);
+}
+
 }  // namespace
 
 json WinnerSpec(const json& tune_spec, const exp::TuneCandidate& winner) {
@@ -86,6 +106,7 @@ json TuneOutcomeJson(const exp::TuneSpec& spec, const exp::TuneDecision& d) {
     out["winner_spec"] = WinnerSpec(spec.full.raw, d.candidates[*d.winner].candidate);
   }
   if (d.runner_up) out["runner_up"] = d.candidates[*d.runner_up].candidate.id;
+  if (spec.per_layer.enabled) out["per_layer"] = MixedVersusUniform(d);
   json front = json::array();
   for (size_t i : ParetoFront(d.candidates)) front.push_back(d.candidates[i].candidate.id);
   out["pareto_front"] = front;
@@ -132,6 +153,7 @@ void PrintTuneOutcome(const exp::TuneSpec& spec, const exp::TuneDecision& d, con
   fmt::print("\n\nJobs: {} screening + {} full-fidelity; the exhaustive grid is {} full-fidelity jobs ({:.0f} %).\n",
              d.screen_jobs, d.full_jobs, grid, grid > 0 ? 100.0 * d.full_jobs / grid : 0.0);
   if (!d.stopped_by.empty()) fmt::print("Stopped early: {}.\n", d.stopped_by);
+  if (spec.per_layer.enabled) fmt::print("{}\n", MixedVersusUniform(d));
   if (!d.winner) {
     fmt::print("No candidate meets the constraint at full fidelity.\n");
     return;

@@ -134,9 +134,8 @@ Result<std::vector<metrics::LatencyStats>> OnnxRuntime::Latency(const std::strin
                                 "--runs",    std::to_string(options.runs),
                                 "--threads", std::to_string(threads)};
   if (!reference_path.empty()) {
-    constexpr int kPairedRounds = 10;  // as metrics::MeasureLatency with a reference
     args.insert(args.end(), {"--reference", reference_path, "--rounds",
-                             std::to_string(std::max(kPairedRounds, options.replicates))});
+                             std::to_string(std::max(metrics::kPairedRounds, options.replicates))});
   }
   QG_ASSIGN_OR_RETURN(auto reply, RunRunner(args));
   std::vector<metrics::LatencyStats> stats;
@@ -152,11 +151,7 @@ Result<std::vector<metrics::LatencyStats>> OnnxRuntime::Latency(const std::strin
         const auto first = times.begin() + static_cast<std::ptrdiff_t>(r * per_round);
         medians.push_back(metrics::MedianOf({first, first + static_cast<std::ptrdiff_t>(per_round)}));
       }
-      const auto ci = metrics::BootstrapMedianInterval(medians);
-      s.replicates = options.replicates;
-      s.p50_ms = metrics::MedianOf(medians);
-      s.p50_ci_low_ms = ci.low;
-      s.p50_ci_high_ms = ci.high;
+      metrics::SetReplicates(s, medians);
     }
     if (entry.contains("reference_times_ms") && entry.contains("round_ratios")) {
       const auto reference = entry.at("reference_times_ms").get<std::vector<double>>();

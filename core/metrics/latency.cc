@@ -21,8 +21,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr int kPairedRounds = 10;
-
 // Milliseconds of up to `runs` calls; stops early past `budget_end` once
 // `min_runs` are in.
 std::vector<double> TimeCalls(models::InferenceModel& model, const torch::Tensor& input, int runs, int min_runs,
@@ -118,13 +116,7 @@ Result<std::vector<LatencyStats>> MeasureLatency(models::InferenceModel& model, 
                           return TimeOnCpu(model, reference, input, options);
                         }));
     LatencyStats stats = Summarize(std::move(times.model), batch);
-    if (options.replicates > 1 && times.round_medians.size() > 1) {
-      stats.replicates = static_cast<int>(times.round_medians.size());
-      stats.p50_ms = MedianOf(times.round_medians);
-      const Interval ci = BootstrapMedianInterval(times.round_medians);
-      stats.p50_ci_low_ms = ci.low;
-      stats.p50_ci_high_ms = ci.high;
-    }
+    if (options.replicates > 1) SetReplicates(stats, times.round_medians);
     if (reference) {
       stats.reference_p50_ms = Summarize(std::move(times.reference), batch).p50_ms;
       stats.speedup_vs_reference = times.speedup;

@@ -15,6 +15,10 @@
 
 namespace qg::metrics {
 
+// Rounds that alternate a model with its reference (and ONNX Runtime's
+// paired timings, core/export/ort_runtime.h): at least this many.
+inline constexpr int kPairedRounds = 10;
+
 struct LatencyOptions {
   std::vector<int64_t> batch_sizes = kDefaultBatchSizes;
   int warmup_runs = kDefaultWarmupRuns;

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/base/check.h"
+#include "core/metrics/bootstrap.h"
 
 namespace qg::metrics {
 namespace {
@@ -65,6 +66,15 @@ LatencyStats LatencyStats::FromJson(const nlohmann::json& j) {
   s.reference_p50_ms = j.value("reference_p50_ms", 0.0);
   s.speedup_vs_reference = j.value("speedup_vs_reference", 0.0);
   return s;
+}
+
+void SetReplicates(LatencyStats& stats, const std::vector<double>& round_medians) {
+  if (round_medians.size() < 2) return;
+  const Interval ci = BootstrapMedianInterval(round_medians);
+  stats.replicates = static_cast<int>(round_medians.size());
+  stats.p50_ms = MedianOf(round_medians);
+  stats.p50_ci_low_ms = ci.low;
+  stats.p50_ci_high_ms = ci.high;
 }
 
 }  // namespace qg::metrics

@@ -45,5 +45,10 @@ struct LatencyStats {
 
 // Statistics of per-batch times in milliseconds (at least one sample).
 LatencyStats Summarize(std::vector<double> batch_ms, int64_t batch_size);
+// Replicates: `stats.p50_ms` becomes the median of the rounds' medians and
+// the interval its bootstrap 95 % interval (core/metrics/bootstrap.h); one
+// round or none leaves `stats` as it is. LibTorch and ONNX Runtime timings
+// alike.
+void SetReplicates(LatencyStats& stats, const std::vector<double>& round_medians);
 
 }  // namespace qg::metrics

@@ -490,6 +490,22 @@ TuneDecision DecideTune(const TuneSpec& spec, const TuneJobs& jobs, const Catalo
   return Search(spec, jobs, catalog, runs, failed, minutes).Decide();
 }
 
+Result<TuneOutcomes> OutcomesFromStore(storage::ResultStore& store, const std::string& experiment) {
+  TuneOutcomes out;
+  QG_ASSIGN_OR_RETURN(auto e, store.GetExperiment(experiment));
+  if (!e) return out;
+  QG_ASSIGN_OR_RETURN(auto jobs, store.ListJobs(e->id));
+  for (const auto& job : jobs) {
+    if (job.state == storage::JobState::kFailed || job.state == storage::JobState::kCancelled) {
+      out.failed.insert(job.key);
+    }
+    if (job.state != storage::JobState::kCompleted) continue;
+    QG_ASSIGN_OR_RETURN(auto run, store.FindRun(job.config_hash));
+    if (run) out.runs[job.key] = std::move(*run);
+  }
+  return out;
+}
+
 json WinnerFragment(const TuneCandidate& winner) {
   const json& c = winner.full.config;
   json entry{{"name", c.value("strategy", "")}, {"label", c.value("label", "")}, {"params", c.value("params", json::object())}};

@@ -34,6 +34,7 @@
 #include "experiments/catalog.h"
 #include "experiments/tune/tune_spec.h"
 #include "storage/records.h"
+#include "storage/result_store.h"
 
 namespace qg::exp {
 
@@ -94,6 +95,14 @@ Status CheckBudget(const TuneSpec& spec, const TuneJobs& jobs);
 TuneDecision DecideTune(const TuneSpec& spec, const TuneJobs& jobs, const Catalog& catalog,
                         const std::map<std::string, storage::RunRecord>& runs, const std::set<std::string>& failed,
                         double minutes);
+
+// What an experiment's jobs came to, as the search reads it.
+struct TuneOutcomes {
+  std::map<std::string, storage::RunRecord> runs;  // by this experiment's job key
+  std::set<std::string> failed;                    // failed or cancelled jobs' keys
+};
+// From a store (Slurm's, or a report's); empty when the experiment is not there yet.
+Result<TuneOutcomes> OutcomesFromStore(storage::ResultStore& store, const std::string& experiment);
 
 // The winner's quantize config as a spec fragment that `run` reproduces:
 // {"grid": {"strategies": [{"name", "label", "params"}], "engines": [...]}}.

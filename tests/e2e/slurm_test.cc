@@ -1,7 +1,8 @@
 // `quantgrid submit --backend slurm` on a real one-node Slurm cluster, brought
 // up for this test by deploy/slurm-local.sh on ports of its own: a 4-job grid
 // runs as sbatch job arrays, `status` shows Slurm's states while it runs, the
-// rows land in SQLite, and cancelled jobs show as cancelled in both worlds.
+// rows land in SQLite, and cancelled jobs show as cancelled in both worlds; a
+// tune runs its rounds as job arrays.
 // One test, because each test is its own process and the cluster is shared.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -200,6 +201,30 @@ TEST(Slurm, AGridRunsAsJobArraysIntoSqliteAndCancelledJobsShowAsCancelled) {
   }
   const auto integrity = qg::testing::RunCommand({"sqlite3", dir.File("q.db"), "PRAGMA integrity_check"}, cwd);
   EXPECT_EQ(integrity.out, "ok\n") << integrity.err;
+
+  // A tune runs its rounds as job arrays: each round submits what the search
+  // asks for, then the search reads the store the tasks' outcomes land in.
+  std::ofstream(dir.File("tune.json")) << R"({
+    "name": "tiny-tune",
+    "dataset": {"name": "synthetic", "synthetic": {"train": 512, "test": 256}},
+    "model": {"name": "compact_cnn"},
+    "train": {"epochs": 1, "batch_size": 64},
+    "measure": {"batch_sizes": [8], "runs": 6, "warmup_runs": 2, "layer_mse_images": 0},
+    "tune": {"space": {"strategies": ["naive_ptq", "bn_fold"], "calibration_sizes": [64]},
+             "constraint": {"max_top1_drop": 5.0}, "objective": "size", "screen": {"eval_images": 128, "runs": 4}}
+  })";
+  const auto tune = RunQuantgrid(with({"tune", dir.File("tune.json"), "--poll-seconds", "1"}), cwd);
+  ASSERT_EQ(tune.exit_code, 0) << tune.out << tune.err;
+  EXPECT_NE(tune.out.find("Winner: bn_fold/"), std::string::npos) << tune.out;
+  {
+    auto store = *storage::SqliteResultStore::Open(dir.File("q.db"));
+    const auto jobs = *store->ListJobs((*store->GetExperiment("tiny-tune"))->id);
+    EXPECT_GE(jobs.size(), 5u);  // training, 3 screening jobs, FP32's full job, a wave
+    for (const auto& job : jobs) {
+      EXPECT_EQ(job.state, storage::JobState::kCompleted) << job.key << ": " << job.last_error;
+      EXPECT_EQ(job.worker.rfind("slurm:", 0), 0u) << job.key << " ran on " << job.worker;
+    }
+  }
 
   // A spec whose sbatch options could inject a line is refused before anything is submitted.
   std::ofstream(dir.File("inject.json")) << R"({"name": "inject", "probe": {"kind": "noop", "count": 1},
