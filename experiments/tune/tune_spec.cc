@@ -162,7 +162,6 @@ Result<TuneSpec> ParseTuneSpec(const json& raw, const Catalog& catalog, const st
 
   QG_ASSIGN_OR_RETURN(t.constraint, ParseConstraint(f));
   QG_ASSIGN_OR_RETURN(t.objective, ParseObjective(tune, t.full.measure));
-  f.Raw("objective");
 
   QG_ASSIGN_OR_RETURN(json budget, f.Object("budget"));
   JsonFields bf(budget, "tune.budget");
