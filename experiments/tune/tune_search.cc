@@ -142,12 +142,15 @@ class Search {
   }
   // Asks for a job (once); true when it has a stored run.
   bool Need(const JobRecord& job) {
-    if (std::none_of(d_.jobs.begin(), d_.jobs.end(), [&](const JobRecord& j) { return j.key == job.key; })) {
+    if (!Asked(job.key)) {
       d_.jobs.push_back(job);
       if (job.key.rfind(kScreenPrefix, 0) == 0) ++d_.screen_jobs;
       if (job.key.rfind(kQuantizePrefix, 0) == 0) ++d_.full_jobs;
     }
     return RunOf(job.key) != nullptr;
+  }
+  bool Asked(const std::string& key) const {
+    return std::any_of(d_.jobs.begin(), d_.jobs.end(), [&](const JobRecord& j) { return j.key == key; });
   }
   bool Settled(const std::string& key) const { return RunOf(key) != nullptr || failed_.count(key) > 0; }
   bool AllRun() const {
@@ -303,8 +306,7 @@ class Search {
       for (size_t i = promoted; i < next; ++i) {
         auto& v = d_.candidates[passing_[i]];
         const bool stored_or_asked = Settled(v.candidate.full.key) ||
-                                     std::any_of(d_.jobs.begin(), d_.jobs.end(),
-                                                 [&](const JobRecord& j) { return j.key == v.candidate.full.key; });
+                                     Asked(v.candidate.full.key);
         if (!stored_or_asked && !BudgetLeft()) {
           next = i;
           d_.stopped_by = fmt::format("budget: {} jobs spent", d_.jobs.size());
@@ -370,8 +372,7 @@ class Search {
                     .batch_size = s_.objective.LatencyBatch(), .warmup_runs = s_.full.measure.warmup_runs,
                     .runs = std::max(100, s_.full.measure.runs), .threads = s_.full.measure.threads};
     const auto job = RaceJobOf(s_.full, fmt::format("race/{}/vs/{}", w.candidate.id, r.candidate.id), race);
-    const bool asked = std::any_of(d_.jobs.begin(), d_.jobs.end(), [&](const JobRecord& j) { return j.key == job.key; });
-    if (!asked && !Settled(job.key) && !BudgetLeft()) {
+    if (!Asked(job.key) && !Settled(job.key) && !BudgetLeft()) {
       d_.trace.push_back("race: no budget left to re-time the winner against the runner-up");
       return true;
     }
