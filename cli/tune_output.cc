@@ -58,6 +58,10 @@ std::string MixedVersusUniform(const exp::TuneDecision& d) {
     const CandidateView*& best = is_mixed ? mixed : uniform;
     if (best == nullptr || *v.full_objective < *best->full_objective) best = &v;
   }
+  if (d.all_int8_inside_budget) {
+    return "Per-layer: every layer in INT8 is already inside the budget, and keeping any in FP32 only adds size and "
+           "time: no mixed INT8/FP32 model can beat the uniform winner, so none was run.";
+  }
   if (mixed == nullptr) return "Per-layer: no mixed INT8/FP32 candidate is feasible at full fidelity.";
   const std::string uniform_text =
       uniform ? fmt::format("{} ({:.3f})", uniform->candidate.id, *uniform->full_objective) : "none is feasible";

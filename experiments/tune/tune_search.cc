@@ -199,8 +199,21 @@ class Search {
     if (!Need(ranker.screen)) return Settled(ranker.screen.key);
     const RunRecord* run = RunOf(ranker.screen.key);
     std::vector<std::string> ranked;
+    bool all_int8 = false;
     if (auto it = run->documents.find(document::kDetails); it != run->documents.end()) {
       for (const auto& l : it->second.value("sensitivity", json::array())) ranked.push_back(l.value("layer", ""));
+      const json none = it->second.value("fp32_layers", json(nullptr));
+      all_int8 = none.is_array() && none.empty();
+    }
+    // Every FP32 layer makes a model larger and (on these kernels) slower: when
+    // the ranker's all-INT8 model is already inside the budget, no bisection
+    // step can beat it.
+    if (CandidateView& v = d_.candidates.back(); all_int8 && Judge(v) && *v.screen_drop <= Allowed(s_.constraint)) {
+      d_.trace.push_back(fmt::format(
+          "per-layer: every layer in INT8 is inside the budget on the subset (drop {:.2f}): no layer needs FP32",
+          *v.screen_drop));
+      d_.all_int8_inside_budget = true;
+      return true;
     }
     if (ranked.empty()) {
       d_.trace.push_back("per-layer: the MPQ job ranked no layers; no per-layer search");

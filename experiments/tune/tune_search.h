@@ -66,6 +66,7 @@ struct TuneDecision {
   std::vector<std::string> trace;           // what was decided, in order
   int screen_jobs = 0, full_jobs = 0;       // quantize jobs asked for, by fidelity
   std::string stopped_by;                   // "", or why the search stopped early (budget)
+  bool all_int8_inside_budget = false;      // per-layer: no layer needed FP32, so no bisection ran
 };
 
 // InvalidArgument naming tune.budget.max_jobs when the budget cannot even

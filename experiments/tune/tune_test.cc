@@ -303,32 +303,26 @@ TEST(TuneSearch, AFailedScreeningJobDropsItsCandidateOnly) {
   FAIL() << "the search did not end";
 }
 
-TEST(TuneSearch, PerLayerBisectionFindsTheFewestFp32LayersInsideTheBudget) {
+// A per-layer world over 12 layers: keeping the k most sensitive in FP32
+// drops 2.0 / (k + 1) points and adds 0.75 MB per layer; the uniform bn_fold
+// model drops `uniform_drop`, and the MPQ ranker's own all-INT8 choice
+// `ranker_drop` (it keeps no layer in FP32). Returns the final decision.
+TuneDecision DrivePerLayer(double uniform_drop, double ranker_drop) {
   json j = json::parse(kTune);
   j["tune"]["space"] = {{"strategies", {"bn_fold"}}};
   j["tune"]["objective"] = "size";
   j["tune"]["constraint"] = {{"max_top1_drop", 0.5}};
   j["tune"]["per_layer"] = true;
   auto t = Parse(j);
-  ASSERT_TRUE(t) << t.error().ToString();
+  EXPECT_TRUE(t) << t.error().ToString();
   qg::testing::FakeCatalog catalog;
   auto jobs = *TuneJobsOf(*t, catalog);
-  // 12 layers; keeping the k most sensitive in FP32 drops 2.0 / (k + 1)
-  // points and adds 0.25 MB per layer: k = 3 is the first within 0.5.
   std::vector<std::string> layers;
   for (int i = 0; i < 12; ++i) layers.push_back(fmt::format("layer{}", i));
   std::map<std::string, RunRecord> runs;
   for (int round = 0; round < 30; ++round) {
     auto d = DecideTune(*t, jobs, catalog, runs, {}, 0);
-    if (d.done) {
-      ASSERT_TRUE(d.winner);
-      const auto& w = d.candidates[*d.winner];
-      EXPECT_EQ(w.candidate.fp32_layers, 3) << w.candidate.id;
-      int steps = 0;
-      for (const auto& c : d.candidates) steps += c.candidate.fp32_layers > 0;
-      EXPECT_LE(steps, 5);  // a bisection over 12, not a walk
-      return;
-    }
+    if (d.done) return d;
     for (const auto& job : d.jobs) {
       if (runs.count(job.key)) continue;
       RunRecord r{.config_hash = job.config_hash, .job_key = job.key};
@@ -337,21 +331,52 @@ TEST(TuneSearch, PerLayerBisectionFindsTheFewestFp32LayersInsideTheBudget) {
       const bool fp32 = strategy == "fp32";
       int k = 0;
       if (params.contains("fp32_layers")) k = static_cast<int>(params["fp32_layers"].size());
-      const double drop = fp32 ? 0 : strategy == "bn_fold" ? 2.0 : (k == 0 ? 2.0 : 2.0 / (k + 1));
+      const double drop = fp32 ? 0 : strategy == "bn_fold" ? uniform_drop : (k == 0 ? 2.0 : 2.0 / (k + 1));
       r.metrics["top1"] = 90 - drop;
       r.metrics["eval_images"] = 1000;
       r.metrics["size_bytes"] = fp32 ? 12e6 : 3e6 + 0.75e6 * k;
       if (strategy == "mpq" && !params.contains("fp32_layers")) {
         json sens = json::array();
         for (const auto& l : layers) sens.push_back({{"layer", l}});
-        r.documents["details"] = {{"sensitivity", sens}};
-        r.metrics["size_bytes"] = 11e6;  // mpq's own choice: a cautious one
-        r.metrics["top1"] = 89.9;
+        r.documents["details"] = {{"sensitivity", sens}, {"fp32_layers", json::array()}};
+        r.metrics["top1"] = 90 - ranker_drop;
       }
       runs[job.key] = r;
     }
   }
-  FAIL() << "the search did not end";
+  ADD_FAILURE() << "the search did not end";
+  return {};
+}
+
+int BisectionSteps(const TuneDecision& d) {
+  int steps = 0;
+  for (const auto& c : d.candidates) steps += c.candidate.fp32_layers > 0;
+  return steps;
+}
+
+TEST(TuneSearch, PerLayerBisectionFindsTheFewestFp32LayersInsideTheBudget) {
+  // Neither the uniform model nor the ranker's all-INT8 one is inside 0.5
+  // points; k = 3 is the first that is.
+  const auto d = DrivePerLayer(2.0, 2.0);
+  ASSERT_TRUE(d.winner);
+  const auto& w = d.candidates[*d.winner];
+  EXPECT_EQ(w.candidate.fp32_layers, 3) << w.candidate.id;
+  EXPECT_GE(BisectionSteps(d), 2);
+  EXPECT_FALSE(d.all_int8_inside_budget);
+  EXPECT_LE(BisectionSteps(d), 5);  // a bisection over 12, not a walk
+}
+
+TEST(TuneSearch, PerLayerSkipsTheBisectionWhenAllInt8IsInsideTheBudget) {
+  // Any FP32 layer only adds size: no bisection step is asked for, and the
+  // search says why.
+  const auto d = DrivePerLayer(0.2, 0.3);
+  ASSERT_TRUE(d.winner);
+  EXPECT_EQ(d.candidates[*d.winner].candidate.fp32_layers, -1) << d.candidates[*d.winner].candidate.id;
+  EXPECT_EQ(BisectionSteps(d), 0);
+  EXPECT_TRUE(d.all_int8_inside_budget);
+  EXPECT_TRUE(std::any_of(d.trace.begin(), d.trace.end(), [](const std::string& line) {
+    return line.find("every layer in INT8 is inside the budget") != std::string::npos;
+  }));
 }
 
 }  // namespace
