@@ -378,6 +378,47 @@ TEST(SvgPlots, ScatterTicksDifferLatencyStartsAtZeroAndLabelsAvoidEachOther) {
   }
 }
 
+// The size plot of a 49-cell grid: names slanted under 9-pixel bars overlapped
+// each other and ran off the canvas. Every name must now fit in the canvas
+// (6.2 px a character), no two may overlap, and a shortened one keeps its
+// whole name on hover.
+TEST(SvgPlots, BarLabelsFitInsideTheCanvasAndDoNotOverlap) {
+  std::vector<std::pair<std::string, double>> bars{{"fp32", 1.58}, {"fp32 [onnxruntime]", 1.58}};
+  for (const char* s : {"naive_ptq", "bias_correction", "bn_fold", "mpq", "qat", "fp16"}) {
+    for (int c : {128, 256, 512, 1000}) bars.push_back({fmt::format("{} (minmax, c{}, per_channel)", s, c), 0.4});
+  }
+  bars.push_back({"mpq-auto/histogram/c1000/per_channel/onednn/cpu/seed0 [onnxruntime]", 0.5});
+  const std::string svg = BarSvg("Model file size", "MB", bars, false);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(svg, m, std::regex(R"re(<svg [^>]*width="([\d.]+)" height="([\d.]+)")re")));
+  const double width = std::stod(m[1]), height = std::stod(m[2]);
+  const std::regex label(R"re(class="bar-label" x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)<title>([^<]*)</title>)re");
+  std::vector<double> ys;
+  for (std::sregex_iterator it(svg.begin(), svg.end(), label), end; it != end; ++it) {
+    const double x = std::stod((*it)[1]), y = std::stod((*it)[2]);
+    EXPECT_GE(x - 6.2 * static_cast<double>((*it)[3].length()), 0.0) << (*it)[3];
+    EXPECT_LE(x, width);
+    EXPECT_GE(y - 9, 0.0);
+    EXPECT_LE(y + 3, height);
+    if (!ys.empty()) {
+      EXPECT_GE(y - ys.back(), 12.0) << (*it)[3];  // 11 px text, one row each
+    }
+    EXPECT_EQ((*it)[4], EscapeXml(bars[ys.size()].first));  // the whole name on hover
+    ys.push_back(y);
+  }
+  EXPECT_EQ(ys.size(), bars.size());
+  EXPECT_NE(svg.find(">mpq-auto/histogram/c1000/per_channel/onednn/c...<title>"), std::string::npos) << svg;
+}
+
+// A layer-MSE plot spans two decades: its ticks are the decades, each once.
+TEST(SvgPlots, LogBarTicksAreDistinctDecades) {
+  const std::string svg = BarSvg("naive_ptq", "relative MSE", {{"conv", 3e-4}, {"bn", 1.1e-3}, {"fc", 4e-4}}, true);
+  std::vector<std::string> ticks;
+  const std::regex tick(R"re(text-anchor="middle">(1e-?\d+)</text>)re");
+  for (std::sregex_iterator it(svg.begin(), svg.end(), tick), end; it != end; ++it) ticks.push_back((*it)[1]);
+  EXPECT_EQ(ticks, (std::vector<std::string>{"1e-4", "1e-3", "1e-2"})) << svg;
+}
+
 TEST(SvgPlots, ConfusionMatrixNamesClassesOnBothAxesAndCountsOnHover) {
   const std::string svg = HeatmapSvg("naive_ptq", {{50, 2}, {5, 43}}, {"Coat", "Shirt"});
   EXPECT_NE(svg.find("class=\"col-label\""), std::string::npos);

@@ -104,12 +104,12 @@ class LabelPlacer {
   std::vector<Box> boxes_;
 };
 
-std::string Open(const std::string& title) {
+std::string Open(const std::string& title, double width = kW, double height = kH) {
   return fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"sans-serif\" font-size=\"11\"><rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>"
       "<text x=\"{2}\" y=\"20\" font-size=\"14\" font-weight=\"bold\" text-anchor=\"middle\">{3}</text>",
-      kW, kH, kW / 2, EscapeXml(title));
+      width, height, width / 2, EscapeXml(title));
 }
 
 // Frame, ticks and labels for a plot area.
@@ -201,36 +201,55 @@ std::string ScatterSvg(const std::string& title, const std::string& x_label, con
   return s + "</svg>";
 }
 
-std::string BarSvg(const std::string& title, const std::string& y_label,
+std::string BarSvg(const std::string& title, const std::string& value_label,
                    const std::vector<std::pair<std::string, double>>& bars, bool log_scale) {
   auto t = [&](double v) { return log_scale ? std::log10(std::max(v, 1e-12)) : v; };
   double lo = log_scale ? INFINITY : 0.0, hi = -INFINITY;
   for (const auto& [name, v] : bars) lo = std::min(lo, t(v)), hi = std::max(hi, t(v));
-  Axis y = log_scale ? Axis{std::floor(lo), std::ceil(hi) + (std::ceil(hi) == std::floor(lo) ? 1 : 0)} : Padded(0, hi);
-  if (!log_scale) y.lo = 0;
-  std::string s = Open(title);
-  s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>", kLeft, kTop,
-                   kW - kLeft - kRight, kH - kTop - kBottom);
-  for (int i = 0; i <= 4; ++i) {
-    const double v = y.lo + (y.hi - y.lo) * i / 4;
-    const double py = y.Map(v, kH - kBottom, kTop);
-    s += fmt::format("<line y1=\"{0}\" y2=\"{0}\" x1=\"{1}\" x2=\"{2}\" stroke=\"#ddd\"/>", py, kLeft, kW - kRight);
-    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>", kLeft - 6, py + 4,
+  Axis x = log_scale ? Axis{std::floor(lo), std::ceil(hi) + (std::ceil(hi) == std::floor(lo) ? 1 : 0)} : Padded(0, hi);
+  if (!log_scale) x.lo = 0;
+  // One row per bar, its name to the left: a grid's 49 names slanted under
+  // 9-pixel bars overlapped and ran off the canvas. The canvas grows with the
+  // longest name and the number of rows; past kMaxLabel characters a name is
+  // shortened, and its tooltip keeps it whole.
+  constexpr size_t kMaxLabel = 48;
+  constexpr double kCharPx = 6.2, kRow = 16, kPlotW = 420;  // 11 px sans-serif
+  auto shown = [&](const std::string& name) {
+    return name.size() <= kMaxLabel ? name : name.substr(0, kMaxLabel - 3) + "...";
+  };
+  size_t longest = 0;
+  for (const auto& b : bars) longest = std::max(longest, shown(b.first).size());
+  const double left = std::max(kLeft, kCharPx * static_cast<double>(longest) + 14);
+  const double foot = kTop + kRow * static_cast<double>(std::max<size_t>(bars.size(), 1));
+  const double width = left + kPlotW + kRight + 10, height = foot + 44;
+  std::string s = Open(title, width, height);
+  // Log axes tick at whole decades (quarters of two decades printed 1e-4 twice).
+  std::vector<double> ticks;
+  const double decade_step = std::max(1.0, std::ceil((x.hi - x.lo) / 6));
+  for (int i = 0; i <= 4; ++i) ticks.push_back(x.lo + (x.hi - x.lo) * i / 4);
+  if (log_scale) {
+    ticks.clear();
+    for (double d = x.lo; d <= x.hi + 1e-9; d += decade_step) ticks.push_back(d);
+  }
+  for (const double v : ticks) {
+    const double px = x.Map(v, left, left + kPlotW);
+    s += fmt::format("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#ddd\"/>", px, kTop, foot);
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", px, foot + 14,
                      log_scale ? fmt::format("1e{:.0f}", v) : Num(v));
   }
-  s += fmt::format("<text transform=\"translate(16 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
-                   (kTop + kH - kBottom) / 2, EscapeXml(y_label));
-  const double slot = (kW - kLeft - kRight) / std::max<size_t>(bars.size(), 1);
+  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", left + kPlotW / 2, foot + 34,
+                   EscapeXml(value_label));
   for (size_t i = 0; i < bars.size(); ++i) {
-    const double top = y.Map(t(bars[i].second), kH - kBottom, kTop);
-    const double base = kH - kBottom;
-    const double x0 = kLeft + slot * i + slot * 0.15;
+    const double row_top = kTop + kRow * static_cast<double>(i);
+    const double end = x.Map(t(bars[i].second), left, left + kPlotW);
     s += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"><title>{}: {}</title></rect>",
-                     x0, std::min(top, base), slot * 0.7, std::abs(base - top), kColors[i % 10],
+                     left, row_top + 2.5, std::max(0.0, end - left), kRow - 5, kColors[i % 10],
                      EscapeXml(bars[i].first), Num(bars[i].second));
-    s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"end\" transform=\"rotate(-30 {:.1f} {})\">{}</text>",
-                     x0 + slot * 0.35, kH - kBottom + 14, x0 + slot * 0.35, kH - kBottom + 14, EscapeXml(bars[i].first));
+    s += fmt::format("<text class=\"bar-label\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}<title>{}</title></text>",
+                     left - 6, row_top + kRow / 2 + 4, EscapeXml(shown(bars[i].first)), EscapeXml(bars[i].first));
   }
+  s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>", left, kTop,
+                   kPlotW, foot - kTop);
   return s + "</svg>";
 }
 
