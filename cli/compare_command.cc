@@ -57,6 +57,9 @@ void AddCompareCommand(CLI::App& app, Action& action) {
   cmd->add_option("--sigmas", t.sigmas, "standard errors of a top-1 difference that count as a regression")
       ->capture_default_str();
   cmd->add_option("--max-size-increase", t.size_increase, "fraction")->capture_default_str();
+  cmd->add_option("--max-speedup-drop", t.speedup_drop,
+                  "fraction a row's speedup over its own FP32 may fall, where both sides timed it alternately")
+      ->capture_default_str();
   cmd->callback([f, &action] { action = [f] { return RunCompare(*f); }; });
 }
 

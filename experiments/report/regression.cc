@@ -98,6 +98,18 @@ class RowCheck {
         fmt::format("{:+.1f} % (limit +{:.1f} %, {})", change * 100, limit * 100, why), intervals);
   }
 
+  // Only where both sides timed the row alternately with FP32 in its own
+  // jobs: a ratio of latencies from different jobs is no better than Latency().
+  void SpeedupOwn() {
+    if (!base_.value("speedup_own_paired", false) || !row_.paired_speedup || row_.speedup_own <= 0) return;
+    const double b = Number(base_, "speedup_own");
+    if (b <= 0) return;
+    const double change = (row_.speedup_own - b) / b;
+    Add("speedup_own", b, row_.speedup_own, -change > t_.speedup_drop,
+        fmt::format("{:+.1f} % (limit -{:.1f} %, paired with FP32 in each job)", change * 100, t_.speedup_drop * 100),
+        fmt::format("baseline {:.2f}x, now {:.2f}x over the row's own FP32, timed alternately", b, row_.speedup_own));
+  }
+
   void Size() {
     if (!base_.contains("size_mb") || row_.size_mb.n == 0) return;
     const double b = Number(base_, "size_mb"), change = (row_.size_mb.mean - b) / std::max(std::abs(b), 1e-12);
@@ -138,6 +150,7 @@ json BaselineJson(const ResultsView& view) {
     if (r.latency_ci_high > 0) row["latency_ci"] = {r.latency_ci_low, r.latency_ci_high};
     if (r.speedup > 0) row["speedup"] = r.speedup;
     if (r.speedup_own > 0) row["speedup_own"] = r.speedup_own;
+    if (r.paired_speedup) row["speedup_own_paired"] = true;
     if (r.size_mb.n) row["size_mb"] = r.size_mb.mean;
     if (r.agreement.n) row["agreement"] = r.agreement.mean;
     if (json mse = LayerMse(r); !mse.empty()) row["layer_mse"] = std::move(mse);
@@ -182,6 +195,7 @@ Result<Comparison> Compare(const ResultsView& current, const json& baseline, con
     check.Top1();
     check.Agreement();
     check.Latency();
+    check.SpeedupOwn();
     check.Size();
   }
   return c;

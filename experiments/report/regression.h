@@ -24,6 +24,10 @@ struct Thresholds {
   double agreement_drop = 1.0;     // points of FP32 agreement that may be lost
   double latency_increase = 0.15;  // fraction the per-image latency may grow
   double size_increase = 0.01;     // fraction the model file may grow
+  // Fraction a row's paired speedup over its own runtime's FP32 may fall. Both
+  // sides timed alternately in one job, so a slow night cancels out of it: it
+  // catches a row that got slower while FP32 did not, inside the latency limit.
+  double speedup_drop = 0.10;
   // With a spread: a change is a regression past max(floor, spread limit).
   // Latency: the two 95 % intervals' half-widths added (the intervals stop
   // overlapping), as a fraction of the baseline. Top-1: `sigmas` standard
@@ -53,7 +57,7 @@ struct Comparison {
 
 // The rows as a baseline file: {"experiment", "latency_batch", "fastest_fp32",
 // "rows": [{label, top1, top1_std, seeds, latency_ms, latency_ci, speedup,
-// speedup_own, layer_mse, ...}]}.
+// speedup_own, speedup_own_paired, layer_mse, ...}]}.
 nlohmann::json BaselineJson(const ResultsView& view);
 // InvalidArgument when `baseline` is not a baseline file.
 Result<Comparison> Compare(const ResultsView& current, const nlohmann::json& baseline, const Thresholds& thresholds);

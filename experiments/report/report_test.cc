@@ -227,6 +227,43 @@ TEST(Regression, FlagsEachMetricPastItsThresholdAndMissingRows) {
   EXPECT_FALSE(Compare(loaded->view, nlohmann::json{{"rows", nlohmann::json::array()}}, {}));
 }
 
+// A night when the machine ran 20 % slow: FP32 and INT8 alike, so the latency
+// check (fixed 15 % without replicates) flags INT8, but the speedup each job
+// timed alternately with its FP32 holds. A night when INT8 alone got 12 %
+// slower shows in that speedup, even with latency inside its limit.
+TEST(Regression, ThePairedSpeedupSeesARowSlowedAgainstItsOwnFp32) {
+  ResultsView base;
+  base.latency_batch = 64;
+  ResultRow row;
+  row.label = "naive_ptq";
+  row.seeds = 1;
+  row.latency_ms.n = 1;
+  row.latency_ms.mean = 0.020;
+  row.speedup_own = 3.50;
+  row.paired_speedup = true;
+  base.rows.push_back(row);
+  const auto baseline = BaselineJson(base);
+  ASSERT_TRUE(baseline["rows"][0].value("speedup_own_paired", false));
+
+  auto flagged = [&](double latency_ms, double speedup_own, bool paired) {
+    ResultsView now = base;
+    now.rows[0].latency_ms.mean = latency_ms;
+    now.rows[0].speedup_own = speedup_own;
+    now.rows[0].paired_speedup = paired;
+    std::set<std::string> out;
+    const auto c = Compare(now, baseline, {});
+    EXPECT_TRUE(c);
+    for (const auto& d : c->diffs) {
+      if (d.regression) out.insert(d.metric);
+    }
+    return out;
+  };
+  EXPECT_EQ(flagged(0.020, 3.45, true), std::set<std::string>{});
+  EXPECT_EQ(flagged(0.024, 3.48, true), std::set<std::string>{"latency_ms"});  // a slow machine, not a slow row
+  EXPECT_EQ(flagged(0.0225, 3.08, true), std::set<std::string>{"speedup_own"});  // -12 %: the row itself
+  EXPECT_EQ(flagged(0.0225, 3.08, false), std::set<std::string>{});  // unpaired: not evidence
+}
+
 TEST(Reproduce, PrintsOursBesidePublishedWithDeltas) {
   auto store = *storage::SqliteResultStore::Open(":memory:");
   const auto loaded = Fixture(*store);
