@@ -12,6 +12,7 @@
 #include "core/export/onnx_export.h"
 #include "core/export/onnx_file.h"
 #include "core/export/ort_runtime.h"
+#include "core/export/ort_timer.h"
 #include "core/metrics/output_diff.h"
 #include "core/models/model_registry.h"
 #include "core/quant/engine.h"
@@ -335,6 +336,40 @@ TEST_P(QdqFusion, EveryConvAndGemmRunsOnOnnxRuntimesIntegerKernels) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, QdqFusion, ::testing::Values("compact_cnn", "resnet18_cifar"));
+
+// One runner process answers every timing request of a round-by-round
+// comparison; bad requests are refused without killing it, and a model it
+// cannot load is named.
+TEST(OrtTimer, OneSessionAnswersEveryRequestAndRefusesBadOnes) {
+  const models::ModelOptions options{.in_channels = 1, .image_size = 28, .num_classes = 10};
+  auto model = RandomModel("compact_cnn", options);
+  TempDir dir;
+  ASSERT_TRUE(WriteOnnxFile(*ExportFp32(model), dir.File("fp32.onnx")));
+  auto ort = OnnxRuntime::Find();
+  ASSERT_TRUE(ort) << ort.error().ToString();
+  auto timer = OrtTimer::Open(*ort, dir.File("fp32.onnx"), {1, 28, 28}, 8, 2);
+  ASSERT_TRUE(timer) << timer.error().ToString();
+  for (int64_t batch : {8, 1, 8}) {
+    auto stats = (*timer)->Time(batch, 2, 5);
+    ASSERT_TRUE(stats) << stats.error().ToString();
+    EXPECT_EQ(stats->batch_size, batch);
+    EXPECT_EQ(stats->runs, 5);
+    EXPECT_GT(stats->p50_ms, 0);
+    EXPECT_LE(stats->min_ms, stats->p50_ms);
+  }
+  auto too_big = (*timer)->Time(9, 0, 1);
+  ASSERT_FALSE(too_big);
+  EXPECT_NE(too_big.error().ToString().find("batch 9 is outside 1..8"), std::string::npos) << too_big.error().ToString();
+  auto no_runs = (*timer)->Time(1, 0, 0);  // the runner refuses it and stays up
+  ASSERT_FALSE(no_runs);
+  EXPECT_NE(no_runs.error().ToString().find("runs must be an integer >= 1"), std::string::npos)
+      << no_runs.error().ToString();
+  EXPECT_TRUE((*timer)->Time(1, 0, 2));
+
+  auto missing = OrtTimer::Open(*ort, dir.File("missing.onnx"), {1, 28, 28}, 8, 2);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().ToString().find("missing.onnx"), std::string::npos) << missing.error().ToString();
+}
 
 }  // namespace
 }  // namespace qg::onnx_export

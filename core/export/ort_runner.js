@@ -6,6 +6,10 @@
 //   --mode predict --model M --input X.f32 --shape N,C,H,W --batch B --output Y.f32 [--threads T]
 //   --mode latency --model M --input X.f32 --shape N,C,H,W --batch-sizes 1,64 --warmup W --runs R [--threads T]
 //                  [--reference M2 --rounds K]  (M2 timed alternately with M in K rounds, same input)
+//   --mode serve   --model M --input X.f32 --shape N,C,H,W [--threads T]
+//                  one session kept open for a caller that alternates it with something else (LibTorch):
+//                  first line {"ok":true,"ready":true,...}; then, per stdin line {"batch":B,"warmup":W,"runs":R},
+//                  one line {"ok":true,"batch_size":B,"times_ms":[...]}; stdin closed: the session is released.
 // X and Y are raw little-endian float32 (the hosts we run on are little-endian, so
 // Float32Array views read and write them as is).
 'use strict';
@@ -156,14 +160,8 @@ function median(values) {
 async function latency(ort, session, input, { sizes, warmup, runs, reference, rounds }) {
   const report = [];
   for (const b of sizes) {
-    // The first b images; tiled when the file holds fewer.
-    const data = new Float32Array(b * input.perRow);
-    for (let i = 0; i < b; i++) {
-      const src = (i % input.rows) * input.perRow;
-      data.set(input.data.subarray(src, src + input.perRow), i * input.perRow);
-    }
-    const tensor = new ort.Tensor('float32', data, [b, ...input.rowDims]);
-    const feed = { [session.inputNames[0]]: tensor };
+    const feed = feedOf(ort, session, input, b);
+    const tensor = feed[session.inputNames[0]];
     for (let i = 0; i < warmup; i++) await session.run(feed);
     if (!reference) {
       report.push({ batch_size: b, times_ms: await timeRuns(session, feed, runs) });
@@ -191,11 +189,51 @@ async function latency(ort, session, input, { sizes, warmup, runs, reference, ro
   return { ok: true, latency: report };
 }
 
+// The first b images of the input as a feed; tiled when the file holds fewer.
+function feedOf(ort, session, input, b) {
+  const data = new Float32Array(b * input.perRow);
+  for (let i = 0; i < b; i++) {
+    const src = (i % input.rows) * input.perRow;
+    data.set(input.data.subarray(src, src + input.perRow), i * input.perRow);
+  }
+  return { [session.inputNames[0]]: new ort.Tensor('float32', data, [b, ...input.rowDims]) };
+}
+
+// Serve mode: answers timing requests, one per stdin line, until stdin
+// closes. A request's warm-up runs come first, as in latency mode; a bad
+// request is answered with an error line and the session stays open.
+async function serve(ort, session, input, version) {
+  emit({ ok: true, ready: true, ort_version: version });
+  const feeds = new Map();
+  const lines = require('readline').createInterface({ input: process.stdin, terminal: false });
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    try {
+      const req = JSON.parse(line);
+      const int = (name, min) => {
+        const v = req[name];
+        if (!Number.isInteger(v) || v < min) throw new Error(`request field ${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+        return v;
+      };
+      const b = int('batch', 1), warmup = int('warmup', 0), runs = int('runs', 1);
+      if (!feeds.has(b)) feeds.set(b, feedOf(ort, session, input, b));
+      const feed = feeds.get(b);
+      for (let i = 0; i < warmup; i++) await session.run(feed);
+      emit({ ok: true, batch_size: b, times_ms: await timeRuns(session, feed, runs) });
+    } catch (e) {
+      emit({ ok: false, error: String(e && e.message ? e.message : e).replace(/\s*\n\s*/g, ' ') });
+    }
+  }
+  return null;
+}
+
 async function main() {
   // Validate every argument and read the input before the (slow) model load.
   const args = parseArgs(process.argv.slice(2));
   const mode = args.mode;
-  if (!['info', 'predict', 'latency'].includes(mode)) throw new Error(`--mode must be info, predict or latency, got '${mode}'`);
+  if (!['info', 'predict', 'latency', 'serve'].includes(mode)) {
+    throw new Error(`--mode must be info, predict, latency or serve, got '${mode}'`);
+  }
   const model = need(args, 'model');
   const threads = intArg(args, 'threads', 1, 1);
   let input = null;
@@ -207,6 +245,8 @@ async function main() {
     opts = { sizes: intList(args, 'batch-sizes'), warmup: intArg(args, 'warmup', 0), runs: intArg(args, 'runs', 1),
              rounds: intArg(args, 'rounds', 1, 10) };
     input = readInput(args);
+  } else if (mode === 'serve') {
+    input = readInput(args);
   }
 
   const { ort, version } = loadOrt();
@@ -215,6 +255,7 @@ async function main() {
   try {
     if (mode === 'info') return { ok: true, ort_version: version, inputs: session.inputNames, outputs: session.outputNames };
     if (mode === 'predict') return await predict(ort, session, input, opts);
+    if (mode === 'serve') return await serve(ort, session, input, version);
     return { ...(await latency(ort, session, input, opts)), ort_version: version };
   } catch (e) {
     throw new Error(`running model ${model}: ${e.message}`);
@@ -224,7 +265,7 @@ async function main() {
   }
 }
 
-main().then(emit, (e) => {
+main().then((reply) => reply && emit(reply), (e) => {
   emit({ ok: false, error: String(e && e.message ? e.message : e).replace(/\s*\n\s*/g, ' ') });
   process.exitCode = 2;
 });

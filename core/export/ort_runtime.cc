@@ -111,6 +111,11 @@ Result<torch::Tensor> OnnxRuntime::Predict(const std::string& model_path, const 
   return logits;
 }
 
+Status OnnxRuntime::WriteLatencyInput(const std::string& path, const std::vector<int64_t>& shape) {
+  torch::manual_seed(1234);  // the fixed input MeasureLatency times
+  return WriteFloats(path, torch::randn(shape));
+}
+
 Result<std::vector<metrics::LatencyStats>> OnnxRuntime::Latency(const std::string& model_path,
                                                                 const std::vector<int64_t>& input_shape,
                                                                 const metrics::LatencyOptions& options, int threads,
@@ -121,14 +126,12 @@ Result<std::vector<metrics::LatencyStats>> OnnxRuntime::Latency(const std::strin
   const int64_t largest = *std::max_element(options.batch_sizes.begin(), options.batch_sizes.end());
   std::vector<int64_t> shape{largest};
   shape.insert(shape.end(), input_shape.begin(), input_shape.end());
-  torch::manual_seed(1234);  // the fixed input MeasureLatency times
-  const torch::Tensor input = torch::randn(shape);
   const std::string in = tmp.File("input.f32");
-  QG_RETURN_IF_ERROR(WriteFloats(in, input));
+  QG_RETURN_IF_ERROR(WriteLatencyInput(in, shape));
   std::vector<std::string> args{"--mode",    "latency",
                                 "--model",   model_path,
                                 "--input",   in,
-                                "--shape",   ShapeArg(input),
+                                "--shape",   fmt::format("{}", fmt::join(shape, ",")),
                                 "--batch-sizes", fmt::format("{}", fmt::join(options.batch_sizes, ",")),
                                 "--warmup",  std::to_string(options.warmup_runs),
                                 "--runs",    std::to_string(options.runs),

@@ -45,7 +45,13 @@ class OnnxRuntime {
                                                      const metrics::LatencyOptions& options, int threads,
                                                      const std::string& reference_path = "") const;
 
+  // The input every latency measurement times (randn after seed 1234, as
+  // metrics::MeasureLatency draws it), `shape` with the batch first, written
+  // as raw float32 to `path`.
+  static Status WriteLatencyInput(const std::string& path, const std::vector<int64_t>& shape);
+
  private:
+  friend class OrtTimer;  // starts the runner in serve mode
   OnnxRuntime(std::string node, std::string runner, std::string modules)
       : node_(std::move(node)), runner_(std::move(runner)), modules_(std::move(modules)) {}
   Result<nlohmann::json> RunRunner(const std::vector<std::string>& args) const;

@@ -14,6 +14,7 @@
 #include "core/export/onnx_export.h"
 #include "core/export/onnx_file.h"
 #include "core/export/ort_runtime.h"
+#include "core/export/ort_timer.h"
 #include "core/metrics/bootstrap.h"
 #include "core/models/fp32_inference.h"
 #include "core/models/model_io.h"
@@ -44,12 +45,18 @@ constexpr int kRuntimeRounds = 5;
 
 // LibTorch FP32 (frozen, oneDNN) and ONNX Runtime FP32 in kRuntimeRounds
 // alternating rounds per batch size, each round a share of the spec's runs.
+// Each side warms up once per batch size; later rounds run kResettleRuns
+// untimed calls first, for the caches the other runtime took. ONNX Runtime
+// keeps one session in one process for all of it (OrtTimer).
 Result<std::vector<Fp32RuntimePair>> TimeFp32OnBothRuntimes(const models::GraphModule& fp32,
                                                             const onnx_export::OnnxRuntime& ort,
                                                             const std::string& onnx_path,
                                                             const std::vector<int64_t>& image_shape,
                                                             const metrics::LatencyOptions& latency, int threads) {
+  constexpr int kResettleRuns = 3;
   QG_ASSIGN_OR_RETURN(auto compiled, models::CompiledFp32Model::Compile(fp32));
+  const int64_t largest = *std::max_element(latency.batch_sizes.begin(), latency.batch_sizes.end());
+  QG_ASSIGN_OR_RETURN(auto ort_timer, onnx_export::OrtTimer::Open(ort, onnx_path, image_shape, largest, threads));
   std::vector<Fp32RuntimePair> pairs;
   for (int64_t batch : latency.batch_sizes) {
     metrics::LatencyOptions round = latency;
@@ -59,11 +66,12 @@ Result<std::vector<Fp32RuntimePair>> TimeFp32OnBothRuntimes(const models::GraphM
     round.replicates = 1;
     std::vector<double> torch_ms, ort_ms, ratios;
     for (int r = 0; r < kRuntimeRounds; ++r) {
+      round.warmup_runs = r == 0 ? latency.warmup_runs : std::min(latency.warmup_runs, kResettleRuns);
       QG_ASSIGN_OR_RETURN(auto t, metrics::MeasureLatency(*compiled, image_shape, round));
-      QG_ASSIGN_OR_RETURN(auto o, ort.Latency(onnx_path, image_shape, round, threads));
+      QG_ASSIGN_OR_RETURN(auto o, ort_timer->Time(batch, round.warmup_runs, round.runs));
       torch_ms.push_back(t.front().p50_ms);
-      ort_ms.push_back(o.front().p50_ms);
-      ratios.push_back(t.front().p50_ms / o.front().p50_ms);
+      ort_ms.push_back(o.p50_ms);
+      ratios.push_back(t.front().p50_ms / o.p50_ms);
     }
     pairs.push_back({batch, metrics::MedianOf(torch_ms), metrics::MedianOf(ort_ms), metrics::MedianOf(ratios)});
     Log("export")->info("FP32 at batch {}: LibTorch {:.3f} ms, ONNX Runtime {:.3f} ms ({} alternating rounds)", batch,
