@@ -158,6 +158,7 @@ TEST(ClusterAbuse, MutatedFramesOfEveryKindFromEveryPeerChangeNothing) {
       {"client", {{"type", "status"}}},
       {"client", {{"type", "cancel"}, {"experiment", "nope"}}},
       {"client", {{"type", "submit"}, {"name", "x"}, {"jobs", json::array()}}},
+      {"client", {{"type", "results"}, {"experiment", "during"}, {"documents", {"details"}}}},
       {"any", {{"type", "hello"}, {"protocol", 1}, {"role", "worker"}, {"name", "n"}, {"proof", "00"}}},
   };
   auto mutate = [&](json m) {
