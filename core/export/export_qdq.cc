@@ -5,12 +5,14 @@
 // lets ONNX Runtime stay in INT8 across them. A BatchNorm the model kept
 // after a conv is folded into that conv (FoldBatchNormIntoConv), so that
 // ONNX Runtime runs one QLinearConv and no float BatchNormalization between
-// two Q/DQ pairs.
+// two Q/DQ pairs. A conv over a grayscale image runs over groups of pixels
+// (internal/pixel_groups.h), on ONNX Runtime's fast kernels.
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <optional>
 
+#include "core/export/internal/pixel_groups.h"
 #include "core/export/onnx_export.h"
 #include "core/export/onnx_ops.h"
 #include "core/models/model_options.h"
@@ -60,11 +62,13 @@ struct Value {
 
 class QdqExporter {
  public:
-  explicit QdqExporter(OnnxGraphWriter& w) : w_(w) {}
+  QdqExporter(OnnxGraphWriter& w, int64_t image_size) : w_(w), image_size_(image_size) {}
 
   Status Run(const std::vector<Step>& steps, int num_values, int prediction) {
     values_.assign(num_values, Value{});
     values_[0] = Value{kInputName, std::nullopt};
+    image_slots_.assign(num_values, false);
+    image_slots_[0] = true;
     // Who reads each value: a conv output read only by a BatchNorm folds.
     std::vector<int> readers(num_values, 0);
     std::vector<int> producer(num_values, -1);
@@ -113,25 +117,18 @@ class QdqExporter {
       }
       return requantize(std::move(y), *x.qparams);
     };
-    auto input_scale = [&]() -> Result<double> {
-      if (!x.qparams) return Error::Internal("ONNX export: INT8 step '{}' reads a float value", s.name);
-      return x.qparams->scale;
-    };
     switch (s.kind) {
       case StepKind::kQuantizeInput:
+        image_slots_.at(s.output) = image_slots_.at(s.inputs.empty() ? 0 : s.inputs[0]);
         return requantize(x.name, s.out);
       case StepKind::kConv:
-      case StepKind::kLinear: {
-        QG_ASSIGN_OR_RETURN(double in_scale, input_scale());
-        QG_ASSIGN_OR_RETURN(auto weight, EmitInt8Weight(w_, s.name, s.qweight));
-        std::string bias;
-        if (s.bias.defined()) {
-          QG_ASSIGN_OR_RETURN(bias, EmitInt32Bias(w_, s.name, s.bias, in_scale, s.qweight));
+        if (x.qparams && image_slots_.at(s.inputs[0]) && internal::CanGroupPixels(s, image_size_)) {
+          return EmitPixelGroupConv(s, x, out);
         }
-        const std::string y = s.kind == StepKind::kConv ? EmitConv(w_, s.name, x.name, weight, bias, s.kernel, s.stride,
-                                                                   s.padding, s.groups, s.dilation)
-                                                        : EmitGemm(w_, s.name, x.name, weight, bias);
-        return requantize(y, s.out);
+        [[fallthrough]];
+      case StepKind::kLinear: {
+        QG_ASSIGN_OR_RETURN(out, EmitWeighted(s, x));
+        return OkStatus();
       }
       case StepKind::kBatchNorm: {
         QG_ASSIGN_OR_RETURN(auto y, EmitBatchNorm(w_, s.name, x.name, s.weight, s.bias, s.bn_mean, s.bn_var, s.eps));
@@ -178,6 +175,60 @@ class QdqExporter {
     return Error::Internal("ONNX export: step '{}' has an unknown kind", s.name);
   }
 
+  // An INT8 conv or linear (+ReLU) reading quantized `x`, requantized to its
+  // output qparams.
+  Result<Value> EmitWeighted(const Step& s, const Value& x) {
+    if (!x.qparams) return Error::Internal("ONNX export: INT8 step '{}' reads a float value", s.name);
+    QG_ASSIGN_OR_RETURN(auto weight, EmitInt8Weight(w_, s.name, s.qweight));
+    std::string bias;
+    if (s.bias.defined()) {
+      QG_ASSIGN_OR_RETURN(bias, EmitInt32Bias(w_, s.name, s.bias, x.qparams->scale, s.qweight));
+    }
+    std::string y = s.kind == StepKind::kConv
+                        ? EmitConv(w_, s.name, x.name, weight, bias, s.kernel, s.stride, s.padding, s.groups, s.dilation)
+                        : EmitGemm(w_, s.name, x.name, weight, bias);
+    if (s.relu) y = EmitSimple(w_, "Relu", s.name + ":relu", {y});
+    QG_ASSIGN_OR_RETURN(auto q, EmitQuantDequant(w_, s.name, y, s.out));
+    return Value{q, s.out};
+  }
+
+  // Reshape or Transpose of a quantized value, as a Q/DQ pair with the same
+  // qparams, which ONNX Runtime drops (it moves the uint8 tensor as is).
+  Result<std::string> EmitMove(const std::string& op, const std::string& name, const std::string& x,
+                               const std::vector<int64_t>& dims, const QParams& q) {
+    if (op == "Reshape") {
+      QG_ASSIGN_OR_RETURN(auto shape, w_.AddInitializer(name + ":shape", torch::tensor(dims)));
+      w_.AddNode("Reshape", name, {x, shape}, {name});
+    } else {
+      auto& t = w_.AddNode("Transpose", name, {x}, {name});
+      OnnxGraphWriter::SetInts(t, "perm", dims);
+    }
+    return EmitQuantDequant(w_, name, name, q);
+  }
+
+  // The conv over the grayscale image as a conv over groups of pixels: the
+  // image [N, 1, H, W] read as NHWC [N, H, W/g, g], and the output, NHWC
+  // [N, H', W/g, g * C], read back as [N, H', W, C] and turned to NCHW. ONNX
+  // Runtime runs the conv in NHWC, so the Transposes cancel and the reshapes
+  // are free.
+  Status EmitPixelGroupConv(const Step& s, const Value& x, Value& out) {
+    constexpr int64_t g = internal::kPixelGroup;
+    const Step grouped = internal::GroupPixels(s);
+    const int64_t channels = s.qweight.size(0);
+    const int64_t height = image_size_ + 2 * s.padding[0] - s.qweight.size(2) + 1;
+    const QParams in = *x.qparams;
+    QG_ASSIGN_OR_RETURN(auto pixels, EmitMove("Reshape", s.name + ":pixel_groups", x.name,
+                                              {-1, image_size_, image_size_ / g, g}, in));
+    QG_ASSIGN_OR_RETURN(auto nchw, EmitMove("Transpose", s.name + ":pixel_groups_nchw", pixels, {0, 3, 1, 2}, in));
+    QG_ASSIGN_OR_RETURN(auto y, EmitWeighted(grouped, Value{nchw, in}));
+    QG_ASSIGN_OR_RETURN(auto nhwc, EmitMove("Transpose", s.name + ":grouped_nhwc", y.name, {0, 2, 3, 1}, s.out));
+    QG_ASSIGN_OR_RETURN(auto pixels_out,
+                        EmitMove("Reshape", s.name + ":pixels_nhwc", nhwc, {-1, height, image_size_, channels}, s.out));
+    QG_ASSIGN_OR_RETURN(out.name, EmitMove("Transpose", s.name + ":pixels", pixels_out, {0, 3, 1, 2}, s.out));
+    out.qparams = s.out;
+    return OkStatus();
+  }
+
   // An activation on INT8 kernels: the qparams LibTorch's kernel gives its
   // output (the input's, the fixed 1/256 of sigmoids, or the step's own for
   // hard swish), as a Q/DQ pair.
@@ -219,7 +270,9 @@ class QdqExporter {
   }
 
   OnnxGraphWriter& w_;
+  const int64_t image_size_;
   std::vector<Value> values_;
+  std::vector<bool> image_slots_;  // the graph input, or the input quantized
 };
 
 }  // namespace
@@ -234,7 +287,7 @@ Result<onnx::ModelProto> ExportQdq(const quant::QuantizedModel& model) {
   w.SetMetadata("quantgrid.precision", model.Fp32Layers().empty() ? "int8" : "mixed");
   w.SetMetadata("quantgrid.engine", model.engine());
   w.AddImageInput(kInputName, options.in_channels, options.image_size, options.image_size);
-  QdqExporter exporter(w);
+  QdqExporter exporter(w, options.image_size);
   QG_RETURN_IF_ERROR(exporter.Run(model.steps(), model.num_values(), model.prediction()));
   EmitSimple(w, "Identity", kOutputName, {exporter.value(model.prediction()).name});
   w.AddLogitsOutput(kOutputName, options.num_classes);

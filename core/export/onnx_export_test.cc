@@ -333,6 +333,11 @@ TEST_P(QdqFusion, EveryConvAndGemmRunsOnOnnxRuntimesIntegerKernels) {
   EXPECT_EQ(ops["QLinearAdd"], exported["Add"]) << listed;
   EXPECT_LE(ops["QuantizeLinear"], 1) << listed;
   EXPECT_LE(ops["DequantizeLinear"], 1) << listed;
+  // compact_cnn's first conv runs over groups of pixels (internal/pixel_groups.h):
+  // ONNX Runtime's NHWC pass cancels every Transpose around it.
+  if (name == "compact_cnn") {
+    EXPECT_EQ(ops["Transpose"], 0) << listed;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, QdqFusion, ::testing::Values("compact_cnn", "resnet18_cifar"));
