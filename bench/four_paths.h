@@ -10,6 +10,7 @@
 #include "bench/bench_setup.h"
 #include "bench/bench_timing.h"
 #include "core/export/ort_runtime.h"
+#include "core/export/ort_timer.h"
 #include "core/models/fp32_inference.h"
 
 namespace qg::bench {
@@ -24,8 +25,11 @@ class FourPaths {
   // Exports the bench's model to a temporary folder; exits with a message
   // when ONNX Runtime is missing or an export fails.
   explicit FourPaths(const Options& o);
+  ~FourPaths();
+  static constexpr int64_t kLargestBatch = 64;
 
-  // One round: the four paths timed one after the other at `batch`.
+  // One round: the four paths timed one after the other at `batch` (at most
+  // kLargestBatch).
   std::array<Timing, kPaths> Round(int64_t batch);
   std::string DescribeOnnxRuntime() const { return ort_.Describe(); }
   const std::string& OnnxPath(Path p) const { return p == kOrtFp32 ? fp32_onnx_ : int8_onnx_; }
@@ -37,6 +41,7 @@ class FourPaths {
   std::unique_ptr<models::CompiledFp32Model> fp32_;
   onnx_export::OnnxRuntime ort_;
   std::string fp32_onnx_, int8_onnx_;
+  std::unique_ptr<onnx_export::OrtTimer> ort_fp32_, ort_int8_;
 };
 
 // Rounds of the four paths: per path, the median of round medians and the
