@@ -34,10 +34,7 @@ Step FoldBatchNormIntoConv(const Step& conv, const Step& bn) {
   Step folded = conv;
   const torch::Tensor factor = bn.weight.to(torch::kDouble) / torch::sqrt(bn.bn_var.to(torch::kDouble) + bn.eps);
   const int64_t out_channels = conv.qweight.size(0);
-  const bool per_channel =
-      conv.qweight.qscheme() == torch::kPerChannelAffine || conv.qweight.qscheme() == torch::kPerChannelSymmetric;
-  const torch::Tensor scales = per_channel ? conv.qweight.q_per_channel_scales().to(torch::kDouble)
-                                           : torch::full({out_channels}, conv.qweight.q_scale(), torch::kDouble);
+  const torch::Tensor scales = PerOutputChannel(conv.qweight).scales;
   std::vector<int64_t> per_row(conv.qweight.dim(), 1);
   per_row[0] = out_channels;
   const torch::Tensor sign = torch::where(factor < 0, -1.0, 1.0).reshape(per_row);
@@ -67,8 +64,7 @@ class QdqExporter {
   Status Run(const std::vector<Step>& steps, int num_values, int prediction) {
     values_.assign(num_values, Value{});
     values_[0] = Value{kInputName, std::nullopt};
-    image_slots_.assign(num_values, false);
-    image_slots_[0] = true;
+    quantized_image_ = -1;
     // Who reads each value: a conv output read only by a BatchNorm folds.
     std::vector<int> readers(num_values, 0);
     std::vector<int> producer(num_values, -1);
@@ -119,10 +115,10 @@ class QdqExporter {
     };
     switch (s.kind) {
       case StepKind::kQuantizeInput:
-        image_slots_.at(s.output) = image_slots_.at(s.inputs.empty() ? 0 : s.inputs[0]);
+        if (s.inputs.empty() || s.inputs[0] == 0) quantized_image_ = s.output;
         return requantize(x.name, s.out);
       case StepKind::kConv:
-        if (x.qparams && image_slots_.at(s.inputs[0]) && internal::CanGroupPixels(s, image_size_)) {
+        if (s.inputs[0] == quantized_image_ && internal::CanGroupPixels(s, image_size_)) {
           return EmitPixelGroupConv(s, x, out);
         }
         [[fallthrough]];
@@ -272,7 +268,7 @@ class QdqExporter {
   OnnxGraphWriter& w_;
   const int64_t image_size_;
   std::vector<Value> values_;
-  std::vector<bool> image_slots_;  // the graph input, or the input quantized
+  int quantized_image_ = -1;  // the value slot of the graph input quantized
 };
 
 }  // namespace

@@ -193,6 +193,15 @@ Result<WeightQParams> WeightQParamsOf(const std::string& name, const torch::Tens
 
 }  // namespace
 
+ChannelQParams PerOutputChannel(const torch::Tensor& qweight) {
+  if (qweight.qscheme() == torch::kPerChannelAffine || qweight.qscheme() == torch::kPerChannelSymmetric) {
+    return {qweight.q_per_channel_scales().to(torch::kDouble), qweight.q_per_channel_zero_points().to(torch::kLong)};
+  }
+  const int64_t channels = qweight.size(0);
+  return {torch::full({channels}, qweight.q_scale(), torch::kDouble),
+          torch::full({channels}, qweight.q_zero_point(), torch::kLong)};
+}
+
 Result<std::string> EmitInt8Weight(OnnxGraphWriter& w, const std::string& name, const torch::Tensor& qweight) {
   if (qweight.scalar_type() != torch::kQInt8) {
     return Error::InvalidArgument("ONNX export: '{}' weight is {}, not qint8", name, c10::toString(qweight.scalar_type()));

@@ -68,6 +68,13 @@ Result<std::string> EmitQuantDequant(OnnxGraphWriter& w, const std::string& name
 // An INT8 weight (qint8, per-tensor or per-channel along axis 0) as int8
 // initializer + scales + zero points, dequantized. Returns the float output.
 Result<std::string> EmitInt8Weight(OnnxGraphWriter& w, const std::string& name, const torch::Tensor& qweight);
+// A quantized weight's scales (double) and zero points (long), one per output
+// channel (axis 0): per-tensor ones repeated, so that code which rescales or
+// regroups channels treats both schemes alike.
+struct ChannelQParams {
+  torch::Tensor scales, zero_points;
+};
+ChannelQParams PerOutputChannel(const torch::Tensor& qweight);
 // A float bias as int32 with scale input_scale * weight_scale (per channel),
 // how QLinearConv wants it; dequantized. Returns the float output.
 Result<std::string> EmitInt32Bias(OnnxGraphWriter& w, const std::string& name, const torch::Tensor& bias,

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "core/export/onnx_ops.h"
+
 namespace qg::onnx_export::internal {
 
 using quant::internal::Step;
@@ -34,14 +36,9 @@ Step GroupPixels(const Step& conv) {
       }
     }
   }
-  const bool per_channel =
-      conv.qweight.qscheme() == torch::kPerChannelAffine || conv.qweight.qscheme() == torch::kPerChannelSymmetric;
-  const torch::Tensor scales = per_channel ? conv.qweight.q_per_channel_scales().to(torch::kDouble)
-                                           : torch::full({channels}, conv.qweight.q_scale(), torch::kDouble);
-  const torch::Tensor zero_points = per_channel ? conv.qweight.q_per_channel_zero_points().to(torch::kLong)
-                                                : torch::full({channels}, conv.qweight.q_zero_point(), torch::kLong);
+  const ChannelQParams q = PerOutputChannel(conv.qweight);
   Step grouped = conv;
-  grouped.qweight = at::_make_per_channel_quantized_tensor(weights, scales.repeat({g}), zero_points.repeat({g}), 0);
+  grouped.qweight = at::_make_per_channel_quantized_tensor(weights, q.scales.repeat({g}), q.zero_points.repeat({g}), 0);
   if (conv.bias.defined()) grouped.bias = conv.bias.repeat({g});
   grouped.kernel = {kernel_height, group_kernel};
   grouped.padding = {conv.padding[0], reach};
