@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
@@ -15,28 +14,18 @@
 namespace qg::bench {
 namespace {
 
-onnx_export::OnnxRuntime FindOrExit() {
-  auto ort = onnx_export::OnnxRuntime::Find();
-  if (!ort) {
-    fmt::print(stderr, "{}\n", ort.error().ToString());
+template <typename T>
+T ValueOrExit(Result<T> result) {
+  if (!result) {
+    fmt::print(stderr, "{}\n", result.error().ToString());
     std::exit(1);
   }
-  return *ort;
-}
-
-std::unique_ptr<onnx_export::OrtTimer> OpenOrExit(const onnx_export::OnnxRuntime& ort, const std::string& path,
-                                                  int threads) {
-  auto timer = onnx_export::OrtTimer::Open(ort, path, {1, 28, 28}, FourPaths::kLargestBatch, threads);
-  if (!timer) {
-    fmt::print(stderr, "{}\n", timer.error().ToString());
-    std::exit(1);
-  }
-  return std::move(*timer);
+  return std::move(*result);
 }
 
 }  // namespace
 
-FourPaths::FourPaths(const Options& o) : o_(o), bench_(o), ort_(FindOrExit()) {
+FourPaths::FourPaths(const Options& o) : o_(o), bench_(o), ort_(ValueOrExit(onnx_export::OnnxRuntime::Find())) {
   fp32_ = *models::CompiledFp32Model::Compile(bench_.setup.model);
   const auto dir = std::filesystem::temp_directory_path() / "qg-bench-four-paths";
   std::filesystem::create_directories(dir);
@@ -47,31 +36,27 @@ FourPaths::FourPaths(const Options& o) : o_(o), bench_(o), ort_(FindOrExit()) {
     fmt::print(stderr, "export of compact_cnn failed\n");
     std::exit(1);
   }
-  ort_fp32_ = OpenOrExit(ort_, fp32_onnx_, o.threads);
-  ort_int8_ = OpenOrExit(ort_, int8_onnx_, o.threads);
+  auto open = [&](const std::string& path) {
+    return ValueOrExit(onnx_export::OrtTimer::Open(ort_, path, {1, 28, 28}, kLargestBatch, o.threads));
+  };
+  ort_fp32_ = open(fp32_onnx_);
+  ort_int8_ = open(int8_onnx_);
 }
 
 FourPaths::~FourPaths() = default;
 
 // ONNX Runtime runs in kept-open sessions (OrtTimer), warmed up like LibTorch.
-// Each path starts 20 ms after the last one ended: the thread pools of both
-// runtimes spin a while after their last call and would take the cores from
-// the next path.
+// Each path starts kRuntimeSettle after the last one ended.
 std::array<Timing, kPaths> FourPaths::Round(int64_t batch) {
   constexpr int kWarmup = 20;
-  constexpr auto kSettle = std::chrono::milliseconds(20);
   const auto in = torch::randn({batch, 1, 28, 28});
   auto ort = [&](onnx_export::OrtTimer& timer) {
-    std::this_thread::sleep_for(kSettle);
-    auto l = timer.Time(batch, kWarmup, o_.runs);
-    if (!l) {
-      fmt::print(stderr, "{}\n", l.error().ToString());
-      std::exit(1);
-    }
-    return Timing{l->p50_ms, l->min_ms};
+    std::this_thread::sleep_for(onnx_export::kRuntimeSettle);
+    const auto l = ValueOrExit(timer.Time(batch, kWarmup, o_.runs));
+    return Timing{l.p50_ms, l.min_ms};
   };
   auto torch_side = [&](auto&& run) {
-    std::this_thread::sleep_for(kSettle);
+    std::this_thread::sleep_for(onnx_export::kRuntimeSettle);
     return TimeMs(run, kWarmup, o_.runs);
   };
   std::array<Timing, kPaths> t;

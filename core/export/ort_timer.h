@@ -4,6 +4,7 @@
 // loads the model and warms up once, not once per round.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,12 @@
 namespace qg::onnx_export {
 
 class OnnxRuntime;
+
+// How long a caller that alternates the two runtimes waits before timing
+// either: both runtimes' thread pools spin a while after their last call and
+// would take the cores from the other (ort_runner.js's paired rounds wait the
+// same).
+inline constexpr std::chrono::milliseconds kRuntimeSettle{20};
 
 class OrtTimer {
  public:

@@ -5,7 +5,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <numeric>
 #include <thread>
@@ -47,10 +46,9 @@ constexpr int kRuntimeRounds = 5;
 
 // LibTorch FP32 (frozen, oneDNN) and ONNX Runtime FP32 in kRuntimeRounds
 // alternating rounds per batch size, each round a share of the spec's runs.
-// Each side warms up once per batch size; later rounds first wait kSettle
-// for the other runtime's thread pool, which spins a while after its last
-// call, to fall asleep (as ort_runner.js's paired rounds do), then run
-// kResettleRuns untimed calls for the caches it took. ONNX Runtime keeps one
+// Each side warms up once per batch size; later rounds first wait
+// kRuntimeSettle for the other runtime's spinning thread pool to fall asleep,
+// then run kResettleRuns untimed calls for the caches it took. ONNX Runtime keeps one
 // session in one process for all of it (OrtTimer).
 Result<std::vector<Fp32RuntimePair>> TimeFp32OnBothRuntimes(const models::GraphModule& fp32,
                                                             const onnx_export::OnnxRuntime& ort,
@@ -58,7 +56,6 @@ Result<std::vector<Fp32RuntimePair>> TimeFp32OnBothRuntimes(const models::GraphM
                                                             const std::vector<int64_t>& image_shape,
                                                             const metrics::LatencyOptions& latency, int threads) {
   constexpr int kResettleRuns = 3;
-  constexpr auto kSettle = std::chrono::milliseconds(20);
   QG_ASSIGN_OR_RETURN(auto compiled, models::CompiledFp32Model::Compile(fp32));
   const int64_t largest = *std::max_element(latency.batch_sizes.begin(), latency.batch_sizes.end());
   QG_ASSIGN_OR_RETURN(auto ort_timer, onnx_export::OrtTimer::Open(ort, onnx_path, image_shape, largest, threads));
@@ -72,9 +69,9 @@ Result<std::vector<Fp32RuntimePair>> TimeFp32OnBothRuntimes(const models::GraphM
     std::vector<double> torch_ms, ort_ms, ratios;
     for (int r = 0; r < kRuntimeRounds; ++r) {
       round.warmup_runs = r == 0 ? latency.warmup_runs : std::min(latency.warmup_runs, kResettleRuns);
-      if (r > 0) std::this_thread::sleep_for(kSettle);
+      if (r > 0) std::this_thread::sleep_for(onnx_export::kRuntimeSettle);
       QG_ASSIGN_OR_RETURN(auto t, metrics::MeasureLatency(*compiled, image_shape, round));
-      std::this_thread::sleep_for(kSettle);
+      std::this_thread::sleep_for(onnx_export::kRuntimeSettle);
       QG_ASSIGN_OR_RETURN(auto o, ort_timer->Time(batch, round.warmup_runs, round.runs));
       torch_ms.push_back(t.front().p50_ms);
       ort_ms.push_back(o.p50_ms);
