@@ -16,6 +16,7 @@
 #include "core/pipeline/torch_runtime.h"
 #include "core/quant/convert.h"
 #include "core/quant/engine.h"
+#include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/qstep.h"
 
 namespace qg::bench {
@@ -136,6 +137,18 @@ void Int8Steps(const Options& o) {
                  steps[i].im2col ? ", as im2col + 1x1 conv" : "");
     }
     fmt::print("b{:<3} sum of medians {:.2f} us\n", batch, sum);
+    // What Predict runs instead of a conv and the pool that alone reads it.
+    for (const auto& name : bench.int8->FusedConvPools()) {
+      const auto conv = std::find_if(steps.begin(), steps.end(), [&](const Step& s) { return s.name == name; });
+      const auto weights = quant::internal::PrepareConvPool(conv->qweight, conv->bias);
+      const auto image = at::quantize_per_tensor(torch::randn({batch, 1, 28, 28}), steps[0].out.scale,
+                                                 steps[0].out.zero_point, torch::kQUInt8);
+      const Timing t = TimeMs([&] {
+        quant::internal::ConvPool(image, weights, conv->padding[0], conv->relu, conv->out.scale, conv->out.zero_point);
+      }, 20, 300);
+      fmt::print("b{:<3} {} and the pool after it, fused (as Predict runs them): {:.2f} us (fastest {:.2f})\n", batch,
+                 name, 1000 * t.median, 1000 * t.min);
+    }
   }
 }
 

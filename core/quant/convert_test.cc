@@ -11,6 +11,7 @@
 #include "core/models/model_registry.h"
 #include "core/quant/bn_fold.h"
 #include "core/quant/engine.h"
+#include "core/quant/internal/conv_pool.h"
 #include "core/quant/layer_mse.h"
 #include "tests/testing/temp_dir.h"
 
@@ -69,6 +70,25 @@ TEST(Convert, IntermediateActivationsAreQuantizedTensors) {
     EXPECT_FALSE(logits.is_quantized());
     EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{3, 10}));
   }
+}
+
+// On onednn with AVX-512 VNNI, Predict runs compact_cnn's first conv and its
+// pool as one pass (internal/conv_pool.h); running every step on its own
+// gives the same logits, bit for bit, at every batch size.
+TEST(Convert, PredictWithTheFusedFirstBlockEqualsEveryStepOnItsOwn) {
+  ASSERT_TRUE(UseEngine("onednn"));
+  auto c = Prepare("compact_cnn", true);
+  auto q = *Convert(c.model, c.plan, c.qparams, {});
+  EXPECT_EQ(q->FusedConvPools(),
+            internal::FastConvPoolSupported() ? std::vector<std::string>{"block1.conv"} : std::vector<std::string>{});
+  for (int64_t batch : {1, 5, 64}) {
+    const auto x = torch::randn({batch, 1, 28, 28});
+    const auto logits = q->RunKeepingValues(x)[c.plan.prediction];
+    EXPECT_TRUE(torch::equal(q->Predict(x), logits.is_quantized() ? logits.dequantize() : logits)) << "batch " << batch;
+  }
+  // The unfolded model's conv is read by its batch norm, not a pool: nothing fused.
+  auto unfolded = Prepare("compact_cnn", false);
+  EXPECT_TRUE((*Convert(unfolded.model, unfolded.plan, unfolded.qparams, {}))->FusedConvPools().empty());
 }
 
 TEST(Convert, ResNetUsesQuantizedResidualAddsAndAgreesWithFp32) {

@@ -1,10 +1,12 @@
 // Every INT8 step against a reference built from dequantize -> FP32 op ->
 // requantize, on random inputs, for every engine this LibTorch supports: the
 // results may differ by at most one quantization step.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "core/quant/engine.h"
+#include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/im2col.h"
 #include "core/quant/internal/qstep.h"
 
@@ -95,6 +97,69 @@ TEST_P(Int8Step, SingleChannelConvMatchesReferenceAndThe3x3Kernel) {
       EXPECT_TRUE(torch::equal(values[1].int_repr(), direct_values[1].int_repr())) << "pad " << pad << " relu " << relu;
     }
   }
+}
+
+// The fused first block (internal/conv_pool.h) against LibTorch itself: the
+// 3x3 conv on onednn's packed kernel, then at::max_pool2d, byte for byte.
+TEST(ConvPool, EqualsOnednnConvThenMaxPoolBitForBit) {
+  if (!FastConvPoolSupported()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
+  ASSERT_TRUE(UseEngine("onednn"));
+  torch::manual_seed(5);
+  struct Case {
+    int64_t n, h, w, channels, pad, input_zp;
+    bool relu, bias, per_channel;
+  };
+  const Case cases[] = {
+      {4, 28, 28, 32, 1, 117, true, true, true},   {1, 28, 28, 32, 1, 0, true, true, true},
+      {3, 11, 19, 16, 1, 255, false, true, true},  {2, 7, 6, 48, 0, 64, true, false, true},
+      {2, 9, 9, 32, 0, 200, false, false, false},  {1, 4, 5, 16, 1, 3, true, true, false},
+  };
+  for (const Case& c : cases) {
+    const std::string where = fmt::format("case n {} {}x{} C {} pad {} zp {} relu {} bias {} per_channel {}", c.n, c.h,
+                                          c.w, c.channels, c.pad, c.input_zp, c.relu, c.bias, c.per_channel);
+    const auto x = at::_make_per_tensor_quantized_tensor(
+        torch::randint(0, 256, {c.n, 1, c.h, c.w}, torch::kInt).to(torch::kUInt8), 0.0173, c.input_zp);
+    const auto w = torch::randn({c.channels, 1, 3, 3}) * 0.3;
+    const auto qw = c.per_channel
+                        ? at::quantize_per_channel(w, (w.abs().flatten(1).amax(1) / 127.5).to(torch::kDouble),
+                                                   torch::zeros({c.channels}, torch::kLong), 0, torch::kQInt8)
+                        : at::quantize_per_tensor(w, w.abs().max().item<double>() / 127.5, 0, torch::kQInt8);
+    const auto bias = c.bias ? torch::randn({c.channels}) * 0.2 : torch::Tensor();
+    auto y = torch::conv2d(x.dequantize(), qw.dequantize(), bias, {1, 1}, {c.pad, c.pad});
+    if (c.relu) y = torch::relu(y);
+    const QParams q = Covering(y);
+    Step conv{.kind = StepKind::kConv, .inputs = {0}, .output = 1, .out = q, .relu = c.relu};
+    conv.padding = {c.pad, c.pad};
+    conv.qweight = qw;
+    conv.bias = bias;
+    ASSERT_TRUE(ConvPoolFits(qw, conv.stride, conv.padding, conv.dilation, conv.groups)) << where;
+    PackWeights(conv, /*allow_im2col=*/false);
+    std::vector<torch::Tensor> values{x, torch::Tensor()};
+    RunStep(conv, values);
+    const auto expected = at::max_pool2d(values[1], {2, 2}, {2, 2}, {0, 0}, {1, 1}, false);
+    const auto got = ConvPool(x, PrepareConvPool(qw, bias), c.pad, c.relu, q.scale, q.zero_point);
+    ASSERT_EQ(got.sizes(), expected.sizes()) << where;
+    EXPECT_TRUE(got.is_contiguous(c10::MemoryFormat::ChannelsLast)) << where;
+    EXPECT_DOUBLE_EQ(got.q_scale(), q.scale);
+    EXPECT_EQ(got.q_zero_point(), q.zero_point);
+    const auto diff = (got.int_repr().to(torch::kInt32) - expected.int_repr().to(torch::kInt32)).abs();
+    EXPECT_EQ(diff.gt(0).sum().item<int64_t>(), 0) << where << ": max diff " << diff.max().item<int>();
+  }
+}
+
+TEST(ConvPool, FitsOnlySymmetricSingleChannel3x3ConvsOfWholeBlocks) {
+  const auto weight = [](int64_t out, int64_t in, int64_t zp) {
+    return at::quantize_per_tensor(torch::randn({out, in, 3, 3}), 0.01, zp, torch::kQInt8);
+  };
+  const std::array<int64_t, 2> one{1, 1}, zero{0, 0}, two{2, 2};
+  EXPECT_TRUE(ConvPoolFits(weight(32, 1, 0), one, one, one, 1));
+  EXPECT_TRUE(ConvPoolFits(weight(16, 1, 0), one, zero, one, 1));
+  EXPECT_FALSE(ConvPoolFits(weight(24, 1, 0), one, one, one, 1));  // not whole blocks of 16
+  EXPECT_FALSE(ConvPoolFits(weight(32, 2, 0), one, one, one, 1));  // two input channels
+  EXPECT_FALSE(ConvPoolFits(weight(32, 1, 3), one, one, one, 1));  // asymmetric weights
+  EXPECT_FALSE(ConvPoolFits(weight(32, 1, 0), two, one, one, 1));  // stride 2
+  EXPECT_FALSE(ConvPoolFits(weight(32, 1, 0), one, two, one, 1));  // padding 2
+  EXPECT_FALSE(ConvPoolFits(weight(32, 1, 0), one, one, two, 1));  // dilation 2
 }
 
 TEST(Im2col3x3, TapsEqualTheReferenceLoops) {

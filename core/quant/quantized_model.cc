@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/qstep.h"
 
 namespace qg::quant {
@@ -25,6 +26,46 @@ QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int pred
   }
   last_use_[prediction_] = static_cast<int>(steps_.size());
   values_.resize(static_cast<size_t>(num_values_));
+  PlanFusedConvPools();
+}
+
+void QuantizedModel::PlanFusedConvPools() {
+  fused_pool_.assign(steps_.size(), -1);
+  conv_pool_.resize(steps_.size());
+  skip_.assign(steps_.size(), false);
+  // Bit for bit oneDNN's requantization: other engines round their own way.
+  if (engine_ != "onednn" || !internal::FastConvPoolSupported()) return;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const Step& conv = steps_[i];
+    if (conv.kind != StepKind::kConv || conv.output == prediction_ ||
+        !internal::ConvPoolFits(conv.qweight, conv.stride, conv.padding, conv.dilation, conv.groups)) {
+      continue;
+    }
+    int reader = -1, readers = 0;
+    for (size_t j = i + 1; j < steps_.size(); ++j) {
+      for (int in : steps_[j].inputs) {
+        if (in == conv.output) ++readers, reader = static_cast<int>(j);
+      }
+    }
+    if (readers != 1) continue;
+    const Step& pool = steps_[reader];
+    const std::array<int64_t, 2> two{2, 2}, zero{0, 0};
+    if (pool.kind != StepKind::kMaxPool || pool.kernel != two || pool.stride != two || pool.padding != zero ||
+        pool.ceil_mode) {
+      continue;
+    }
+    conv_pool_[i] = std::make_shared<const internal::ConvPoolWeights>(internal::PrepareConvPool(conv.qweight, conv.bias));
+    fused_pool_[i] = reader;
+    skip_[reader] = true;
+  }
+}
+
+std::vector<std::string> QuantizedModel::FusedConvPools() const {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (fused_pool_[i] >= 0) names.push_back(steps_[i].name);
+  }
+  return names;
 }
 
 QuantizedModel::~QuantizedModel() = default;
@@ -37,8 +78,14 @@ torch::Tensor QuantizedModel::Predict(const torch::Tensor& images) {
   torch::InferenceMode guard;
   values_[0] = images;
   for (size_t i = 0; i < steps_.size(); ++i) {
-    internal::RunStep(steps_[i], values_);
-    for (int in : steps_[i].inputs) {
+    const Step& s = steps_[i];
+    if (fused_pool_[i] >= 0) {
+      values_[steps_[fused_pool_[i]].output] = internal::ConvPool(values_[s.inputs[0]], *conv_pool_[i], s.padding[0],
+                                                                   s.relu, s.out.scale, s.out.zero_point);
+    } else if (!skip_[i]) {
+      internal::RunStep(s, values_);
+    }
+    for (int in : s.inputs) {
       if (last_use_[in] == static_cast<int>(i)) values_[in].reset();
     }
   }

@@ -24,6 +24,7 @@ namespace qg::quant {
 
 namespace internal {
 struct Step;
+struct ConvPoolWeights;
 }
 
 class QuantizedModel final : public models::InferenceModel {
@@ -56,6 +57,10 @@ class QuantizedModel final : public models::InferenceModel {
   std::vector<std::pair<std::string, int>> Int8Outputs() const;
   // (step name, kind, INT8?) in execution order.
   std::vector<std::tuple<std::string, std::string, bool>> DescribeSteps() const;
+  // The conv steps Predict runs in one pass with the 2x2 max pool that alone
+  // reads them (internal/conv_pool.h: onednn, AVX-512 VNNI, a 3x3 conv over
+  // one input channel). RunKeepingValues runs every step on its own.
+  std::vector<std::string> FusedConvPools() const;
   const nlohmann::json& meta() const { return meta_; }
   // The step list, for exporters (core/export) that translate it.
   const std::vector<internal::Step>& steps() const { return steps_; }
@@ -76,6 +81,13 @@ class QuantizedModel final : public models::InferenceModel {
   std::string engine_;
   nlohmann::json meta_;
   std::vector<torch::Tensor> values_;
+  // Per step: the pool step it runs with (-1: none), and its weights laid out
+  // for that pass; the pool steps so taken are skipped.
+  std::vector<int> fused_pool_;
+  std::vector<std::shared_ptr<const internal::ConvPoolWeights>> conv_pool_;
+  std::vector<bool> skip_;
+
+  void PlanFusedConvPools();
 };
 
 }  // namespace qg::quant

@@ -1,14 +1,11 @@
 #include "core/quant/internal/qstep.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/torch.h>
 
-#include <algorithm>
-#include <cstring>
-
 #include "core/models/graph_module.h"
 #include "core/quant/internal/im2col.h"
+#include "core/quant/internal/quantize_input.h"
 
 namespace qg::quant::internal {
 namespace {
@@ -79,41 +76,6 @@ constexpr std::pair<StepKind, const char*> kNames[] = {
     {StepKind::kMul, "mul"},                      {StepKind::kActivation, "activation"},
     {StepKind::kFp32Op, "fp32_op"},
 };
-
-// Bit-identical to at::quantize_per_tensor, which LibTorch 1.13 without
-// fbgemm computes per element as zp + nearbyint(x * (1.0f / float(scale)))
-// in a scalar loop (~3.3 ns/element here). One fused pass instead, split over
-// the intra-op threads for big inputs: rounding with the 1.5 * 2^23 trick
-// (round half to even, like nearbyint in the default rounding mode) lets the
-// compiler vectorize it without SSE4.1, after clamping to a range where the
-// trick is exact and the final clamp gives the same answer. The loop is
-// compiled for AVX-512 and AVX2 beside the x86-64 baseline and picked at load
-// time (GCC target_clones): 4x faster than the baseline SSE2 loop here.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void QuantizeRange(
-    const float* __restrict in, uint8_t* __restrict out, int64_t n, float inv, float lo, float hi, float zp) {
-  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
-  for (int64_t i = 0; i < n; ++i) {
-    const float y = std::min(std::max(in[i] * inv, lo), hi);
-    const float r = (y + kMagic) - kMagic + zp;
-    out[i] = static_cast<uint8_t>(static_cast<int32_t>(std::min(std::max(r, 0.0f), 255.0f)));
-  }
-}
-
-torch::Tensor QuantizeInput(const torch::Tensor& x, const QParams& q) {
-  if (x.scalar_type() != torch::kFloat || !x.is_contiguous() || !x.device().is_cpu()) {
-    return at::quantize_per_tensor(x, q.scale, q.zero_point, torch::kQUInt8);
-  }
-  auto out = at::_empty_affine_quantized(x.sizes(), x.options().dtype(torch::kQUInt8), q.scale, q.zero_point);
-  const float* src = x.data_ptr<float>();
-  auto* dst = reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>());
-  const float inv = 1.0f / static_cast<float>(q.scale);
-  const float zp = static_cast<float>(q.zero_point);
-  const float lo = -zp - 1.0f, hi = 256.0f - zp;  // integers just outside [0, 255] - zp
-  at::parallel_for(0, x.numel(), 16384, [=](int64_t begin, int64_t end) {
-    QuantizeRange(src + begin, dst + begin, end - begin, inv, lo, hi, zp);
-  });
-  return out;
-}
 
 torch::Tensor AsFloat(const torch::Tensor& t) { return t.is_quantized() ? t.dequantize() : t; }
 
@@ -239,7 +201,7 @@ void RunStep(const Step& s, std::vector<torch::Tensor>& values) {
   torch::Tensor y;
   switch (s.kind) {
     case StepKind::kQuantizeInput:
-      y = QuantizeInput(x, s.out);
+      y = QuantizeInput(x, s.out.scale, s.out.zero_point);
       break;
     case StepKind::kConv: {
       const torch::Tensor in = s.im2col ? Im2col3x3(x, s.padding[0]) : x;

@@ -1,0 +1,46 @@
+// A 3x3 conv over one input channel, its ReLU and the 2x2 max pool after it
+// (the first block of a grayscale CNN) in one pass over the image. oneDNN runs
+// the conv as a 1x1 conv over each pixel's 9 taps (im2col.h) and writes every
+// conv output (1.6 MB of u8 for compact_cnn at batch 64, ~115 us), and the
+// pool reads them back (~54 us). Requantization is monotone in the int32 sum
+// (a positive per-channel scale, then round and clamp), so the pool's maximum
+// can be taken over the four int32 sums of each window first: one quarter of
+// the outputs get requantized, and none is written and read back. The bytes
+// are the same as oneDNN's conv and LibTorch's pool (int8_step_test.cc checks
+// them bit for bit). Internal to core/quant.
+#pragma once
+
+#include <torch/types.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+namespace qg::quant::internal {
+
+// Whether this CPU has the AVX-512 VNNI the pass is written for.
+bool FastConvPoolSupported();
+
+// Whether a conv with this int8 weight (C x 1 x 3 x 3, symmetric), stride 1,
+// `padding` and `groups` can run fused with a following 2x2 max pool.
+bool ConvPoolFits(const torch::Tensor& qweight, const std::array<int64_t, 2>& stride,
+                  const std::array<int64_t, 2>& padding, const std::array<int64_t, 2>& dilation, int64_t groups);
+
+// The layer's weights, laid out once for the pass.
+struct ConvPoolWeights {
+  int64_t channels = 0;
+  std::vector<int8_t> taps;           // [channels / 16][3 kernel rows][16 channels][4]: a row's 3 taps and a 0
+  std::vector<int32_t> tap_sums;      // per channel: the sum of its 9 taps (for the input's zero point)
+  std::vector<float> weight_inverse;  // per channel: 1 / weight scale, in float as oneDNN holds it
+  std::vector<float> bias;            // per channel, float; zeros when the layer has none
+};
+ConvPoolWeights PrepareConvPool(const torch::Tensor& qweight, const torch::Tensor& bias);
+
+// max_pool2d(conv2d(x) [ReLU], 2, 2) of a quint8 image x (N x 1 x H x W) with
+// `pad` (0 or 1) pixels of padding: a quint8 N x C x (H + 2 pad - 2) / 2 x
+// (W + 2 pad - 2) / 2 tensor, channels-last, with the given scale and zero
+// point. Needs FastConvPoolSupported().
+torch::Tensor ConvPool(const torch::Tensor& x, const ConvPoolWeights& w, int64_t pad, bool relu, double scale,
+                       int64_t zero_point);
+
+}  // namespace qg::quant::internal
