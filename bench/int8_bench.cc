@@ -180,6 +180,31 @@ void Int8Shapes(const Options& o) {
   fmt::print("{}\n", t.Render(TableFormat::kMarkdown));
 }
 
+// The INT8 model on one intra-op thread and on all of them, batch by batch,
+// rounds alternating: where QuantizedModel::kOneThreadBatches comes from. Two
+// models, each kept to its own mode: oneDNN fixes a primitive's thread count
+// when the primitive is made, at a shape's first call.
+void Int8Threads(const Options& o) {
+  OnednnCompactCnn bench(o);
+  auto one = *quant::Convert(bench.setup.folded, bench.setup.plan, bench.setup.qparams, {});
+  one->set_one_thread_batches(1 << 20);
+  bench.int8->set_one_thread_batches(0);
+  TextTable t({"INT8 onednn", "batch", fmt::format("{} threads (ms)", bench.threads), "1 thread (ms)",
+               "1 thread speedup", fmt::format("{} threads best (ms)", bench.threads), "1 thread best (ms)",
+               "best-call speedup"},
+              {true, true});
+  for (int64_t batch : {1, 2, 3, 4, 8, 16, 64}) {
+    const auto in = torch::randn({batch, 1, 28, 28});
+    AlternatingRounds r;
+    for (int i = 0; i < o.rounds; ++i) {
+      r.Add(TimeMs([&] { bench.int8->Predict(in); }, 20, o.runs), TimeMs([&] { one->Predict(in); }, 20, o.runs));
+    }
+    t.AddRow(RatioRow("median of rounds", batch, r, /*a_over_b=*/true, 4));
+  }
+  fmt::print("{}\nPredict runs batches up to {} on one thread\n", t.Render(TableFormat::kMarkdown),
+             quant::QuantizedModel::kOneThreadBatches);
+}
+
 // compact_cnn's first conv (3x3 over one channel) as the im2col + 1x1 conv
 // that conversion picks on onednn (internal/im2col.h), and as the plain 3x3
 // conv: the whole INT8 model, rounds alternating.

@@ -91,6 +91,24 @@ TEST(Convert, PredictWithTheFusedFirstBlockEqualsEveryStepOnItsOwn) {
   EXPECT_TRUE((*Convert(unfolded.model, unfolded.plan, unfolded.qparams, {}))->FusedConvPools().empty());
 }
 
+// Small batches run on one intra-op thread: the same logits as on all of
+// them, and the caller's thread count is back after every call.
+TEST(Convert, SmallBatchesOnOneThreadGiveTheSameLogitsAndRestoreTheThreadCount) {
+  ASSERT_TRUE(UseEngine("onednn"));
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  auto c = Prepare("compact_cnn", true);
+  auto one = *Convert(c.model, c.plan, c.qparams, {});
+  auto all = *Convert(c.model, c.plan, c.qparams, {});
+  all->set_one_thread_batches(0);
+  for (int64_t batch = 1; batch <= QuantizedModel::kOneThreadBatches + 1; ++batch) {
+    const auto x = torch::randn({batch, 1, 28, 28});
+    EXPECT_TRUE(torch::equal(one->Predict(x), all->Predict(x))) << "batch " << batch;
+    EXPECT_EQ(at::get_num_threads(), 2) << "batch " << batch;
+  }
+  at::set_num_threads(threads);
+}
+
 TEST(Convert, ResNetUsesQuantizedResidualAddsAndAgreesWithFp32) {
   ASSERT_TRUE(UseEngine(DefaultEngine()));
   auto c = Prepare("resnet18_cifar", /*fold=*/true, 3, 32);
