@@ -180,29 +180,40 @@ void Int8Shapes(const Options& o) {
   fmt::print("{}\n", t.Render(TableFormat::kMarkdown));
 }
 
-// The INT8 model on one intra-op thread and on all of them, batch by batch,
-// rounds alternating: where QuantizedModel::kOneThreadBatches comes from. Two
-// models, each kept to its own mode: oneDNN fixes a primitive's thread count
-// when the primitive is made, at a shape's first call.
-void Int8Threads(const Options& o) {
+// LibTorch FP32 (compiled) and INT8 on one intra-op thread and on all of
+// them, batch by batch, rounds alternating: where
+// InferenceModel::kOneThreadBatches comes from. Two copies of each model, each
+// kept to its own mode: oneDNN fixes a primitive's thread count when it makes
+// the primitive, at a shape's first call.
+void Threads(const Options& o) {
   OnednnCompactCnn bench(o);
-  auto one = *quant::Convert(bench.setup.folded, bench.setup.plan, bench.setup.qparams, {});
-  one->set_one_thread_batches(1 << 20);
+  auto int8_one = *quant::Convert(bench.setup.folded, bench.setup.plan, bench.setup.qparams, {});
+  auto fp32_all = *models::CompiledFp32Model::Compile(bench.setup.model);
+  auto fp32_one = *models::CompiledFp32Model::Compile(bench.setup.model);
   bench.int8->set_one_thread_batches(0);
-  TextTable t({"INT8 onednn", "batch", fmt::format("{} threads (ms)", bench.threads), "1 thread (ms)",
-               "1 thread speedup", fmt::format("{} threads best (ms)", bench.threads), "1 thread best (ms)",
-               "best-call speedup"},
-              {true, true});
-  for (int64_t batch : {1, 2, 3, 4, 8, 16, 64}) {
-    const auto in = torch::randn({batch, 1, 28, 28});
-    AlternatingRounds r;
-    for (int i = 0; i < o.rounds; ++i) {
-      r.Add(TimeMs([&] { bench.int8->Predict(in); }, 20, o.runs), TimeMs([&] { one->Predict(in); }, 20, o.runs));
+  fp32_all->set_one_thread_batches(0);
+  int8_one->set_one_thread_batches(1 << 20);
+  fp32_one->set_one_thread_batches(1 << 20);
+  const std::pair<const char*, std::pair<models::InferenceModel*, models::InferenceModel*>> paths[] = {
+      {"LibTorch FP32 (frozen, oneDNN)", {fp32_all.get(), fp32_one.get()}},
+      {"LibTorch INT8 (quantgrid, onednn)", {bench.int8.get(), int8_one.get()}},
+  };
+  for (const auto& [label, models] : paths) {
+    TextTable t({label, "batch", fmt::format("{} threads (ms)", bench.threads), "1 thread (ms)", "1 thread speedup",
+                 fmt::format("{} threads best (ms)", bench.threads), "1 thread best (ms)", "best-call speedup"},
+                {true, true});
+    for (int64_t batch : {1, 2, 3, 4, 8, 16, 64}) {
+      const auto in = torch::randn({batch, 1, 28, 28});
+      AlternatingRounds r;
+      for (int i = 0; i < o.rounds; ++i) {
+        r.Add(TimeMs([&] { models.first->Predict(in); }, 20, o.runs),
+              TimeMs([&] { models.second->Predict(in); }, 20, o.runs));
+      }
+      t.AddRow(RatioRow("median of rounds", batch, r, /*a_over_b=*/true, 4));
     }
-    t.AddRow(RatioRow("median of rounds", batch, r, /*a_over_b=*/true, 4));
+    fmt::print("{}\n\n", t.Render(TableFormat::kMarkdown));
   }
-  fmt::print("{}\nPredict runs batches up to {} on one thread\n", t.Render(TableFormat::kMarkdown),
-             quant::QuantizedModel::kOneThreadBatches);
+  fmt::print("Predict runs batches up to {} on one thread\n", models::InferenceModel::kOneThreadBatches);
 }
 
 // compact_cnn's first conv (3x3 over one channel) as the im2col + 1x1 conv

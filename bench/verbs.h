@@ -11,7 +11,7 @@ void Onnx(const Options& o);        // LibTorch vs ONNX Runtime, FP32 and INT8 (
 void Int8(const Options& o);        // INT8 vs FP32 per engine; quantgrid INT8 vs PyTorch FX INT8
 void Int8Steps(const Options& o);   // time of each INT8 step
 void Int8Shapes(const Options& o);  // why onednn packs per input shape
-void Int8Threads(const Options& o); // one intra-op thread vs all, batch by batch
+void Threads(const Options& o);     // LibTorch FP32 and INT8: one intra-op thread vs all, batch by batch
 void Int8Im2col(const Options& o);  // the first conv as im2col + 1x1 conv vs the 3x3 conv
 void Roofline(const Options& o);    // this CPU's INT8/FP32 peaks, the model against them
 // import_bench.cc

@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
 #include <torch/torch.h>
 
+#include "core/base/intra_op_threads.h"
 #include "core/base/torch_call.h"
 
 namespace qg::models {
@@ -147,6 +148,7 @@ std::string CompiledFp32Model::Describe() const {
 
 torch::Tensor CompiledFp32Model::Predict(const torch::Tensor& images) {
   torch::InferenceMode guard;
+  const OneIntraOpThread one_thread(OnOneThread(images));
   return module_.forward({images}).toTensor();
 }
 

@@ -6,6 +6,7 @@
 
 #include <torch/types.h>
 
+#include <cstdint>
 #include <string>
 
 namespace qg::models {
@@ -18,6 +19,20 @@ class InferenceModel {
   // Logits [B, classes] for float images [B, C, H, W]. Throws c10::Error on
   // shape mismatch; callers at a boundary wrap it with TorchCall.
   virtual torch::Tensor Predict(const torch::Tensor& images) = 0;
+
+  // LibTorch paths run batches up to this size on one intra-op thread
+  // (core/base/intra_op_threads.h); `qg_bench threads` measures where one
+  // thread stops winning. 0: never.
+  static constexpr int64_t kOneThreadBatches = 2;
+  void set_one_thread_batches(int64_t n) { one_thread_batches_ = n; }
+
+ protected:
+  bool OnOneThread(const torch::Tensor& images) const {
+    return images.dim() > 0 && images.size(0) <= one_thread_batches_;
+  }
+
+ private:
+  int64_t one_thread_batches_ = kOneThreadBatches;
 };
 
 }  // namespace qg::models

@@ -1,9 +1,9 @@
 #include "core/quant/quantized_model.h"
 
 #include <fmt/format.h>
-#include <omp.h>
 #include <torch/torch.h>
 
+#include "core/base/intra_op_threads.h"
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/qstep.h"
 
@@ -11,28 +11,6 @@ namespace qg::quant {
 
 using internal::Step;
 using internal::StepKind;
-
-namespace {
-
-// One OpenMP thread for LibTorch's kernels and oneDNN's while it lives, where
-// `on`. Only the calling thread's team size changes (omp_set_num_threads):
-// at::set_num_threads would also drop oneDNN's primitive cache.
-class OneThreadScope {
- public:
-  explicit OneThreadScope(bool on) : threads_(on ? omp_get_max_threads() : 0) {
-    if (threads_ > 1) omp_set_num_threads(1);
-  }
-  ~OneThreadScope() {
-    if (threads_ > 1) omp_set_num_threads(threads_);
-  }
-  OneThreadScope(const OneThreadScope&) = delete;
-  OneThreadScope& operator=(const OneThreadScope&) = delete;
-
- private:
-  int threads_;
-};
-
-}  // namespace
 
 QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int prediction, std::string engine,
                                nlohmann::json meta)
@@ -99,7 +77,7 @@ std::string QuantizedModel::Describe() const {
 
 torch::Tensor QuantizedModel::Predict(const torch::Tensor& images) {
   torch::InferenceMode guard;
-  const OneThreadScope one_thread(images.dim() > 0 && images.size(0) <= one_thread_batches_);
+  const OneIntraOpThread one_thread(OnOneThread(images));
   values_[0] = images;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& s = steps_[i];

@@ -61,11 +61,6 @@ class QuantizedModel final : public models::InferenceModel {
   // reads them (internal/conv_pool.h: onednn, AVX-512 VNNI, a 3x3 conv over
   // one input channel). RunKeepingValues runs every step on its own.
   std::vector<std::string> FusedConvPools() const;
-  // Batches up to this size run on one intra-op thread (Predict): at batch 1
-  // each INT8 op takes a few microseconds, and forking and joining LibTorch's
-  // OpenMP team around each cost more than the second core saved.
-  static constexpr int64_t kOneThreadBatches = 3;
-  void set_one_thread_batches(int64_t n) { one_thread_batches_ = n; }
   const nlohmann::json& meta() const { return meta_; }
   // The step list, for exporters (core/export) that translate it.
   const std::vector<internal::Step>& steps() const { return steps_; }
@@ -91,7 +86,6 @@ class QuantizedModel final : public models::InferenceModel {
   std::vector<int> fused_pool_;
   std::vector<std::shared_ptr<const internal::ConvPoolWeights>> conv_pool_;
   std::vector<bool> skip_;
-  int64_t one_thread_batches_ = kOneThreadBatches;
 
   void PlanFusedConvPools();
 };
