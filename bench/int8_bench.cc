@@ -53,6 +53,24 @@ std::vector<Timing> StepTimesUs(const std::vector<Step>& steps, int num_values, 
   return out;
 }
 
+// Microseconds of each pass Predict runs in place of a conv and the max pool
+// that alone reads it (internal/conv_pool.h), on random 1x28x28 images.
+std::vector<std::pair<std::string, Timing>> FusedPassTimesUs(const quant::QuantizedModel& int8, int64_t batch) {
+  std::vector<std::pair<std::string, Timing>> out;
+  const auto& steps = int8.steps();
+  for (const auto& name : int8.FusedConvPools()) {
+    const auto conv = std::find_if(steps.begin(), steps.end(), [&](const Step& s) { return s.name == name; });
+    const auto weights = quant::internal::PrepareConvPool(conv->qweight, conv->bias);
+    const auto image = at::quantize_per_tensor(torch::randn({batch, 1, 28, 28}), steps[0].out.scale,
+                                               steps[0].out.zero_point, torch::kQUInt8);
+    const Timing t = TimeMs([&] {
+      quant::internal::ConvPool(image, weights, conv->padding[0], conv->relu, conv->out.scale, conv->out.zero_point);
+    }, 20, 300);
+    out.push_back({name, {1000 * t.median, 1000 * t.min}});
+  }
+  return out;
+}
+
 // Multiply-adds of a conv or linear step, from its weight and its output.
 double StepMacs(const Step& s, const torch::Tensor& out) {
   using quant::internal::StepKind;
@@ -137,17 +155,9 @@ void Int8Steps(const Options& o) {
                  steps[i].im2col ? ", as im2col + 1x1 conv" : "");
     }
     fmt::print("b{:<3} sum of medians {:.2f} us\n", batch, sum);
-    // What Predict runs instead of a conv and the pool that alone reads it.
-    for (const auto& name : bench.int8->FusedConvPools()) {
-      const auto conv = std::find_if(steps.begin(), steps.end(), [&](const Step& s) { return s.name == name; });
-      const auto weights = quant::internal::PrepareConvPool(conv->qweight, conv->bias);
-      const auto image = at::quantize_per_tensor(torch::randn({batch, 1, 28, 28}), steps[0].out.scale,
-                                                 steps[0].out.zero_point, torch::kQUInt8);
-      const Timing t = TimeMs([&] {
-        quant::internal::ConvPool(image, weights, conv->padding[0], conv->relu, conv->out.scale, conv->out.zero_point);
-      }, 20, 300);
+    for (const auto& [name, t] : FusedPassTimesUs(*bench.int8, batch)) {
       fmt::print("b{:<3} {} and the pool after it, fused (as Predict runs them): {:.2f} us (fastest {:.2f})\n", batch,
-                 name, 1000 * t.median, 1000 * t.min);
+                 name, t.median, t.min);
     }
   }
 }
@@ -285,6 +295,11 @@ void Roofline(const Options& o) {
                   m > 0 ? fmt::format("{:.0f} %", 100 * at_peak / times[i].median) : ""});
   }
   fmt::print("{}\n", steps.Render(TableFormat::kMarkdown));
+  for (const auto& [name, fused] : FusedPassTimesUs(int8, 64)) {
+    fmt::print("Predict runs {} and the pool after it as one pass: {:.1f} us (the two steps above, timed alone, are "
+               "what RunKeepingValues runs).\n\n",
+               name, fused.median);
+  }
 
   const FourPathTimes t = TimeFourPaths(paths, 64, o.rounds, o.verbose);
   const double fp32_peak_ms = macs / peaks.fp32_gmacs / 1e6, int8_peak_ms = macs / peaks.int8_gmacs / 1e6;
