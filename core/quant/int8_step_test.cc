@@ -113,6 +113,7 @@ TEST(ConvPool, EqualsOnednnConvThenMaxPoolBitForBit) {
       {4, 28, 28, 32, 1, 117, true, true, true},   {1, 28, 28, 32, 1, 0, true, true, true},
       {3, 11, 19, 16, 1, 255, false, true, true},  {2, 7, 6, 48, 0, 64, true, false, true},
       {2, 9, 9, 32, 0, 200, false, false, false},  {1, 4, 5, 16, 1, 3, true, true, false},
+      {2, 6, 60, 16, 0, 90, true, true, true},     {1, 5, 70, 16, 1, 9, true, true, true},  // rows past one zmm
   };
   for (const Case& c : cases) {
     const std::string where = fmt::format("case n {} {}x{} C {} pad {} zp {} relu {} bias {} per_channel {}", c.n, c.h,
