@@ -20,9 +20,9 @@ class InferenceModel {
   // shape mismatch; callers at a boundary wrap it with TorchCall.
   virtual torch::Tensor Predict(const torch::Tensor& images) = 0;
 
-  // LibTorch paths run batches up to this size on one intra-op thread
-  // (core/base/intra_op_threads.h); `qg_bench threads` measures where one
-  // thread stops winning. 0: never.
+  // The compiled FP32 and the INT8 models run batches up to this size on one
+  // intra-op thread (core/base/intra_op_threads.h); `qg_bench threads`
+  // measures where one thread stops winning. 0: never.
   static constexpr int64_t kOneThreadBatches = 2;
   void set_one_thread_batches(int64_t n) { one_thread_batches_ = n; }
 

@@ -133,7 +133,7 @@ TEST(ConvPool, EqualsOnednnConvThenMaxPoolBitForBit) {
     conv.padding = {c.pad, c.pad};
     conv.qweight = qw;
     conv.bias = bias;
-    ASSERT_TRUE(ConvPoolFits(qw, conv.stride, conv.padding, conv.dilation, conv.groups)) << where;
+    ASSERT_TRUE(ConvPoolFits(conv)) << where;
     PackWeights(conv, /*allow_im2col=*/false);
     std::vector<torch::Tensor> values{x, torch::Tensor()};
     RunStep(conv, values);
@@ -149,18 +149,24 @@ TEST(ConvPool, EqualsOnednnConvThenMaxPoolBitForBit) {
 }
 
 TEST(ConvPool, FitsOnlySymmetricSingleChannel3x3ConvsOfWholeBlocks) {
-  const auto weight = [](int64_t out, int64_t in, int64_t zp) {
-    return at::quantize_per_tensor(torch::randn({out, in, 3, 3}), 0.01, zp, torch::kQInt8);
+  using Pair = std::array<int64_t, 2>;
+  const Pair one{1, 1}, zero{0, 0}, two{2, 2};
+  const auto conv = [](int64_t out, int64_t in, int64_t zp, Pair stride, Pair padding, Pair dilation) {
+    Step s{.kind = StepKind::kConv};
+    s.qweight = at::quantize_per_tensor(torch::randn({out, in, 3, 3}), 0.01, zp, torch::kQInt8);
+    s.stride = stride;
+    s.padding = padding;
+    s.dilation = dilation;
+    return s;
   };
-  const std::array<int64_t, 2> one{1, 1}, zero{0, 0}, two{2, 2};
-  EXPECT_TRUE(ConvPoolFits(weight(32, 1, 0), one, one, one, 1));
-  EXPECT_TRUE(ConvPoolFits(weight(16, 1, 0), one, zero, one, 1));
-  EXPECT_FALSE(ConvPoolFits(weight(24, 1, 0), one, one, one, 1));  // not whole blocks of 16
-  EXPECT_FALSE(ConvPoolFits(weight(32, 2, 0), one, one, one, 1));  // two input channels
-  EXPECT_FALSE(ConvPoolFits(weight(32, 1, 3), one, one, one, 1));  // asymmetric weights
-  EXPECT_FALSE(ConvPoolFits(weight(32, 1, 0), two, one, one, 1));  // stride 2
-  EXPECT_FALSE(ConvPoolFits(weight(32, 1, 0), one, two, one, 1));  // padding 2
-  EXPECT_FALSE(ConvPoolFits(weight(32, 1, 0), one, one, two, 1));  // dilation 2
+  EXPECT_TRUE(ConvPoolFits(conv(32, 1, 0, one, one, one)));
+  EXPECT_TRUE(ConvPoolFits(conv(16, 1, 0, one, zero, one)));
+  EXPECT_FALSE(ConvPoolFits(conv(24, 1, 0, one, one, one)));  // not whole blocks of 16
+  EXPECT_FALSE(ConvPoolFits(conv(32, 2, 0, one, one, one)));  // two input channels
+  EXPECT_FALSE(ConvPoolFits(conv(32, 1, 3, one, one, one)));  // asymmetric weights
+  EXPECT_FALSE(ConvPoolFits(conv(32, 1, 0, two, one, one)));  // stride 2
+  EXPECT_FALSE(ConvPoolFits(conv(32, 1, 0, one, two, one)));  // padding 2
+  EXPECT_FALSE(ConvPoolFits(conv(32, 1, 0, one, one, two)));  // dilation 2
 }
 
 TEST(Im2col3x3, TapsEqualTheReferenceLoops) {

@@ -31,17 +31,12 @@ QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int pred
 }
 
 void QuantizedModel::PlanFusedConvPools() {
-  fused_pool_.assign(steps_.size(), -1);
-  conv_pool_.resize(steps_.size());
-  skip_.assign(steps_.size(), false);
+  fusions_.assign(steps_.size(), Fusion{});
   // Bit for bit oneDNN's requantization: other engines round their own way.
   if (engine_ != "onednn" || !internal::FastConvPoolSupported()) return;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& conv = steps_[i];
-    if (conv.kind != StepKind::kConv || conv.output == prediction_ ||
-        !internal::ConvPoolFits(conv.qweight, conv.stride, conv.padding, conv.dilation, conv.groups)) {
-      continue;
-    }
+    if (conv.output == prediction_ || !internal::ConvPoolFits(conv)) continue;
     int reader = -1, readers = 0;
     for (size_t j = i + 1; j < steps_.size(); ++j) {
       for (int in : steps_[j].inputs) {
@@ -55,16 +50,16 @@ void QuantizedModel::PlanFusedConvPools() {
         pool.ceil_mode) {
       continue;
     }
-    conv_pool_[i] = std::make_shared<const internal::ConvPoolWeights>(internal::PrepareConvPool(conv.qweight, conv.bias));
-    fused_pool_[i] = reader;
-    skip_[reader] = true;
+    fusions_[i] = {reader, std::make_shared<const internal::ConvPoolWeights>(
+                               internal::PrepareConvPool(conv.qweight, conv.bias))};
+    fusions_[reader].skipped = true;
   }
 }
 
 std::vector<std::string> QuantizedModel::FusedConvPools() const {
   std::vector<std::string> names;
   for (size_t i = 0; i < steps_.size(); ++i) {
-    if (fused_pool_[i] >= 0) names.push_back(steps_[i].name);
+    if (fusions_[i].pool >= 0) names.push_back(steps_[i].name);
   }
   return names;
 }
@@ -81,10 +76,11 @@ torch::Tensor QuantizedModel::Predict(const torch::Tensor& images) {
   values_[0] = images;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& s = steps_[i];
-    if (fused_pool_[i] >= 0) {
-      values_[steps_[fused_pool_[i]].output] = internal::ConvPool(values_[s.inputs[0]], *conv_pool_[i], s.padding[0],
-                                                                   s.relu, s.out.scale, s.out.zero_point);
-    } else if (!skip_[i]) {
+    const Fusion& f = fusions_[i];
+    if (f.pool >= 0) {
+      values_[steps_[f.pool].output] = internal::ConvPool(values_[s.inputs[0]], *f.weights, s.padding[0], s.relu,
+                                                          s.out.scale, s.out.zero_point);
+    } else if (!f.skipped) {
       internal::RunStep(s, values_);
     }
     for (int in : s.inputs) {

@@ -81,11 +81,15 @@ class QuantizedModel final : public models::InferenceModel {
   std::string engine_;
   nlohmann::json meta_;
   std::vector<torch::Tensor> values_;
-  // Per step: the pool step it runs with (-1: none), and its weights laid out
-  // for that pass; the pool steps so taken are skipped.
-  std::vector<int> fused_pool_;
-  std::vector<std::shared_ptr<const internal::ConvPoolWeights>> conv_pool_;
-  std::vector<bool> skip_;
+  // Per step, what Predict does with it: a conv run with the pool step that
+  // alone reads it (`pool` >= 0, and its weights laid out for that pass), or
+  // a pool so taken, skipped.
+  struct Fusion {
+    int pool = -1;
+    std::shared_ptr<const internal::ConvPoolWeights> weights;
+    bool skipped = false;
+  };
+  std::vector<Fusion> fusions_;
 
   void PlanFusedConvPools();
 };

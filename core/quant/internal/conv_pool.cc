@@ -105,12 +105,10 @@ bool FastConvPoolSupported() {
   return supported;
 }
 
-bool ConvPoolFits(const torch::Tensor& q, const std::array<int64_t, 2>& stride, const std::array<int64_t, 2>& padding,
-                  const std::array<int64_t, 2>& dilation, int64_t groups) {
-  if (!q.defined() || !q.is_quantized() || q.scalar_type() != torch::kQInt8 || q.dim() != 4) return false;
-  if (q.size(0) % kBlock != 0 || q.size(1) != 1 || q.size(2) != 3 || q.size(3) != 3) return false;
-  if (stride != std::array<int64_t, 2>{1, 1} || dilation != std::array<int64_t, 2>{1, 1} || groups != 1) return false;
-  if (padding[0] != padding[1] || padding[0] > 1) return false;
+bool ConvPoolFits(const Step& conv) {
+  if (!IsSingleChannel3x3Conv(conv)) return false;
+  const torch::Tensor& q = conv.qweight;
+  if (!q.is_quantized() || q.scalar_type() != torch::kQInt8 || q.size(0) % kBlock != 0) return false;
   switch (q.qscheme()) {
     case torch::kPerTensorAffine: return q.q_zero_point() == 0;
     case torch::kPerChannelAffine: return q.q_per_channel_zero_points().eq(0).all().item<bool>();

@@ -12,19 +12,20 @@
 
 #include <torch/types.h>
 
-#include <array>
 #include <cstdint>
 #include <vector>
+
+#include "core/quant/internal/qstep.h"
 
 namespace qg::quant::internal {
 
 // Whether this CPU has the AVX-512 VNNI the pass is written for.
 bool FastConvPoolSupported();
 
-// Whether a conv with this int8 weight (C x 1 x 3 x 3, symmetric), stride 1,
-// `padding` and `groups` can run fused with a following 2x2 max pool.
-bool ConvPoolFits(const torch::Tensor& qweight, const std::array<int64_t, 2>& stride,
-                  const std::array<int64_t, 2>& padding, const std::array<int64_t, 2>& dilation, int64_t groups);
+// Whether this conv step can run fused with a following 2x2 max pool: a
+// single-channel 3x3 conv (IsSingleChannel3x3Conv) with symmetric int8
+// weights and whole blocks of 16 output channels.
+bool ConvPoolFits(const Step& conv);
 
 // The layer's weights, laid out once for the pass.
 struct ConvPoolWeights {

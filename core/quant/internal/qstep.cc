@@ -138,10 +138,7 @@ namespace {
 
 // onednn only: qnnpack's kernels were not measured in this form.
 bool RunsAsIm2col(const Step& s) {
-  return s.kind == StepKind::kConv && s.groups == 1 && s.dilation == std::array<int64_t, 2>{1, 1} &&
-         s.qweight.size(1) == 1 && s.qweight.size(2) == 3 &&
-         s.qweight.size(3) == 3 && s.stride == std::array<int64_t, 2>{1, 1} && s.padding[0] == s.padding[1] &&
-         s.padding[0] <= 1 && at::globalContext().qEngine() == at::QEngine::ONEDNN && FastIm2colSupported();
+  return IsSingleChannel3x3Conv(s) && at::globalContext().qEngine() == at::QEngine::ONEDNN && FastIm2colSupported();
 }
 
 // The 3x3 single-channel weight as a 1x1 weight over the 9 taps: tap 3 dy + dx
@@ -180,6 +177,13 @@ PacksByShape::Packs PacksFor(const Step& s, const torch::Tensor& x) {
 }
 
 }  // namespace
+
+bool IsSingleChannel3x3Conv(const Step& s) {
+  const std::array<int64_t, 2> one{1, 1};
+  return s.kind == StepKind::kConv && s.qweight.defined() && s.qweight.dim() == 4 && s.qweight.size(1) == 1 &&
+         s.qweight.size(2) == 3 && s.qweight.size(3) == 3 && s.groups == 1 && s.dilation == one && s.stride == one &&
+         s.padding[0] == s.padding[1] && s.padding[0] <= 1;
+}
 
 void PackWeights(Step& s, bool allow_im2col) {
   if (s.kind != StepKind::kConv && s.kind != StepKind::kLinear) return;

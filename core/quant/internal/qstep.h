@@ -98,6 +98,11 @@ struct Step {
 const char* StepKindName(StepKind kind);
 bool StepKindFromName(const std::string& name, StepKind* kind);
 
+// A 3x3 conv over one input channel, stride 1, no dilation or groups, the
+// same padding of 0 or 1 on both axes: the first layer of a grayscale model,
+// and the form both internal/im2col.h and internal/conv_pool.h are written for.
+bool IsSingleChannel3x3Conv(const Step& step);
+
 // Packs `step.qweight`/`step.bias` for the current engine, deciding
 // `step.im2col` first (never when !allow_im2col: benchmarks and tests compare
 // the two forms). Throws c10::Error when the engine refuses (e.g. onednn with
