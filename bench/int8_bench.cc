@@ -18,6 +18,7 @@
 #include "core/quant/engine.h"
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/qstep.h"
+#include "core/quant/internal/small_linear.h"
 
 namespace qg::bench {
 namespace {
@@ -65,6 +66,26 @@ std::vector<std::pair<std::string, Timing>> FusedPassTimesUs(const quant::Quanti
                                                steps[0].out.zero_point, torch::kQUInt8);
     const Timing t = TimeMs([&] {
       quant::internal::ConvPool(image, weights, conv->padding[0], conv->relu, conv->out.scale, conv->out.zero_point);
+    }, 20, 300);
+    out.push_back({name, {1000 * t.median, 1000 * t.min}});
+  }
+  return out;
+}
+
+// Microseconds of each pass Predict runs in place of oneDNN's linear at small
+// batches (internal/small_linear.h), on the inputs a forward pass of random
+// 1x28x28 images gives each linear.
+std::vector<std::pair<std::string, Timing>> SmallLinearTimesUs(quant::QuantizedModel& int8, int64_t batch) {
+  std::vector<std::pair<std::string, Timing>> out;
+  const auto& steps = int8.steps();
+  const auto values = int8.RunKeepingValues(torch::randn({batch, 1, 28, 28}));
+  for (const auto& name : int8.SmallBatchLinears()) {
+    const auto linear = std::find_if(steps.begin(), steps.end(), [&](const Step& s) { return s.name == name; });
+    const auto weights = quant::internal::PrepareSmallLinear(linear->qweight, linear->bias);
+    const auto& x = values[linear->inputs[0]];
+    if (!quant::internal::SmallLinearTakes(x, weights)) continue;
+    const Timing t = TimeMs([&] {
+      quant::internal::SmallLinear(x, weights, linear->relu, linear->out.scale, linear->out.zero_point);
     }, 20, 300);
     out.push_back({name, {1000 * t.median, 1000 * t.min}});
   }
@@ -145,7 +166,7 @@ void Int8(const Options& o) {
 void Int8Steps(const Options& o) {
   OnednnCompactCnn bench(o);
   const auto& steps = bench.int8->steps();
-  for (int64_t batch : {1, 64}) {
+  for (int64_t batch : {1, 2, 64}) {
     const auto times = StepTimesUs(steps, bench.int8->num_values(), torch::randn({batch, 1, 28, 28}));
     double sum = 0;
     for (size_t i = 0; i < times.size(); ++i) {
@@ -158,6 +179,10 @@ void Int8Steps(const Options& o) {
     for (const auto& [name, t] : FusedPassTimesUs(*bench.int8, batch)) {
       fmt::print("b{:<3} {} and the pool after it, fused (as Predict runs them): {:.2f} us (fastest {:.2f})\n", batch,
                  name, t.median, t.min);
+    }
+    for (const auto& [name, t] : SmallLinearTimesUs(*bench.int8, batch)) {
+      fmt::print("b{:<3} {} on the small-batch pass (as Predict runs it): {:.2f} us (fastest {:.2f})\n", batch, name,
+                 t.median, t.min);
     }
   }
 }

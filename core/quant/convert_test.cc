@@ -73,15 +73,18 @@ TEST(Convert, IntermediateActivationsAreQuantizedTensors) {
 }
 
 // On onednn with AVX-512 VNNI, Predict runs compact_cnn's first conv and its
-// pool as one pass (internal/conv_pool.h); running every step on its own
-// gives the same logits, bit for bit, at every batch size.
-TEST(Convert, PredictWithTheFusedFirstBlockEqualsEveryStepOnItsOwn) {
+// pool as one pass (internal/conv_pool.h), and its linears at batches of 1
+// and 2 on a pass of its own (internal/small_linear.h); running every step
+// on LibTorch's kernels gives the same logits, bit for bit, at every batch size.
+TEST(Convert, PredictOnItsOwnPassesEqualsEveryStepOnLibTorchKernels) {
   ASSERT_TRUE(UseEngine("onednn"));
   auto c = Prepare("compact_cnn", true);
   auto q = *Convert(c.model, c.plan, c.qparams, {});
-  EXPECT_EQ(q->FusedConvPools(),
-            internal::FastConvPoolSupported() ? std::vector<std::string>{"block1.conv"} : std::vector<std::string>{});
-  for (int64_t batch : {1, 5, 64}) {
+  const bool vnni = internal::HasAvx512Vnni();
+  EXPECT_EQ(q->FusedConvPools(), vnni ? std::vector<std::string>{"block1.conv"} : std::vector<std::string>{});
+  const std::vector<std::string> linears{"fc1", "fc2"};
+  EXPECT_EQ(q->SmallBatchLinears(), vnni ? linears : std::vector<std::string>{});
+  for (int64_t batch : {1, 2, 3, 5, 64}) {
     const auto x = torch::randn({batch, 1, 28, 28});
     const auto logits = q->RunKeepingValues(x)[c.plan.prediction];
     EXPECT_TRUE(torch::equal(q->Predict(x), logits.is_quantized() ? logits.dequantize() : logits)) << "batch " << batch;

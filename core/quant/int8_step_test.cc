@@ -9,6 +9,7 @@
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/im2col.h"
 #include "core/quant/internal/qstep.h"
+#include "core/quant/internal/small_linear.h"
 
 namespace qg::quant::internal {
 namespace {
@@ -102,7 +103,7 @@ TEST_P(Int8Step, SingleChannelConvMatchesReferenceAndThe3x3Kernel) {
 // The fused first block (internal/conv_pool.h) against LibTorch itself: the
 // 3x3 conv on onednn's packed kernel, then at::max_pool2d, byte for byte.
 TEST(ConvPool, EqualsOnednnConvThenMaxPoolBitForBit) {
-  if (!FastConvPoolSupported()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
+  if (!HasAvx512Vnni()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
   ASSERT_TRUE(UseEngine("onednn"));
   torch::manual_seed(5);
   struct Case {
@@ -167,6 +168,84 @@ TEST(ConvPool, FitsOnlySymmetricSingleChannel3x3ConvsOfWholeBlocks) {
   EXPECT_FALSE(ConvPoolFits(conv(32, 1, 0, two, one, one)));  // stride 2
   EXPECT_FALSE(ConvPoolFits(conv(32, 1, 0, one, two, one)));  // padding 2
   EXPECT_FALSE(ConvPoolFits(conv(32, 1, 0, one, one, two)));  // dilation 2
+}
+
+// The small-batch linear (internal/small_linear.h) against LibTorch itself:
+// onednn's packed linear, byte for byte.
+TEST(SmallLinear, EqualsOnednnLinearBitForBit) {
+  if (!HasAvx512Vnni()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
+  ASSERT_TRUE(UseEngine("onednn"));
+  torch::manual_seed(9);
+  struct Case {
+    int64_t rows, in, out, input_zp;
+    bool relu, bias, per_channel;
+  };
+  const Case cases[] = {
+      {1, 1152, 256, 0, true, true, true},   {2, 1152, 256, 131, true, true, true},  // compact_cnn's fc1
+      {1, 256, 10, 0, false, true, true},    {2, 256, 10, 255, false, true, false},  // and fc2
+      {1, 30, 17, 77, true, false, true},    {2, 7, 200, 3, false, true, true},      // inputs not whole groups of 4
+      {1, 1, 1, 250, false, true, false},    {2, 520, 144, 64, true, false, false},  // 9 blocks: 8, then 1
+      {1, 64, 112, 19, false, true, true},                                           // 7 blocks: 4, 2, 1
+  };
+  for (const Case& c : cases) {
+    const std::string where = fmt::format("case rows {} in {} out {} zp {} relu {} bias {} per_channel {}", c.rows,
+                                          c.in, c.out, c.input_zp, c.relu, c.bias, c.per_channel);
+    const auto x = at::_make_per_tensor_quantized_tensor(
+        torch::randint(0, 256, {c.rows, c.in}, torch::kInt).to(torch::kUInt8), 0.0213, c.input_zp);
+    const auto w = torch::randn({c.out, c.in}) * 0.05;
+    const auto qw = c.per_channel
+                        ? at::quantize_per_channel(w, (w.abs().amax(1) / 127.5).to(torch::kDouble),
+                                                   torch::zeros({c.out}, torch::kLong), 0, torch::kQInt8)
+                        : at::quantize_per_tensor(w, w.abs().max().item<double>() / 127.5, 0, torch::kQInt8);
+    const auto bias = c.bias ? torch::randn({c.out}) * 0.3 : torch::Tensor();
+    auto y = torch::linear(x.dequantize(), qw.dequantize(), bias);
+    if (c.relu) y = torch::relu(y);
+    const QParams q = Covering(y);
+    Step linear{.kind = StepKind::kLinear, .inputs = {0}, .output = 1, .out = q, .relu = c.relu};
+    linear.qweight = qw;
+    linear.bias = bias;
+    ASSERT_TRUE(SmallLinearFits(linear)) << where;
+    PackWeights(linear);
+    std::vector<torch::Tensor> values{x, torch::Tensor()};
+    RunStep(linear, values);
+    const auto weights = PrepareSmallLinear(qw, bias);
+    ASSERT_TRUE(SmallLinearTakes(x, weights)) << where;
+    const auto got = SmallLinear(x, weights, c.relu, q.scale, q.zero_point);
+    ASSERT_EQ(got.sizes(), values[1].sizes()) << where;
+    EXPECT_DOUBLE_EQ(got.q_scale(), q.scale);
+    EXPECT_EQ(got.q_zero_point(), q.zero_point);
+    const auto diff = (got.int_repr().to(torch::kInt32) - values[1].int_repr().to(torch::kInt32)).abs();
+    EXPECT_EQ(diff.gt(0).sum().item<int64_t>(), 0) << where << ": max diff " << diff.max().item<int>();
+    // Called again with other qparams, the layer's constants follow them.
+    const auto again = SmallLinear(x, weights, c.relu, q.scale * 2, q.zero_point);
+    std::vector<torch::Tensor> twice{x, torch::Tensor()};
+    Step coarser = linear;
+    coarser.out.scale = q.scale * 2;
+    RunStep(coarser, twice);
+    EXPECT_TRUE(torch::equal(again.int_repr(), twice[1].int_repr())) << where;
+  }
+}
+
+TEST(SmallLinear, TakesOnlySmallContiguousQuint8MatricesOfSymmetricWeights) {
+  const auto qw = at::quantize_per_tensor(torch::randn({10, 12}), 0.01, 0, torch::kQInt8);
+  Step linear{.kind = StepKind::kLinear};
+  linear.qweight = qw;
+  EXPECT_TRUE(SmallLinearFits(linear));
+  linear.qweight = at::quantize_per_tensor(torch::randn({10, 12}), 0.01, 3, torch::kQInt8);
+  EXPECT_FALSE(SmallLinearFits(linear));  // asymmetric weights
+  Step conv{.kind = StepKind::kConv};
+  conv.qweight = at::quantize_per_tensor(torch::randn({10, 12, 1, 1}), 0.01, 0, torch::kQInt8);
+  EXPECT_FALSE(SmallLinearFits(conv));
+
+  const auto w = PrepareSmallLinear(qw, torch::Tensor());
+  const auto rows = [](int64_t n, int64_t k) { return RandomQuint8({n, k}, 0.1, 128); };
+  EXPECT_TRUE(SmallLinearTakes(rows(1, 12), w));
+  EXPECT_TRUE(SmallLinearTakes(rows(kSmallLinearRows, 12), w));
+  EXPECT_FALSE(SmallLinearTakes(rows(kSmallLinearRows + 1, 12), w));  // oneDNN's batch
+  EXPECT_FALSE(SmallLinearTakes(rows(1, 11), w));                      // wrong width
+  EXPECT_FALSE(SmallLinearTakes(rows(4, 12).t().contiguous().t(), w)); // not contiguous
+  EXPECT_FALSE(SmallLinearTakes(RandomQuint8({1, 3, 4}, 0.1, 128), w));
+  EXPECT_FALSE(SmallLinearTakes(torch::randn({1, 12}), w));
 }
 
 TEST(Im2col3x3, TapsEqualTheReferenceLoops) {

@@ -6,6 +6,7 @@
 #include "core/base/intra_op_threads.h"
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/qstep.h"
+#include "core/quant/internal/small_linear.h"
 
 namespace qg::quant {
 
@@ -27,20 +28,25 @@ QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int pred
   }
   last_use_[prediction_] = static_cast<int>(steps_.size());
   values_.resize(static_cast<size_t>(num_values_));
-  PlanFusedConvPools();
+  PlanOwnPasses();
 }
 
-void QuantizedModel::PlanFusedConvPools() {
-  fusions_.assign(steps_.size(), Fusion{});
+void QuantizedModel::PlanOwnPasses() {
+  own_passes_.assign(steps_.size(), OwnPass{});
   // Bit for bit oneDNN's requantization: other engines round their own way.
-  if (engine_ != "onednn" || !internal::FastConvPoolSupported()) return;
+  if (engine_ != "onednn" || !internal::HasAvx512Vnni()) return;
   for (size_t i = 0; i < steps_.size(); ++i) {
-    const Step& conv = steps_[i];
-    if (conv.output == prediction_ || !internal::ConvPoolFits(conv)) continue;
+    const Step& step = steps_[i];
+    if (internal::SmallLinearFits(step)) {
+      own_passes_[i].small_linear = std::make_shared<const internal::SmallLinearWeights>(
+          internal::PrepareSmallLinear(step.qweight, step.bias));
+      continue;
+    }
+    if (step.output == prediction_ || !internal::ConvPoolFits(step)) continue;
     int reader = -1, readers = 0;
     for (size_t j = i + 1; j < steps_.size(); ++j) {
       for (int in : steps_[j].inputs) {
-        if (in == conv.output) ++readers, reader = static_cast<int>(j);
+        if (in == step.output) ++readers, reader = static_cast<int>(j);
       }
     }
     if (readers != 1) continue;
@@ -50,16 +56,25 @@ void QuantizedModel::PlanFusedConvPools() {
         pool.ceil_mode) {
       continue;
     }
-    fusions_[i] = {reader, std::make_shared<const internal::ConvPoolWeights>(
-                               internal::PrepareConvPool(conv.qweight, conv.bias))};
-    fusions_[reader].skipped = true;
+    own_passes_[i].pool = reader;
+    own_passes_[i].conv_pool =
+        std::make_shared<const internal::ConvPoolWeights>(internal::PrepareConvPool(step.qweight, step.bias));
+    own_passes_[reader].skipped = true;
   }
 }
 
 std::vector<std::string> QuantizedModel::FusedConvPools() const {
   std::vector<std::string> names;
   for (size_t i = 0; i < steps_.size(); ++i) {
-    if (fusions_[i].pool >= 0) names.push_back(steps_[i].name);
+    if (own_passes_[i].pool >= 0) names.push_back(steps_[i].name);
+  }
+  return names;
+}
+
+std::vector<std::string> QuantizedModel::SmallBatchLinears() const {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (own_passes_[i].small_linear) names.push_back(steps_[i].name);
   }
   return names;
 }
@@ -76,11 +91,14 @@ torch::Tensor QuantizedModel::Predict(const torch::Tensor& images) {
   values_[0] = images;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& s = steps_[i];
-    const Fusion& f = fusions_[i];
-    if (f.pool >= 0) {
-      values_[steps_[f.pool].output] = internal::ConvPool(values_[s.inputs[0]], *f.weights, s.padding[0], s.relu,
-                                                          s.out.scale, s.out.zero_point);
-    } else if (!f.skipped) {
+    const OwnPass& own = own_passes_[i];
+    if (own.pool >= 0) {
+      values_[steps_[own.pool].output] = internal::ConvPool(values_[s.inputs[0]], *own.conv_pool, s.padding[0],
+                                                            s.relu, s.out.scale, s.out.zero_point);
+    } else if (own.small_linear && internal::SmallLinearTakes(values_[s.inputs[0]], *own.small_linear)) {
+      values_[s.output] =
+          internal::SmallLinear(values_[s.inputs[0]], *own.small_linear, s.relu, s.out.scale, s.out.zero_point);
+    } else if (!own.skipped) {
       internal::RunStep(s, values_);
     }
     for (int in : s.inputs) {

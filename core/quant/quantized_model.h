@@ -25,6 +25,7 @@ namespace qg::quant {
 namespace internal {
 struct Step;
 struct ConvPoolWeights;
+struct SmallLinearWeights;
 }
 
 class QuantizedModel final : public models::InferenceModel {
@@ -61,6 +62,10 @@ class QuantizedModel final : public models::InferenceModel {
   // reads them (internal/conv_pool.h: onednn, AVX-512 VNNI, a 3x3 conv over
   // one input channel). RunKeepingValues runs every step on its own.
   std::vector<std::string> FusedConvPools() const;
+  // The linear steps Predict runs on its own VNNI pass at batches of one or
+  // two rows (internal/small_linear.h: onednn, AVX-512 VNNI, symmetric int8
+  // weights); larger batches, and RunKeepingValues, run oneDNN's.
+  std::vector<std::string> SmallBatchLinears() const;
   const nlohmann::json& meta() const { return meta_; }
   // The step list, for exporters (core/export) that translate it.
   const std::vector<internal::Step>& steps() const { return steps_; }
@@ -81,17 +86,19 @@ class QuantizedModel final : public models::InferenceModel {
   std::string engine_;
   nlohmann::json meta_;
   std::vector<torch::Tensor> values_;
-  // Per step, what Predict does with it: a conv run with the pool step that
-  // alone reads it (`pool` >= 0, and its weights laid out for that pass), or
-  // a pool so taken, skipped.
-  struct Fusion {
+  // Per step, where Predict runs it on a pass of our own instead of
+  // LibTorch's kernel: a conv run with the pool step that alone reads it
+  // (`pool` >= 0, and its weights laid out for that pass), a pool so taken
+  // (skipped), or a linear with its weights laid out for small batches.
+  struct OwnPass {
     int pool = -1;
-    std::shared_ptr<const internal::ConvPoolWeights> weights;
+    std::shared_ptr<const internal::ConvPoolWeights> conv_pool;
     bool skipped = false;
+    std::shared_ptr<const internal::SmallLinearWeights> small_linear;
   };
-  std::vector<Fusion> fusions_;
+  std::vector<OwnPass> own_passes_;
 
-  void PlanFusedConvPools();
+  void PlanOwnPasses();
 };
 
 }  // namespace qg::quant

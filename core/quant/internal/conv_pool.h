@@ -16,11 +16,9 @@
 #include <vector>
 
 #include "core/quant/internal/qstep.h"
+#include "core/quant/internal/requantization.h"
 
 namespace qg::quant::internal {
-
-// Whether this CPU has the AVX-512 VNNI the pass is written for.
-bool FastConvPoolSupported();
 
 // Whether this conv step can run fused with a following 2x2 max pool: a
 // single-channel 3x3 conv (IsSingleChannel3x3Conv) with symmetric int8
@@ -29,18 +27,15 @@ bool ConvPoolFits(const Step& conv);
 
 // The layer's weights, laid out once for the pass.
 struct ConvPoolWeights {
-  int64_t channels = 0;
-  std::vector<int8_t> taps;           // [channels / 16][3 kernel rows][16 channels][4]: a row's 3 taps and a 0
-  std::vector<int32_t> tap_sums;      // per channel: the sum of its 9 taps (for the input's zero point)
-  std::vector<float> weight_inverse;  // per channel: 1 / weight scale, in float as oneDNN holds it
-  std::vector<float> bias;            // per channel, float; zeros when the layer has none
+  std::vector<int8_t> taps;  // [channels / 16][3 kernel rows][16 channels][4]: a row's 3 taps and a 0
+  Requantizer requantizer;
 };
 ConvPoolWeights PrepareConvPool(const torch::Tensor& qweight, const torch::Tensor& bias);
 
 // max_pool2d(conv2d(x) [ReLU], 2, 2) of a quint8 image x (N x 1 x H x W) with
 // `pad` (0 or 1) pixels of padding: a quint8 N x C x (H + 2 pad - 2) / 2 x
 // (W + 2 pad - 2) / 2 tensor, channels-last, with the given scale and zero
-// point. Needs FastConvPoolSupported().
+// point. Needs HasAvx512Vnni().
 torch::Tensor ConvPool(const torch::Tensor& x, const ConvPoolWeights& w, int64_t pad, bool relu, double scale,
                        int64_t zero_point);
 

@@ -1,0 +1,110 @@
+#include "core/quant/internal/small_linear.h"
+
+#include <ATen/ATen.h>
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace qg::quant::internal {
+namespace {
+
+constexpr int64_t kBlock = kChannelBlock;
+constexpr int64_t kGroup = 4;  // input bytes per VNNI dot product
+
+int64_t Groups(int64_t in_features) { return (in_features + kGroup - 1) / kGroup; }
+
+// The int32 sums of kBlocks blocks of 16 outputs over one input row: one
+// broadcast of 4 input bytes feeds kBlocks independent dot products, so the
+// accumulators do not wait on each other.
+template <int kBlocks>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void SumBlocks(const uint8_t* row,
+                                                                                  const int8_t* weights,
+                                                                                  int64_t groups, __m512i* sums) {
+  __m512i acc[kBlocks];
+  for (int j = 0; j < kBlocks; ++j) acc[j] = _mm512_setzero_si512();
+  for (int64_t g = 0; g < groups; ++g) {
+    int32_t bytes;
+    std::memcpy(&bytes, row + g * kGroup, sizeof bytes);
+    const __m512i x = _mm512_set1_epi32(bytes);
+    for (int j = 0; j < kBlocks; ++j) {
+      acc[j] = _mm512_dpbusd_epi32(acc[j], x, _mm512_loadu_si512(weights + (j * groups + g) * kBlock * kGroup));
+    }
+  }
+  for (int j = 0; j < kBlocks; ++j) sums[j] = acc[j];
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void LinearRow(
+    const uint8_t* row, uint8_t* out, const SmallLinearWeights& w, int64_t out_features, const Requantization& r,
+    bool relu, float zero_point) {
+  const int64_t groups = Groups(w.in_features), blocks = (out_features + kBlock - 1) / kBlock;
+  const __m512 low = _mm512_set1_ps(relu ? 0.0f : -INFINITY), zp = _mm512_set1_ps(zero_point);
+  for (int64_t b = 0; b < blocks;) {
+    const int64_t left = blocks - b;
+    const int n = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    const int8_t* weights = w.packed.data() + b * groups * kBlock * kGroup;
+    __m512i sums[8];
+    switch (n) {
+      case 8: SumBlocks<8>(row, weights, groups, sums); break;
+      case 4: SumBlocks<4>(row, weights, groups, sums); break;
+      case 2: SumBlocks<2>(row, weights, groups, sums); break;
+      default: SumBlocks<1>(row, weights, groups, sums); break;
+    }
+    for (int j = 0; j < n; ++j, ++b) {
+      const __m128i bytes = RequantizeBlock(sums[j], r, b * kBlock, low, zp);
+      const int64_t valid = std::min(kBlock, out_features - b * kBlock);
+      _mm_mask_storeu_epi8(out + b * kBlock, static_cast<__mmask16>((1u << valid) - 1), bytes);
+    }
+  }
+}
+
+}  // namespace
+
+bool SmallLinearFits(const Step& s) {
+  return s.kind == StepKind::kLinear && s.qweight.defined() && s.qweight.dim() == 2 && IsSymmetricQInt8(s.qweight);
+}
+
+SmallLinearWeights PrepareSmallLinear(const torch::Tensor& q, const torch::Tensor& bias) {
+  const int64_t out_features = q.size(0), in_features = q.size(1);
+  const int64_t groups = Groups(in_features), blocks = (out_features + kBlock - 1) / kBlock;
+  const auto weight = q.int_repr().contiguous();
+  const auto* v = weight.data_ptr<int8_t>();
+  std::vector<int8_t> packed(static_cast<size_t>(blocks * groups * kBlock * kGroup), 0);
+  for (int64_t o = 0; o < out_features; ++o) {
+    for (int64_t i = 0; i < in_features; ++i) {
+      packed[static_cast<size_t>((((o / kBlock) * groups + i / kGroup) * kBlock + o % kBlock) * kGroup + i % kGroup)] =
+          v[o * in_features + i];
+    }
+  }
+  return {in_features, std::move(packed), Requantizer(q, bias)};
+}
+
+bool SmallLinearTakes(const torch::Tensor& x, const SmallLinearWeights& w) {
+  return x.is_quantized() && x.scalar_type() == torch::kQUInt8 && x.qscheme() == torch::kPerTensorAffine &&
+         x.dim() == 2 && x.size(0) <= kSmallLinearRows && x.size(1) == w.in_features && x.is_contiguous();
+}
+
+torch::Tensor SmallLinear(const torch::Tensor& x, const SmallLinearWeights& w, bool relu, double scale,
+                          int64_t zero_point) {
+  TORCH_CHECK(HasAvx512Vnni(), "the small-batch linear needs AVX-512 VNNI");
+  TORCH_CHECK(SmallLinearTakes(x, w), "the small-batch linear needs a contiguous quint8 matrix of at most ",
+              kSmallLinearRows, " rows of ", w.in_features, ", got ", x.sizes());
+  const int64_t rows = x.size(0), out_features = w.requantizer.channels();
+  torch::Tensor out = at::_empty_affine_quantized({rows, out_features}, x.options(), scale, zero_point);
+  const auto r = w.requantizer.For(x.q_scale(), x.q_zero_point(), scale);
+  const auto* in = reinterpret_cast<const uint8_t*>(x.data_ptr<c10::quint8>());
+  auto* dst = reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>());
+  // The last group of 4 reads past a row whose length is not a multiple of
+  // 4: such rows are copied, padded with zeros (their weights are 0).
+  const int64_t padded = Groups(w.in_features) * kGroup;
+  std::vector<uint8_t> row;
+  if (padded != w.in_features) row.assign(static_cast<size_t>(padded), 0);
+  for (int64_t n = 0; n < rows; ++n) {
+    const uint8_t* src = in + n * w.in_features;
+    if (padded != w.in_features) src = static_cast<const uint8_t*>(std::memcpy(row.data(), src, w.in_features));
+    LinearRow(src, dst + n * out_features, w, out_features, *r, relu, static_cast<float>(zero_point));
+  }
+  return out;
+}
+
+}  // namespace qg::quant::internal

@@ -1,0 +1,45 @@
+// A quantized linear layer over a batch of a row or two, as AVX-512 VNNI dot
+// products on this thread. oneDNN's inner product costs microseconds per
+// call whatever its size: at batch 1, compact_cnn's fc1 (1152 -> 256, 0.3 M
+// multiply-adds) took 16 us and fc2 (256 -> 10) 7 us, for sums that take
+// about 1 us. Larger batches go to oneDNN, which amortizes that cost over
+// their rows. The bytes are oneDNN's (requantization.h; int8_step_test.cc
+// checks them bit for bit). Internal to core/quant.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/quant/internal/qstep.h"
+#include "core/quant/internal/requantization.h"
+
+namespace qg::quant::internal {
+
+// Batches of up to this many rows take the pass (qg_bench int8-steps times
+// both forms of compact_cnn's linears per batch size).
+constexpr int64_t kSmallLinearRows = 2;
+
+// Whether this linear step can take the pass: symmetric qint8 weights.
+bool SmallLinearFits(const Step& linear);
+
+// The layer's weights, laid out once for the pass.
+struct SmallLinearWeights {
+  int64_t in_features = 0;
+  // [out blocks of 16][in groups of 4][16 outputs][4 inputs], zero-padded.
+  std::vector<int8_t> packed;
+  Requantizer requantizer;
+};
+SmallLinearWeights PrepareSmallLinear(const torch::Tensor& qweight, const torch::Tensor& bias);
+
+// Whether `x` is what the pass reads: a contiguous quint8 N x in_features
+// matrix with N <= kSmallLinearRows.
+bool SmallLinearTakes(const torch::Tensor& x, const SmallLinearWeights& w);
+
+// linear(x) [ReLU] as a quint8 N x out_features tensor with the given scale
+// and zero point. Needs HasAvx512Vnni() and SmallLinearTakes(x, w).
+torch::Tensor SmallLinear(const torch::Tensor& x, const SmallLinearWeights& w, bool relu, double scale,
+                          int64_t zero_point);
+
+}  // namespace qg::quant::internal
