@@ -38,8 +38,7 @@ void QuantizedModel::PlanOwnPasses() {
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& step = steps_[i];
     if (internal::SmallLinearFits(step)) {
-      own_passes_[i].small_linear = std::make_shared<const internal::SmallLinearWeights>(
-          internal::PrepareSmallLinear(step.qweight, step.bias));
+      own_passes_[i].small_linear = true;
       continue;
     }
     if (step.output == prediction_ || !internal::ConvPoolFits(step)) continue;
@@ -91,13 +90,17 @@ torch::Tensor QuantizedModel::Predict(const torch::Tensor& images) {
   values_[0] = images;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& s = steps_[i];
-    const OwnPass& own = own_passes_[i];
+    OwnPass& own = own_passes_[i];
+    const torch::Tensor& x = values_[s.inputs.empty() ? 0 : s.inputs[0]];
     if (own.pool >= 0) {
-      values_[steps_[own.pool].output] = internal::ConvPool(values_[s.inputs[0]], *own.conv_pool, s.padding[0],
-                                                            s.relu, s.out.scale, s.out.zero_point);
-    } else if (own.small_linear && internal::SmallLinearTakes(values_[s.inputs[0]], *own.small_linear)) {
-      values_[s.output] =
-          internal::SmallLinear(values_[s.inputs[0]], *own.small_linear, s.relu, s.out.scale, s.out.zero_point);
+      values_[steps_[own.pool].output] =
+          internal::ConvPool(x, *own.conv_pool, s.padding[0], s.relu, s.out.scale, s.out.zero_point);
+    } else if (own.small_linear && internal::SmallLinearTakes(x, s.qweight.size(1))) {
+      if (!own.small_linear_weights) {
+        own.small_linear_weights =
+            std::make_shared<const internal::SmallLinearWeights>(internal::PrepareSmallLinear(s.qweight, s.bias));
+      }
+      values_[s.output] = internal::SmallLinear(x, *own.small_linear_weights, s.relu, s.out.scale, s.out.zero_point);
     } else if (!own.skipped) {
       internal::RunStep(s, values_);
     }

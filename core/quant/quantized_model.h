@@ -89,12 +89,15 @@ class QuantizedModel final : public models::InferenceModel {
   // Per step, where Predict runs it on a pass of our own instead of
   // LibTorch's kernel: a conv run with the pool step that alone reads it
   // (`pool` >= 0, and its weights laid out for that pass), a pool so taken
-  // (skipped), or a linear with its weights laid out for small batches.
+  // (skipped), or a linear that small batches run on the small-batch pass,
+  // its weights laid out on the first such batch (a model that never sees
+  // one keeps no second copy of them).
   struct OwnPass {
     int pool = -1;
     std::shared_ptr<const internal::ConvPoolWeights> conv_pool;
     bool skipped = false;
-    std::shared_ptr<const internal::SmallLinearWeights> small_linear;
+    bool small_linear = false;
+    std::shared_ptr<const internal::SmallLinearWeights> small_linear_weights;
   };
   std::vector<OwnPass> own_passes_;
 

@@ -79,15 +79,15 @@ SmallLinearWeights PrepareSmallLinear(const torch::Tensor& q, const torch::Tenso
   return {in_features, std::move(packed), Requantizer(q, bias)};
 }
 
-bool SmallLinearTakes(const torch::Tensor& x, const SmallLinearWeights& w) {
+bool SmallLinearTakes(const torch::Tensor& x, int64_t in_features) {
   return x.is_quantized() && x.scalar_type() == torch::kQUInt8 && x.qscheme() == torch::kPerTensorAffine &&
-         x.dim() == 2 && x.size(0) <= kSmallLinearRows && x.size(1) == w.in_features && x.is_contiguous();
+         x.dim() == 2 && x.size(0) <= kSmallLinearRows && x.size(1) == in_features && x.is_contiguous();
 }
 
 torch::Tensor SmallLinear(const torch::Tensor& x, const SmallLinearWeights& w, bool relu, double scale,
                           int64_t zero_point) {
   TORCH_CHECK(HasAvx512Vnni(), "the small-batch linear needs AVX-512 VNNI");
-  TORCH_CHECK(SmallLinearTakes(x, w), "the small-batch linear needs a contiguous quint8 matrix of at most ",
+  TORCH_CHECK(SmallLinearTakes(x, w.in_features), "the small-batch linear needs a contiguous quint8 matrix of at most ",
               kSmallLinearRows, " rows of ", w.in_features, ", got ", x.sizes());
   const int64_t rows = x.size(0), out_features = w.requantizer.channels();
   torch::Tensor out = at::_empty_affine_quantized({rows, out_features}, x.options(), scale, zero_point);

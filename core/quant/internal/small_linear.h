@@ -35,10 +35,10 @@ SmallLinearWeights PrepareSmallLinear(const torch::Tensor& qweight, const torch:
 
 // Whether `x` is what the pass reads: a contiguous quint8 N x in_features
 // matrix with N <= kSmallLinearRows.
-bool SmallLinearTakes(const torch::Tensor& x, const SmallLinearWeights& w);
+bool SmallLinearTakes(const torch::Tensor& x, int64_t in_features);
 
 // linear(x) [ReLU] as a quint8 N x out_features tensor with the given scale
-// and zero point. Needs HasAvx512Vnni() and SmallLinearTakes(x, w).
+// and zero point. Needs HasAvx512Vnni() and SmallLinearTakes(x, w.in_features).
 torch::Tensor SmallLinear(const torch::Tensor& x, const SmallLinearWeights& w, bool relu, double scale,
                           int64_t zero_point);
 
