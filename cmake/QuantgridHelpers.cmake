@@ -7,6 +7,11 @@
 # parsing that header costs ~19 s per translation unit here, so only targets
 # that need it say TORCH. PLAIN lists sources of a TORCH target that do not
 # touch LibTorch; they skip the precompiled header and build in a second.
+#
+# TORCH targets, and the precompiled header, compile with OpenMP:
+# at::parallel_for is a header template that splits its range over
+# LibTorch's OpenMP threads only where the calling file is compiled with
+# OpenMP, and silently runs it all on the calling thread otherwise.
 
 add_library(qg_warnings INTERFACE)
 add_library(qg::warnings ALIAS qg_warnings)
@@ -25,7 +30,7 @@ endif()
 function(qg_setup_torch_pch)
   file(WRITE ${PROJECT_BINARY_DIR}/generated/torch_pch.cc "// anchor for the shared LibTorch PCH\n")
   add_library(qg_torch_pch OBJECT ${PROJECT_BINARY_DIR}/generated/torch_pch.cc)
-  target_link_libraries(qg_torch_pch PUBLIC ${TORCH_LIBRARIES} qg::warnings)
+  target_link_libraries(qg_torch_pch PUBLIC ${TORCH_LIBRARIES} OpenMP::OpenMP_CXX qg::warnings)
   target_precompile_headers(qg_torch_pch PRIVATE <torch/torch.h>)
 endfunction()
 
@@ -33,7 +38,7 @@ function(_qg_apply_common target torch)
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
   target_link_libraries(${target} PRIVATE qg::warnings)
   if(torch)
-    target_link_libraries(${target} PUBLIC ${TORCH_LIBRARIES})
+    target_link_libraries(${target} PUBLIC ${TORCH_LIBRARIES} OpenMP::OpenMP_CXX)
     target_precompile_headers(${target} REUSE_FROM qg_torch_pch)
   endif()
 endfunction()

@@ -7,6 +7,12 @@
 #include <cmath>
 #include <cstring>
 
+// at::parallel_for below splits its range only in a file compiled with
+// OpenMP (every TORCH target is: cmake/QuantgridHelpers.cmake).
+#ifndef _OPENMP
+#error "compile with OpenMP, or at::parallel_for runs on the calling thread alone"
+#endif
+
 namespace qg::quant::internal {
 namespace {
 

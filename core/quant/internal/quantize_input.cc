@@ -5,6 +5,12 @@
 
 #include <algorithm>
 
+// at::parallel_for below splits its range only in a file compiled with
+// OpenMP (every TORCH target is: cmake/QuantgridHelpers.cmake).
+#ifndef _OPENMP
+#error "compile with OpenMP, or at::parallel_for runs on the calling thread alone"
+#endif
+
 namespace qg::quant::internal {
 namespace {
 
