@@ -54,18 +54,24 @@ std::vector<Timing> StepTimesUs(const std::vector<Step>& steps, int num_values, 
   return out;
 }
 
+// The step of a name the model itself listed (FusedConvPools, SmallBatchLinears).
+const Step& StepNamed(const quant::QuantizedModel& int8, const std::string& name) {
+  const auto& steps = int8.steps();
+  return *std::find_if(steps.begin(), steps.end(), [&](const Step& s) { return s.name == name; });
+}
+
 // Microseconds of each pass Predict runs in place of a conv and the max pool
 // that alone reads it (internal/conv_pool.h), on random 1x28x28 images.
 std::vector<std::pair<std::string, Timing>> FusedPassTimesUs(const quant::QuantizedModel& int8, int64_t batch) {
   std::vector<std::pair<std::string, Timing>> out;
   const auto& steps = int8.steps();
   for (const auto& name : int8.FusedConvPools()) {
-    const auto conv = std::find_if(steps.begin(), steps.end(), [&](const Step& s) { return s.name == name; });
-    const auto weights = quant::internal::PrepareConvPool(conv->qweight, conv->bias);
+    const Step& conv = StepNamed(int8, name);
+    const auto weights = quant::internal::PrepareConvPool(conv.qweight, conv.bias);
     const auto image = at::quantize_per_tensor(torch::randn({batch, 1, 28, 28}), steps[0].out.scale,
                                                steps[0].out.zero_point, torch::kQUInt8);
     const Timing t = TimeMs([&] {
-      quant::internal::ConvPool(image, weights, conv->padding[0], conv->relu, conv->out.scale, conv->out.zero_point);
+      quant::internal::ConvPool(image, weights, conv.padding[0], conv.relu, conv.out.scale, conv.out.zero_point);
     }, 20, 300);
     out.push_back({name, {1000 * t.median, 1000 * t.min}});
   }
@@ -77,15 +83,14 @@ std::vector<std::pair<std::string, Timing>> FusedPassTimesUs(const quant::Quanti
 // 1x28x28 images gives each linear.
 std::vector<std::pair<std::string, Timing>> SmallLinearTimesUs(quant::QuantizedModel& int8, int64_t batch) {
   std::vector<std::pair<std::string, Timing>> out;
-  const auto& steps = int8.steps();
   const auto values = int8.RunKeepingValues(torch::randn({batch, 1, 28, 28}));
   for (const auto& name : int8.SmallBatchLinears()) {
-    const auto linear = std::find_if(steps.begin(), steps.end(), [&](const Step& s) { return s.name == name; });
-    const auto& x = values[linear->inputs[0]];
-    if (!quant::internal::SmallLinearTakes(x, linear->qweight.size(1))) continue;
-    const auto weights = quant::internal::PrepareSmallLinear(linear->qweight, linear->bias);
+    const Step& linear = StepNamed(int8, name);
+    const auto& x = values[linear.inputs[0]];
+    if (!quant::internal::SmallLinearTakes(x, linear.qweight.size(1))) continue;
+    const auto weights = quant::internal::PrepareSmallLinear(linear.qweight, linear.bias);
     const Timing t = TimeMs([&] {
-      quant::internal::SmallLinear(x, weights, linear->relu, linear->out.scale, linear->out.zero_point);
+      quant::internal::SmallLinear(x, weights, linear.relu, linear.out.scale, linear.out.zero_point);
     }, 20, 300);
     out.push_back({name, {1000 * t.median, 1000 * t.min}});
   }

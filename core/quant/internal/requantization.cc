@@ -3,11 +3,6 @@
 #include <ATen/ATen.h>
 
 namespace qg::quant::internal {
-namespace {
-
-int64_t Padded(int64_t channels) { return (channels + kChannelBlock - 1) / kChannelBlock * kChannelBlock; }
-
-}  // namespace
 
 bool HasAvx512Vnni() {
   static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -19,7 +14,8 @@ bool IsSymmetricQInt8(const torch::Tensor& q) {
   if (!q.defined() || !q.is_quantized() || q.scalar_type() != torch::kQInt8) return false;
   switch (q.qscheme()) {
     case torch::kPerTensorAffine: return q.q_zero_point() == 0;
-    case torch::kPerChannelAffine: return q.q_per_channel_axis() == 0 && q.q_per_channel_zero_points().eq(0).all().item<bool>();
+    case torch::kPerChannelAffine:
+      return q.q_per_channel_axis() == 0 && q.q_per_channel_zero_points().eq(0).all().item<bool>();
     default: return false;
   }
 }
@@ -34,10 +30,11 @@ Requantizer::Requantizer(const torch::Tensor& q, const torch::Tensor& bias) {
                           : torch::full({channels}, q.q_scale(), torch::kDouble);
   const double* scale = scales.data_ptr<double>();
   for (int64_t c = 0; c < channels; ++c) weight_inverse_.push_back(static_cast<float>(1.0 / scale[c]));
-  bias_.assign(static_cast<size_t>(channels), 0.0f);
   if (bias.defined()) {
     const auto b = bias.to(torch::kFloat).contiguous();
     bias_.assign(b.data_ptr<float>(), b.data_ptr<float>() + channels);
+  } else {
+    bias_.assign(static_cast<size_t>(channels), 0.0f);
   }
 }
 
@@ -53,7 +50,7 @@ std::shared_ptr<const Requantization> Requantizer::For(double input_scale, int64
     return last_;
   }
   auto r = std::make_shared<Requantization>();
-  const size_t padded = static_cast<size_t>(Padded(channels()));
+  const auto padded = static_cast<size_t>(ChannelBlocks(channels()) * kChannelBlock);
   r->offset.assign(padded, 0);
   r->bias.assign(padded, 0.0f);
   r->scale.assign(padded, 0.0f);

@@ -20,6 +20,9 @@ namespace qg::quant::internal {
 
 constexpr int64_t kChannelBlock = 16;  // output channels per zmm of int32 sums
 
+// Blocks of kChannelBlock that hold `channels`, the last one padded.
+constexpr int64_t ChannelBlocks(int64_t channels) { return (channels + kChannelBlock - 1) / kChannelBlock; }
+
 // Whether this CPU has the AVX-512 VNNI our passes are written for.
 bool HasAvx512Vnni();
 

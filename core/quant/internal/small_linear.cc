@@ -37,7 +37,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void SumBlocks(c
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) void LinearRow(
     const uint8_t* row, uint8_t* out, const SmallLinearWeights& w, int64_t out_features, const Requantization& r,
     bool relu, float zero_point) {
-  const int64_t groups = Groups(w.in_features), blocks = (out_features + kBlock - 1) / kBlock;
+  const int64_t groups = Groups(w.in_features), blocks = ChannelBlocks(out_features);
   const __m512 low = _mm512_set1_ps(relu ? 0.0f : -INFINITY), zp = _mm512_set1_ps(zero_point);
   for (int64_t b = 0; b < blocks;) {
     const int64_t left = blocks - b;
@@ -66,7 +66,7 @@ bool SmallLinearFits(const Step& s) {
 
 SmallLinearWeights PrepareSmallLinear(const torch::Tensor& q, const torch::Tensor& bias) {
   const int64_t out_features = q.size(0), in_features = q.size(1);
-  const int64_t groups = Groups(in_features), blocks = (out_features + kBlock - 1) / kBlock;
+  const int64_t groups = Groups(in_features), blocks = ChannelBlocks(out_features);
   const auto weight = q.int_repr().contiguous();
   const auto* v = weight.data_ptr<int8_t>();
   std::vector<int8_t> packed(static_cast<size_t>(blocks * groups * kBlock * kGroup), 0);
