@@ -92,7 +92,9 @@ void OnnxRuntimeInt8OnResnet18(const Options& o) {
   const models::ModelOptions options{.in_channels = 3, .image_size = 32, .num_classes = 10};
   auto setup = PrepareInt8("resnet18_cifar", options);
   (void)quant::UseEngine("onednn");
-  auto int8 = *quant::Convert(setup.folded, setup.plan, setup.qparams, {});
+  quant::ConvertOptions weights;
+  quant::FitWeightsToEngine(weights, "onednn");  // as a strategy would: agreement is measured here
+  auto int8 = *quant::Convert(setup.folded, setup.plan, setup.qparams, weights);
   auto ort = *onnx_export::OnnxRuntime::Find();
   const fs::path dir = fs::temp_directory_path() / "qg-bench-resnet18";
   fs::create_directories(dir);

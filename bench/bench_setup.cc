@@ -54,7 +54,9 @@ Int8Setup PrepareInt8(const std::string& model_name, const models::ModelOptions&
 OnednnCompactCnn::OnednnCompactCnn(const Options& o)
     : threads(pipeline::ConfigureThreads(o.threads)), setup(PrepareInt8()) {
   (void)quant::UseEngine("onednn");
-  int8 = *quant::Convert(setup.folded, setup.plan, setup.qparams, {});
+  quant::ConvertOptions weights;
+  quant::FitWeightsToEngine(weights, "onednn");  // as a strategy would (7 bits on a CPU without VNNI)
+  int8 = *quant::Convert(setup.folded, setup.plan, setup.qparams, weights);
 }
 
 }  // namespace qg::bench

@@ -37,7 +37,7 @@ bool IsProbe(JobKind kind);
 
 // Bumped when a job kind's results change meaning; part of every config hash.
 inline constexpr const char* kTrainCodeVersion = "train-1";
-inline constexpr const char* kQuantizeCodeVersion = "quantize-2";
+inline constexpr const char* kQuantizeCodeVersion = "quantize-3";  // 3: 7-bit activations where 8 saturate
 inline constexpr const char* kExportCodeVersion = "export-1";
 inline constexpr const char* kRaceCodeVersion = "race-1";
 

@@ -26,8 +26,33 @@ std::string CpuModel() {
   return "unknown";
 }
 
+namespace {
+
+// The cpuinfo "cpu family" and the widest vector units, which decide which
+// kernels run (and so every latency figure): "family 25, AVX2, no VNNI".
+std::string CpuFeatures() {
+  std::string family = "?";
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("cpu family", 0) == 0) {
+      family = line.substr(line.find_first_not_of(' ', line.find(':') + 1));
+      break;
+    }
+  }
+#if defined(__x86_64__) || defined(__i386__)
+  const char* isa = __builtin_cpu_supports("avx512f") ? "AVX-512" : __builtin_cpu_supports("avx2") ? "AVX2" : "SSE";
+  const bool vnni = __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
+  return fmt::format("family {}, {}, {}", family, isa, vnni ? "VNNI" : "no VNNI");
+#else
+  return fmt::format("family {}", family);
+#endif
+}
+
+}  // namespace
+
 std::string DescribeRuntime() {
-  return fmt::format("LibTorch {}, {} threads, CPU {}", TORCH_VERSION, at::get_num_threads(), CpuModel());
+  return fmt::format("LibTorch {}, {} threads, CPU {} ({})", TORCH_VERSION, at::get_num_threads(), CpuModel(),
+                     CpuFeatures());
 }
 
 }  // namespace qg::pipeline

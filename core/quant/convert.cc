@@ -15,6 +15,12 @@ namespace qg::quant {
 using internal::Step;
 using internal::StepKind;
 
+bool FitWeightsToEngine(ConvertOptions& options, const std::string& engine) {
+  if (options.weight_spec.bits <= 7 || !U8S8PairsSaturate(engine)) return false;
+  options.weight_spec.bits = 7;
+  return true;
+}
+
 namespace {
 
 // Below 8 bits the int8 values are clamped onto the narrower grid (rounding

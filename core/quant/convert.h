@@ -29,6 +29,11 @@ struct ConvertOptions {
   nlohmann::json meta = nlohmann::json::object();       // recorded in the model file
 };
 
+// Caps the weights at 7 bits where `engine`'s u8 x s8 pair sums saturate on
+// this CPU with 8 (U8S8PairsSaturate, engine.h); ONNX Runtime's quantizer
+// offers the same (reduce_range) for the same reason. Returns whether it did.
+bool FitWeightsToEngine(ConvertOptions& options, const std::string& engine);
+
 // The quantized weight Convert packs for a layer (exposed for bias correction).
 // Throws c10::Error / std::invalid_argument on bad options.
 torch::Tensor QuantizeWeight(const torch::Tensor& weight, const ConvertOptions& options);

@@ -52,6 +52,16 @@ Status UseEngine(const std::string& name) {
                                 fmt::join(SupportedEngines(), ", "));
 }
 
+bool U8S8PairsSaturate(const std::string& engine) {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool vnni = __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
+  return !vnni && (engine == "onednn" || engine == "fbgemm" || engine == "x86");
+#else
+  (void)engine;
+  return false;
+#endif
+}
+
 std::string CurrentEngine() { return EngineName(at::globalContext().qEngine()); }
 
 }  // namespace qg::quant

@@ -19,4 +19,12 @@ std::string DefaultEngine();
 Status UseEngine(const std::string& name);
 std::string CurrentEngine();
 
+// Whether `engine`'s u8 x s8 kernels can saturate on this CPU with 8-bit
+// weights. Without VNNI (AVX-512 VNNI or AVX-VNNI), oneDNN (and fbgemm/x86)
+// multiply with vpmaddubsw, which adds two u8*s8 products into int16 and
+// saturates above 32767: 2 * 255 * 127 = 64770. With 7-bit weights (-64..63)
+// no pair can, whatever the activations: 2 * 255 * 64 = 32640. qnnpack
+// widens to int16 before it multiplies, and never saturates.
+bool U8S8PairsSaturate(const std::string& engine);
+
 }  // namespace qg::quant

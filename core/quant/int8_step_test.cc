@@ -22,6 +22,10 @@ QParams Covering(const torch::Tensor& y) {
   return ChooseQParams(y.min().item<double>(), y.max().item<double>(), QuantSpec{});
 }
 
+// Half the symmetric weight levels strategies give the current engine: 63.5
+// (7 bits) where 8-bit ones would saturate its kernels on this CPU, else 127.5.
+double WeightLevels() { return U8S8PairsSaturate(CurrentEngine()) ? 63.5 : 127.5; }
+
 int64_t MaxStepDiff(const torch::Tensor& got, const torch::Tensor& expected) {
   EXPECT_TRUE(got.is_quantized());
   EXPECT_EQ(got.scalar_type(), torch::kQUInt8);
@@ -47,7 +51,7 @@ TEST_P(Int8Step, ConvAndConvReluMatchReference) {
     for (int64_t groups : {1, 2}) {
       const auto x = RandomQuint8({2, 8, 9, 9}, 0.03, 120);
       const auto w = torch::randn({16, 8 / groups, 3, 3}) * 0.2;
-      const auto scales = (w.abs().flatten(1).amax(1) / 127.5).to(torch::kDouble);
+      const auto scales = (w.abs().flatten(1).amax(1) / WeightLevels()).to(torch::kDouble);
       const auto qw = at::quantize_per_channel(w, scales, torch::zeros({16}, torch::kLong), 0, torch::kQInt8);
       const auto bias = torch::randn({16}) * 0.1;
       auto y = torch::conv2d(x.dequantize(), qw.dequantize(), bias, {2, 2}, {1, 1}, {1, 1}, groups);
@@ -67,6 +71,35 @@ TEST_P(Int8Step, ConvAndConvReluMatchReference) {
   }
 }
 
+// The worst case for a u8 x s8 kernel: every input 255 and every weight at
+// the top of its range, so each pair of products sums to 2 * 255 * top. 7-bit
+// weights (63: 32130) stay exact on every engine and CPU; 8-bit ones (127:
+// 64770) do too where the engine does not saturate, and miss by many steps
+// where it does (U8S8PairsSaturate): the reason strategies then take 7 bits.
+TEST_P(Int8Step, SevenBitWeightsNeverSaturateAndEightBitOnesOnlyWhereTheEngineSays) {
+  for (int64_t top : {63, 127}) {
+    const auto x = at::_make_per_tensor_quantized_tensor(torch::full({1, 16, 4, 4}, 255, torch::kByte), 0.01, 0);
+    const auto qw = at::_make_per_channel_quantized_tensor(torch::full({8, 16, 3, 3}, top, torch::kChar),
+                                                           torch::full({8}, 0.001, torch::kDouble),
+                                                           torch::zeros({8}, torch::kLong), 0);
+    const auto y = torch::conv2d(x.dequantize(), qw.dequantize());
+    const QParams q = Covering(y);
+    Step s{.kind = StepKind::kConv, .inputs = {0}, .output = 1, .out = q};
+    s.stride = {1, 1};
+    s.padding = {0, 0};
+    s.qweight = qw;
+    PackWeights(s);
+    std::vector<torch::Tensor> values{x, torch::Tensor()};
+    RunStep(s, values);
+    const int64_t diff = MaxStepDiff(values[1], Requantize(y, q));
+    if (top == 63 || !U8S8PairsSaturate(GetParam())) {
+      EXPECT_LE(diff, 1) << "weights up to " << top;
+    } else {
+      EXPECT_GT(diff, 10) << "8-bit weights on " << GetParam() << " without VNNI: saturation expected";
+    }
+  }
+}
+
 // A 3x3 conv over one input channel (the first layer of a grayscale model)
 // runs as a 1x1 conv over the image's 9 taps on onednn where the CPU has
 // AVX-512 VBMI: the same reference bound, and bit for bit the answer of the
@@ -76,7 +109,7 @@ TEST_P(Int8Step, SingleChannelConvMatchesReferenceAndThe3x3Kernel) {
     for (bool relu : {false, true}) {
       const auto x = RandomQuint8({3, 1, 11, 19}, 0.03, 117);
       const auto w = torch::randn({8, 1, 3, 3}) * 0.3;
-      const auto scales = (w.abs().flatten(1).amax(1) / 127.5).to(torch::kDouble);
+      const auto scales = (w.abs().flatten(1).amax(1) / WeightLevels()).to(torch::kDouble);
       const auto qw = at::quantize_per_channel(w, scales, torch::zeros({8}, torch::kLong), 0, torch::kQInt8);
       const auto bias = torch::randn({8}) * 0.1;
       auto y = torch::conv2d(x.dequantize(), qw.dequantize(), bias, {1, 1}, {pad, pad});
@@ -123,9 +156,9 @@ TEST(ConvPool, EqualsOnednnConvThenMaxPoolBitForBit) {
         torch::randint(0, 256, {c.n, 1, c.h, c.w}, torch::kInt).to(torch::kUInt8), 0.0173, c.input_zp);
     const auto w = torch::randn({c.channels, 1, 3, 3}) * 0.3;
     const auto qw = c.per_channel
-                        ? at::quantize_per_channel(w, (w.abs().flatten(1).amax(1) / 127.5).to(torch::kDouble),
+                        ? at::quantize_per_channel(w, (w.abs().flatten(1).amax(1) / WeightLevels()).to(torch::kDouble),
                                                    torch::zeros({c.channels}, torch::kLong), 0, torch::kQInt8)
-                        : at::quantize_per_tensor(w, w.abs().max().item<double>() / 127.5, 0, torch::kQInt8);
+                        : at::quantize_per_tensor(w, w.abs().max().item<double>() / WeightLevels(), 0, torch::kQInt8);
     const auto bias = c.bias ? torch::randn({c.channels}) * 0.2 : torch::Tensor();
     auto y = torch::conv2d(x.dequantize(), qw.dequantize(), bias, {1, 1}, {c.pad, c.pad});
     if (c.relu) y = torch::relu(y);
@@ -194,9 +227,9 @@ TEST(SmallLinear, EqualsOnednnLinearBitForBit) {
         torch::randint(0, 256, {c.rows, c.in}, torch::kInt).to(torch::kUInt8), 0.0213, c.input_zp);
     const auto w = torch::randn({c.out, c.in}) * 0.05;
     const auto qw = c.per_channel
-                        ? at::quantize_per_channel(w, (w.abs().amax(1) / 127.5).to(torch::kDouble),
+                        ? at::quantize_per_channel(w, (w.abs().amax(1) / WeightLevels()).to(torch::kDouble),
                                                    torch::zeros({c.out}, torch::kLong), 0, torch::kQInt8)
-                        : at::quantize_per_tensor(w, w.abs().max().item<double>() / 127.5, 0, torch::kQInt8);
+                        : at::quantize_per_tensor(w, w.abs().max().item<double>() / WeightLevels(), 0, torch::kQInt8);
     const auto bias = c.bias ? torch::randn({c.out}) * 0.3 : torch::Tensor();
     auto y = torch::linear(x.dequantize(), qw.dequantize(), bias);
     if (c.relu) y = torch::relu(y);
@@ -279,7 +312,7 @@ TEST_P(Int8Step, LinearAndLinearReluMatchReference) {
   for (bool relu : {false, true}) {
     const auto x = RandomQuint8({5, 32}, 0.05, 128);
     const auto w = torch::randn({12, 32}) * 0.2;
-    const auto scales = (w.abs().amax(1) / 127.5).to(torch::kDouble);
+    const auto scales = (w.abs().amax(1) / WeightLevels()).to(torch::kDouble);
     const auto qw = at::quantize_per_channel(w, scales, torch::zeros({12}, torch::kLong), 0, torch::kQInt8);
     const auto bias = torch::randn({12}) * 0.1;
     auto y = torch::linear(x.dequantize(), qw.dequantize(), bias);
@@ -302,7 +335,7 @@ TEST_P(Int8Step, ConvAndLinearAnswersDoNotDependOnShapesRunBefore) {
   const auto w = torch::randn({16, 4, 3, 3}) * 0.2;
   Step conv{.kind = StepKind::kConv, .name = "conv", .inputs = {0}, .output = 1, .out = {0.05, 60}, .relu = true};
   conv.padding = {1, 1};
-  conv.qweight = at::quantize_per_channel(w, (w.abs().flatten(1).amax(1) / 127.5).to(torch::kDouble),
+  conv.qweight = at::quantize_per_channel(w, (w.abs().flatten(1).amax(1) / WeightLevels()).to(torch::kDouble),
                                           torch::zeros({16}, torch::kLong), 0, torch::kQInt8);
   conv.bias = torch::randn({16}) * 0.1;
   Step linear{.kind = StepKind::kLinear, .name = "linear", .inputs = {0}, .output = 1, .out = {0.05, 60}};

@@ -41,9 +41,14 @@ data::DataLoader CalibrationLoader(const StrategyContext& context, int64_t calib
                                               .limit = calibration_size});
 }
 
-Result<PreparedModel> PrepareAndCalibrate(const StrategyContext& context, const PtqParams& params) {
+Result<PreparedModel> PrepareAndCalibrate(const StrategyContext& context, PtqParams& params) {
   QG_RETURN_IF_ERROR(UseEngine(context.engine));
   PreparedModel prepared;
+  prepared.weights_capped_for_engine = FitWeightsToEngine(params.convert, context.engine);
+  if (prepared.weights_capped_for_engine) {
+    Log("quant")->info("{} on a CPU without VNNI: weights get 7 bits, so no u8 x s8 pair sum saturates int16",
+                       context.engine);
+  }
   const auto bns = params.absorb_biases ? BatchNormsOfConvs(context.fp32) : std::map<std::string, BatchNormOfConv>{};
   if (params.fold_bn) {
     QG_ASSIGN_OR_RETURN(prepared.model, FoldBatchNorm(context.fp32));
@@ -65,8 +70,12 @@ Result<PreparedModel> PrepareAndCalibrate(const StrategyContext& context, const 
   return prepared;
 }
 
-Result<StrategyResult> FinishInt8(const StrategyContext& context, std::unique_ptr<QuantizedModel> model,
-                                  nlohmann::json details) {
+Result<StrategyResult> FinishInt8(const StrategyContext& context, const PreparedModel& prepared,
+                                  std::unique_ptr<QuantizedModel> model, nlohmann::json details) {
+  if (prepared.weights_capped_for_engine) {
+    details["weight_bits"] = 7;
+    details["weight_bits_reason"] = context.engine + " on a CPU without VNNI saturates 8-bit u8 x s8 pair sums";
+  }
   StrategyResult result;
   result.model_path = (std::filesystem::path(context.out_dir) / "model_int8.pt").string();
   QG_RETURN_IF_ERROR(model->Save(result.model_path));

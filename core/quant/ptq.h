@@ -40,14 +40,19 @@ struct PreparedModel {
   QuantPlan plan;
   ActivationQParams qparams;
   nlohmann::json equalization;  // CleReport, when equalized
+  bool weights_capped_for_engine = false;  // FitWeightsToEngine took them to 7 bits
 };
 
 // The first `calibration_size` training images, in a seeded order.
 data::DataLoader CalibrationLoader(const StrategyContext& context, int64_t calibration_size);
-Result<PreparedModel> PrepareAndCalibrate(const StrategyContext& context, const PtqParams& params);
+// First fits `params` to the engine's kernels on this CPU (7-bit weights where
+// 8-bit ones would saturate: FitWeightsToEngine), so every later step (bias
+// correction, AdaRound, QAT, Convert) quantizes weights alike.
+Result<PreparedModel> PrepareAndCalibrate(const StrategyContext& context, PtqParams& params);
 
-// Saves the INT8 model into the context's out_dir and wraps it as a result.
-Result<StrategyResult> FinishInt8(const StrategyContext& context, std::unique_ptr<QuantizedModel> model,
-                                  nlohmann::json details);
+// Saves the INT8 model into the context's out_dir and wraps it as a result;
+// the details say when the weights were capped at 7 bits, and why.
+Result<StrategyResult> FinishInt8(const StrategyContext& context, const PreparedModel& prepared,
+                                  std::unique_ptr<QuantizedModel> model, nlohmann::json details);
 
 }  // namespace qg::quant

@@ -101,7 +101,7 @@ Result<StrategyResult> RunStaticInt8(const StrategyContext& c, PtqParams p, bool
   }
   p.convert.meta = {{"strategy", name}, {"params", params}};
   QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, p.convert));
-  return FinishInt8(c, std::move(model), std::move(details));
+  return FinishInt8(c, prepared, std::move(model), std::move(details));
 }
 
 // naive_ptq, bn_fold and bias_correction: one pipeline, different defaults.
@@ -200,7 +200,7 @@ class AdaRoundStrategy final : public StrategyWithOptions<AdaRoundParams> {
     p.convert.weight_overrides = std::move(rounded.weights);
     p.convert.meta = {{"strategy", Name()}, {"params", params}};
     QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, p.convert));
-    return FinishInt8(c, std::move(model), {{"folded_batch_norms", true}, {"adaround", std::move(rounded.report)}});
+    return FinishInt8(c, prepared, std::move(model), {{"folded_batch_norms", true}, {"adaround", std::move(rounded.report)}});
   }
 };
 
@@ -246,7 +246,7 @@ class MpqStrategy final : public StrategyWithOptions<MpqOptions> {
       o.ptq.convert.meta = {{"strategy", Name()}, {"params", params}};
       Log("quant")->info("mpq: {} layers stay FP32 as given ({})", o.fp32_layers.size(), fmt::join(o.fp32_layers, ", "));
       QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, o.ptq.convert));
-      return FinishInt8(c, std::move(model),
+      return FinishInt8(c, prepared, std::move(model),
                         {{"folded_batch_norms", o.ptq.fold_bn}, {"chosen_fp32_count", o.fp32_layers.size()}});
     }
     // Decisions use held-out training images, never the test split.
@@ -302,7 +302,7 @@ class MpqStrategy final : public StrategyWithOptions<MpqOptions> {
     }
     Log("quant")->info("mpq: {} layers stay FP32 ({})", chosen_layers.size(), fmt::join(chosen_layers, ", "));
     QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, o.ptq.convert));
-    return FinishInt8(c, std::move(model), std::move(details));
+    return FinishInt8(c, prepared, std::move(model), std::move(details));
   }
 };
 
@@ -360,7 +360,7 @@ class QatStrategy final : public StrategyWithOptions<QatOptions> {
     prepared.qparams = hooks.Compute();
     o.ptq.convert.meta = {{"strategy", Name()}, {"params", params}};
     QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, o.ptq.convert));
-    return FinishInt8(c, std::move(model), {{"folded_batch_norms", o.ptq.fold_bn}, {"fine_tune", report.ToJson()}});
+    return FinishInt8(c, prepared, std::move(model), {{"folded_batch_norms", o.ptq.fold_bn}, {"fine_tune", report.ToJson()}});
   }
 };
 
