@@ -292,7 +292,7 @@ void Roofline(const Options& o) {
   const auto one = MeasureCpuPeaks(1), all = MeasureCpuPeaks(o.threads);
   fmt::print("roofline: compact_cnn (BN folded), batch 64, {} threads; {}\n\n", o.threads, pipeline::DescribeRuntime());
   if (one.int8_gmacs <= 0) {
-    fmt::print("this CPU has no AVX-512 VNNI\n");
+    fmt::print("this CPU has neither AVX-512 VNNI nor AVX2\n");
     return;
   }
   // The hardware's peak: one thread's, times the threads.
@@ -301,7 +301,7 @@ void Roofline(const Options& o) {
   auto peak_row = [&](const char* name, double a, double b) {
     p.AddRow({name, a > 0 ? fmt::format("{:.0f}", a) : "n/a", b > 0 ? fmt::format("{:.0f}", b) : "n/a"});
   };
-  peak_row("INT8 (AVX-512 VNNI vpdpbusd, 512-bit)", one.int8_gmacs, all.int8_gmacs);
+  peak_row(fmt::format("INT8 ({})", one.int8_kind).c_str(), one.int8_gmacs, all.int8_gmacs);
   peak_row("FP32 (FMA, 512-bit zmm)", one.fp32_512_gmacs, all.fp32_512_gmacs);
   peak_row("FP32 (FMA, 256-bit ymm)", one.fp32_256_gmacs, all.fp32_256_gmacs);
   fmt::print("{}\nFP32 peak: the higher width ({}-bit). INT8 / FP32 peak: {:.2f}x. Below, peaks are {} x one thread's\n\n",
@@ -312,7 +312,7 @@ void Roofline(const Options& o) {
   const auto in = torch::randn({64, 1, 28, 28});
   const auto values = int8.RunKeepingValues(in);
   const auto times = StepTimesUs(int8.steps(), int8.num_values(), in);
-  TextTable steps({"INT8 step", "M multiply-adds", "time (us)", "at VNNI peak (us)", "of peak"}, {true});
+  TextTable steps({"INT8 step", "M multiply-adds", "time (us)", "at INT8 peak (us)", "of peak"}, {true});
   double macs = 0, compute_us = 0, other_us = 0;
   for (size_t i = 0; i < times.size(); ++i) {
     const auto& s = int8.steps()[i];
@@ -347,7 +347,7 @@ void Roofline(const Options& o) {
   fmt::print(
       "Fastest INT8 over fastest FP32 (best calls): {:.2f}x. {:.0f} M multiply-adds; LibTorch INT8 steps timed alone: "
       "conv/linear {:.0f} us, the rest (quantize, pools, flatten) {:.0f} us.\n"
-      "With every conv/linear at the VNNI peak and the rest free, INT8 would be {:.2f}x the fastest FP32; with the "
+      "With every conv/linear at the INT8 peak and the rest free, INT8 would be {:.2f}x the fastest FP32; with the "
       "rest as now {:.2f}x.\n",
       f / q, macs / 1e6, compute_us, other_us, f / int8_peak_ms, f / (int8_peak_ms + other_us / 1e3));
 }
