@@ -15,30 +15,24 @@ int ConfigureThreads(int threads) {
   return at::get_num_threads();
 }
 
-std::string CpuModel() {
+namespace {
+
+// The value of the first /proc/cpuinfo line starting with `key`, or `fallback`.
+std::string CpuinfoValue(const std::string& key, const std::string& fallback) {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("model name", 0) == 0) {
+    if (line.rfind(key, 0) == 0) {
       const auto colon = line.find(':');
       if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
     }
   }
-  return "unknown";
+  return fallback;
 }
-
-namespace {
 
 // The cpuinfo "cpu family" and the widest vector units, which decide which
 // kernels run (and so every latency figure): "family 25, AVX2, no VNNI".
 std::string CpuFeatures() {
-  std::string family = "?";
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("cpu family", 0) == 0) {
-      family = line.substr(line.find_first_not_of(' ', line.find(':') + 1));
-      break;
-    }
-  }
+  const std::string family = CpuinfoValue("cpu family", "?");
 #if defined(__x86_64__) || defined(__i386__)
   const char* isa = __builtin_cpu_supports("avx512f") ? "AVX-512" : __builtin_cpu_supports("avx2") ? "AVX2" : "SSE";
   const bool vnni = __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
@@ -49,6 +43,8 @@ std::string CpuFeatures() {
 }
 
 }  // namespace
+
+std::string CpuModel() { return CpuinfoValue("model name", "unknown"); }
 
 std::string DescribeRuntime() {
   return fmt::format("LibTorch {}, {} threads, CPU {} ({})", TORCH_VERSION, at::get_num_threads(), CpuModel(),

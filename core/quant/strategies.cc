@@ -200,7 +200,8 @@ class AdaRoundStrategy final : public StrategyWithOptions<AdaRoundParams> {
     p.convert.weight_overrides = std::move(rounded.weights);
     p.convert.meta = {{"strategy", Name()}, {"params", params}};
     QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, p.convert));
-    return FinishInt8(c, prepared, std::move(model), {{"folded_batch_norms", true}, {"adaround", std::move(rounded.report)}});
+    return FinishInt8(c, prepared, std::move(model),
+                      {{"folded_batch_norms", true}, {"adaround", std::move(rounded.report)}});
   }
 };
 
@@ -360,7 +361,8 @@ class QatStrategy final : public StrategyWithOptions<QatOptions> {
     prepared.qparams = hooks.Compute();
     o.ptq.convert.meta = {{"strategy", Name()}, {"params", params}};
     QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, o.ptq.convert));
-    return FinishInt8(c, prepared, std::move(model), {{"folded_batch_norms", o.ptq.fold_bn}, {"fine_tune", report.ToJson()}});
+    return FinishInt8(c, prepared, std::move(model),
+                      {{"folded_batch_norms", o.ptq.fold_bn}, {"fine_tune", report.ToJson()}});
   }
 };
 
