@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <optional>
+#include <set>
 
 #include "core/export/internal/pixel_groups.h"
 #include "core/export/onnx_export.h"
@@ -83,20 +84,27 @@ class QdqExporter {
       folded_into[p] = static_cast<int>(i);
       skip[i] = true;
     }
+    // The step that alone reads each value, if one does.
+    std::vector<int> sole_reader(num_values, -1);
     for (size_t i = 0; i < steps.size(); ++i) {
-      if (skip[i]) continue;
-      if (folded_into[i] >= 0) {
-        QG_RETURN_IF_ERROR(Emit(FoldBatchNormIntoConv(steps[i], steps[folded_into[i]])));
-      } else {
-        QG_RETURN_IF_ERROR(Emit(steps[i]));
+      for (int k : steps[i].inputs) {
+        if (readers.at(k) == 1) sole_reader.at(k) = static_cast<int>(i);
       }
+    }
+    for (size_t i = 0; i < steps.size(); ++i) {
+      // Skipped: a folded BN, or a pool a pixel-group conv emitted with it.
+      if (skip[i] || emitted_early_.contains(&steps[i])) continue;
+      const Step s = folded_into[i] >= 0 ? FoldBatchNormIntoConv(steps[i], steps[folded_into[i]]) : steps[i];
+      const int reader = sole_reader.at(s.output);
+      QG_RETURN_IF_ERROR(Emit(s, reader >= 0 ? &steps[reader] : nullptr));
     }
     return OkStatus();
   }
   const Value& value(int slot) const { return values_.at(slot); }
 
  private:
-  Status Emit(const Step& s) {
+  // `sole_reader`: the step that alone reads s's output, if one does.
+  Status Emit(const Step& s, const Step* sole_reader) {
     const Value& x = values_.at(s.inputs.empty() ? 0 : s.inputs[0]);
     Value& out = values_.at(s.output);
     auto requantize = [&](std::string y, const QParams& q) -> Status {
@@ -119,7 +127,8 @@ class QdqExporter {
         return requantize(x.name, s.out);
       case StepKind::kConv:
         if (s.inputs[0] == quantized_image_ && internal::CanGroupPixels(s, image_size_)) {
-          return EmitPixelGroupConv(s, x, out);
+          const bool pairs = sole_reader != nullptr && internal::PoolsPixelPairs(*sole_reader);
+          return EmitPixelGroupConv(s, x, pairs ? sole_reader : nullptr, out);
         }
         [[fallthrough]];
       case StepKind::kLinear: {
@@ -206,22 +215,46 @@ class QdqExporter {
   // image [N, 1, H, W] read as NHWC [N, H, W/g, g], and the output, NHWC
   // [N, H', W/g, g * C], read back as [N, H', W, C] and turned to NCHW. ONNX
   // Runtime runs the conv in NHWC, so the Transposes cancel and the reshapes
-  // are free.
-  Status EmitPixelGroupConv(const Step& s, const Value& x, Value& out) {
+  // are free. With `pool` (PoolsPixelPairs), the pool runs too, over the
+  // output read as pairs of pixels (PixelOrder::kEvenThenOdd), and its output
+  // is read back as [N, H'', W/2, C].
+  Status EmitPixelGroupConv(const Step& s, const Value& x, const Step* pool, Value& out) {
     constexpr int64_t g = internal::kPixelGroup;
-    const Step grouped = internal::GroupPixels(s);
+    const int64_t width = image_size_;
+    const Step grouped =
+        internal::GroupPixels(s, pool ? internal::PixelOrder::kEvenThenOdd : internal::PixelOrder::kInRow);
     const int64_t channels = s.qweight.size(0);
     const int64_t height = image_size_ + 2 * s.padding[0] - s.qweight.size(2) + 1;
     const QParams in = *x.qparams;
-    QG_ASSIGN_OR_RETURN(auto pixels, EmitMove("Reshape", s.name + ":pixel_groups", x.name,
-                                              {-1, image_size_, image_size_ / g, g}, in));
+    QG_ASSIGN_OR_RETURN(auto pixels,
+                        EmitMove("Reshape", s.name + ":pixel_groups", x.name, {-1, image_size_, width / g, g}, in));
     QG_ASSIGN_OR_RETURN(auto nchw, EmitMove("Transpose", s.name + ":pixel_groups_nchw", pixels, {0, 3, 1, 2}, in));
     QG_ASSIGN_OR_RETURN(auto y, EmitWeighted(grouped, Value{nchw, in}));
     QG_ASSIGN_OR_RETURN(auto nhwc, EmitMove("Transpose", s.name + ":grouped_nhwc", y.name, {0, 2, 3, 1}, s.out));
-    QG_ASSIGN_OR_RETURN(auto pixels_out,
-                        EmitMove("Reshape", s.name + ":pixels_nhwc", nhwc, {-1, height, image_size_, channels}, s.out));
-    QG_ASSIGN_OR_RETURN(out.name, EmitMove("Transpose", s.name + ":pixels", pixels_out, {0, 3, 1, 2}, s.out));
-    out.qparams = s.out;
+    if (!pool) {
+      QG_ASSIGN_OR_RETURN(auto pixels_out,
+                          EmitMove("Reshape", s.name + ":pixels_nhwc", nhwc, {-1, height, width, channels}, s.out));
+      QG_ASSIGN_OR_RETURN(out.name, EmitMove("Transpose", s.name + ":pixels", pixels_out, {0, 3, 1, 2}, s.out));
+      out.qparams = s.out;
+      return OkStatus();
+    }
+    out = y;  // the grouped form; only the pool reads the conv's output
+    QG_ASSIGN_OR_RETURN(auto pairs, EmitMove("Reshape", s.name + ":pixel_pairs_nhwc", nhwc,
+                                             {-1, height, 2 * width / g, g * channels / 2}, s.out));
+    QG_ASSIGN_OR_RETURN(auto pairs_nchw, EmitMove("Transpose", s.name + ":pixel_pairs", pairs, {0, 3, 1, 2}, s.out));
+    const std::string pooled =
+        EmitMaxPool(w_, pool->name, pairs_nchw, pool->kernel, pool->stride, pool->padding, pool->ceil_mode);
+    QG_ASSIGN_OR_RETURN(auto pooled_q, EmitQuantDequant(w_, pool->name, pooled, s.out));
+    QG_ASSIGN_OR_RETURN(auto pooled_nhwc,
+                        EmitMove("Transpose", pool->name + ":pairs_nhwc", pooled_q, {0, 2, 3, 1}, s.out));
+    // N copied (0), the pooled height inferred (-1): [N, H'', W/g, gC/2] read as [N, H'', W/2, C].
+    QG_ASSIGN_OR_RETURN(auto pooled_pixels, EmitMove("Reshape", pool->name + ":pixels_nhwc", pooled_nhwc,
+                                                     {0, -1, width / 2, channels}, s.out));
+    Value& pooled_out = values_.at(pool->output);
+    QG_ASSIGN_OR_RETURN(pooled_out.name,
+                        EmitMove("Transpose", pool->name + ":pixels", pooled_pixels, {0, 3, 1, 2}, s.out));
+    pooled_out.qparams = s.out;
+    emitted_early_.insert(pool);
     return OkStatus();
   }
 
@@ -269,6 +302,7 @@ class QdqExporter {
   const int64_t image_size_;
   std::vector<Value> values_;
   int quantized_image_ = -1;  // the value slot of the graph input quantized
+  std::set<const Step*> emitted_early_;  // pools emitted with their pixel-group conv
 };
 
 }  // namespace

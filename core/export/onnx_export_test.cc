@@ -334,9 +334,13 @@ TEST_P(QdqFusion, EveryConvAndGemmRunsOnOnnxRuntimesIntegerKernels) {
   EXPECT_LE(ops["QuantizeLinear"], 1) << listed;
   EXPECT_LE(ops["DequantizeLinear"], 1) << listed;
   // compact_cnn's first conv runs over groups of pixels (internal/pixel_groups.h):
-  // ONNX Runtime's NHWC pass cancels every Transpose around it.
+  // ONNX Runtime's NHWC pass cancels every Transpose around it. Its pool reads
+  // the conv's output as pairs of pixels, so it pools half as many.
   if (name == "compact_cnn") {
     EXPECT_EQ(ops["Transpose"], 0) << listed;
+    int pair_views = 0;
+    for (const auto& n : qdq->graph().node()) pair_views += n.name().ends_with(":pixel_pairs") ? 1 : 0;
+    EXPECT_EQ(pair_views, 1);
   }
 }
 

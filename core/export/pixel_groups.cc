@@ -18,8 +18,14 @@ bool CanGroupPixels(const Step& conv, int64_t width) {
          width % kPixelGroup == 0 && width > 0;
 }
 
-Step GroupPixels(const Step& conv) {
+bool PoolsPixelPairs(const Step& pool) {
+  return pool.kind == StepKind::kMaxPool && pool.kernel[1] == 2 && pool.stride[1] == 2 && pool.padding[1] == 0 &&
+         pool.dilation == std::array<int64_t, 2>{1, 1};
+}
+
+Step GroupPixels(const Step& conv, PixelOrder order) {
   constexpr int64_t g = kPixelGroup;
+  static_assert(g % 2 == 0, "kEvenThenOdd splits a group into pairs");
   const torch::Tensor taps = conv.qweight.int_repr();  // [C, 1, kh, kw]
   const int64_t channels = taps.size(0), kernel_height = taps.size(2), kernel_width = taps.size(3);
   const int64_t pad = conv.padding[1];
@@ -27,10 +33,11 @@ Step GroupPixels(const Step& conv) {
   const int64_t reach = (pad + g - 1) / g;
   const int64_t group_kernel = 2 * reach + 1;
   torch::Tensor weights = torch::zeros({g * channels, g, kernel_height, group_kernel}, torch::kChar);
-  for (int64_t j = 0; j < g; ++j) {          // output pixel of the group
+  for (int64_t j = 0; j < g; ++j) {  // output block
+    const int64_t pixel = order == PixelOrder::kInRow ? j : j < g / 2 ? 2 * j : 2 * (j - g / 2) + 1;
     for (int64_t k = 0; k < group_kernel; ++k) {  // input group, relative
       for (int64_t i = 0; i < g; ++i) {      // input pixel of that group
-        const int64_t tap = (k - reach) * g + i - j + pad;
+        const int64_t tap = (k - reach) * g + i - pixel + pad;
         if (tap < 0 || tap >= kernel_width) continue;
         weights.index_put_({Slice(j * channels, (j + 1) * channels), i, Slice(), k}, taps.index({Slice(), 0, Slice(), tap}));
       }

@@ -61,6 +61,56 @@ TEST(PixelGroups, TheGroupedConvComputesTheOriginalConvExactly) {
   }
 }
 
+// In kEvenThenOdd order, the output read as [N, H', W/2, 2C] and max pooled
+// 2 wide is the original conv's output max pooled, read as [N, H'', W/2, C].
+TEST(PixelGroups, PoolingPairsOfPixelsIsPoolingTheOriginalConv) {
+  struct Case {
+    int64_t kh, kw;
+    std::array<int64_t, 2> padding;
+    std::array<int64_t, 2> pool_kernel, pool_stride, pool_padding;
+  };
+  for (const Case& c : {Case{3, 3, {1, 1}, {2, 2}, {2, 2}, {0, 0}}, Case{5, 5, {2, 2}, {3, 2}, {1, 2}, {1, 0}},
+                        Case{3, 9, {0, 4}, {1, 2}, {1, 2}, {0, 0}}}) {
+    SCOPED_TRACE(::testing::Message() << c.kh << "x" << c.kw << " pool " << c.pool_kernel[0] << "x2");
+    const Step conv = IntConv(6, c.kh, c.kw, c.padding);
+    Step pool;
+    pool.kind = StepKind::kMaxPool;
+    pool.kernel = c.pool_kernel;
+    pool.stride = c.pool_stride;
+    pool.padding = c.pool_padding;
+    ASSERT_TRUE(PoolsPixelPairs(pool));
+    const Step grouped = GroupPixels(conv, PixelOrder::kEvenThenOdd);
+    const int64_t g = kPixelGroup;
+
+    const torch::Tensor image = torch::randint(0, 256, {2, 1, 8, 16}).to(torch::kFloat);
+    auto max_pool = [&](const torch::Tensor& x) {
+      return torch::max_pool2d(x, {c.pool_kernel[0], 2}, {c.pool_stride[0], 2}, {c.pool_padding[0], 0});
+    };
+    const torch::Tensor expected = max_pool(torch::conv2d(image, conv.qweight.int_repr().to(torch::kFloat), {}, 1,
+                                                          {c.padding[0], c.padding[1]}));
+    const torch::Tensor groups = image.reshape({2, 8, 16 / g, g}).permute({0, 3, 1, 2});
+    const torch::Tensor out = torch::conv2d(groups, grouped.qweight.int_repr().to(torch::kFloat), {}, 1,
+                                            {grouped.padding[0], grouped.padding[1]});
+    const int64_t height = out.size(2);
+    const torch::Tensor pairs = out.permute({0, 2, 3, 1}).reshape({2, height, 2 * 16 / g, g * 6 / 2});
+    const torch::Tensor pooled = max_pool(pairs.permute({0, 3, 1, 2}));
+    const torch::Tensor back = pooled.permute({0, 2, 3, 1}).reshape({2, pooled.size(2), 8, 6}).permute({0, 3, 1, 2});
+    ASSERT_EQ(back.sizes(), expected.sizes());
+    EXPECT_TRUE(torch::equal(back, expected)) << (back - expected).abs().max().item<float>();
+  }
+  Step pool;
+  pool.kind = StepKind::kMaxPool;
+  pool.kernel = {2, 3};
+  pool.stride = {2, 2};
+  EXPECT_FALSE(PoolsPixelPairs(pool));  // a window 3 wide overlaps the next pair
+  pool.kernel = {2, 2};
+  pool.padding = {0, 1};
+  EXPECT_FALSE(PoolsPixelPairs(pool));
+  pool.padding = {0, 0};
+  pool.kind = StepKind::kAvgPool;
+  EXPECT_FALSE(PoolsPixelPairs(pool));
+}
+
 TEST(PixelGroups, OnlyConvsOverOneChannelThatKeepTheWidthAreGrouped) {
   const Step conv = IntConv(4, 3, 3, {1, 1});
   EXPECT_TRUE(CanGroupPixels(conv, 28));
