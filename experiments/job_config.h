@@ -37,8 +37,8 @@ bool IsProbe(JobKind kind);
 
 // Bumped when a job kind's results change meaning; part of every config hash.
 inline constexpr const char* kTrainCodeVersion = "train-1";
-inline constexpr const char* kQuantizeCodeVersion = "quantize-3";  // 3: 7-bit activations where 8 saturate
-inline constexpr const char* kExportCodeVersion = "export-1";
+inline constexpr const char* kQuantizeCodeVersion = "quantize-3";  // 3: 7-bit weights where u8 x s8 pair sums saturate
+inline constexpr const char* kExportCodeVersion = "export-2";  // 2: the first pool over pairs of pixels
 inline constexpr const char* kRaceCodeVersion = "race-1";
 
 // Synthetic data's shape and size ("synthetic": {"channels": 3, "size": 32,
