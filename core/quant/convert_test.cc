@@ -4,8 +4,12 @@
 #include <torch/torch.h>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
 
 #include "core/base/files.h"
+#include "core/base/logging.h"
 #include "core/data/dataset_registry.h"
 #include "core/models/model_io.h"
 #include "core/models/model_registry.h"
@@ -242,6 +246,44 @@ TEST(Convert, SaveLoadRoundTripOnEveryEngineAndSizeIsAQuarter) {
   const auto truncated = QuantizedModel::Load(dir.File("int8_onednn.pt"));
   ASSERT_FALSE(truncated);
   EXPECT_EQ(truncated.error().code, ErrorCode::kCorruption);
+}
+
+// A file quantized with 8-bit weights where the kernels do not saturate (a
+// CPU with VNNI) and loaded where they do is named at load, layer by layer;
+// 7-bit weights, as the strategies quantize on such CPUs, never are.
+TEST(Convert, LoadWarnsOfEightBitWeightsOnlyWhereThisCpuSaturatesThem) {
+  TempDir dir;
+  auto c = Prepare("compact_cnn", true);
+  for (const auto& engine : SupportedEngines()) {
+    SCOPED_TRACE(engine);
+    ASSERT_TRUE(UseEngine(engine));
+    ConvertOptions eight_bits, fitted;
+    FitWeightsToEngine(fitted, engine);
+    ASSERT_TRUE((*Convert(c.model, c.plan, c.qparams, eight_bits))->Save(dir.File("8.pt")));
+    ASSERT_TRUE((*Convert(c.model, c.plan, c.qparams, fitted))->Save(dir.File("fitted.pt")));
+
+    std::ostringstream log;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+    Log("quant")->sinks().push_back(sink);
+    auto loaded = QuantizedModel::Load(dir.File("8.pt"));
+    auto loaded_fitted = QuantizedModel::Load(dir.File("fitted.pt"));
+    Log("quant")->sinks().pop_back();
+    ASSERT_TRUE(loaded) << loaded.error().ToString();
+    ASSERT_TRUE(loaded_fitted) << loaded_fitted.error().ToString();
+
+    EXPECT_TRUE((*loaded_fitted)->LayersSaturatingOnThisCpu().empty());
+    if (U8S8PairsSaturate(engine)) {
+      // Symmetric 8-bit weights reach 127 in every layer.
+      EXPECT_EQ((*loaded)->LayersSaturatingOnThisCpu(), (*loaded)->Int8Layers());
+      EXPECT_NE(log.str().find("INT8 model file '" + dir.File("8.pt") + "' has 8-bit weights in block1.conv, "),
+                std::string::npos)
+          << log.str();
+      EXPECT_EQ(log.str().find("fitted.pt"), std::string::npos) << log.str();
+    } else {
+      EXPECT_TRUE((*loaded)->LayersSaturatingOnThisCpu().empty());
+      EXPECT_EQ(log.str(), "");
+    }
+  }
 }
 
 TEST(LayerMse, NamesEveryInt8LayerAndIsSmall) {

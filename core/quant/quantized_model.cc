@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/base/intra_op_threads.h"
+#include "core/quant/engine.h"
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/qstep.h"
 #include "core/quant/internal/small_linear.h"
@@ -124,6 +125,17 @@ std::vector<std::string> QuantizedModel::Int8Layers() const {
   std::vector<std::string> names;
   for (const auto& s : steps_) {
     if (s.kind == StepKind::kConv || s.kind == StepKind::kLinear) names.push_back(s.name);
+  }
+  return names;
+}
+
+std::vector<std::string> QuantizedModel::LayersSaturatingOnThisCpu() const {
+  std::vector<std::string> names;
+  if (!U8S8PairsSaturate(engine_)) return names;
+  for (const auto& s : steps_) {
+    if ((s.kind != StepKind::kConv && s.kind != StepKind::kLinear) || !s.qweight.defined()) continue;
+    // 2 x 255 x 64 = 32640 fits int16; 65 does not.
+    if (s.qweight.int_repr().to(torch::kInt).abs().max().item<int>() > 64) names.push_back(s.name);
   }
   return names;
 }

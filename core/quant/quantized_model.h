@@ -44,6 +44,11 @@ class QuantizedModel final : public models::InferenceModel {
   std::vector<std::string> Int8Layers() const;  // conv/linear layers running in INT8
   std::vector<std::string> Fp32Layers() const;  // conv/linear layers kept in FP32
   int64_t Int8WeightCount() const;              // weights stored as int8, over all INT8 layers
+  // The INT8 layers whose weights reach beyond +-64, which this CPU's
+  // u8 x s8 kernels may saturate on (U8S8PairsSaturate, engine.h): a file
+  // quantized with 8-bit weights on a CPU with VNNI, run on one without.
+  // Empty where the engine does not saturate. Load warns when it is not.
+  std::vector<std::string> LayersSaturatingOnThisCpu() const;
   // Per conv/linear layer, in execution order: the bytes of its weight and
   // bias as stored here (int8 weights with their scales and zero points, or
   // FP32), and the same tensors' bytes in FP32.

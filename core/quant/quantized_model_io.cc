@@ -1,10 +1,12 @@
 // QuantizedModel::Save / Load: the INT8 model file.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 
 #include "core/base/files.h"
+#include "core/base/logging.h"
 #include "core/base/torch_call.h"
 #include "core/quant/engine.h"
 #include "core/quant/internal/qstep.h"
@@ -177,8 +179,16 @@ Result<std::unique_ptr<QuantizedModel>> QuantizedModel::Load(const std::string& 
     }
   });
   if (!rebuilt) return Error::Corruption("{}", rebuilt.error().message);
-  return std::make_unique<QuantizedModel>(std::move(steps), record.at("num_values"), record.at("prediction"),
-                                          use_engine, record.value("meta", nlohmann::json::object()));
+  auto model = std::make_unique<QuantizedModel>(std::move(steps), record.at("num_values"), record.at("prediction"),
+                                                use_engine, record.value("meta", nlohmann::json::object()));
+  if (const auto layers = model->LayersSaturatingOnThisCpu(); !layers.empty()) {
+    Log("quant")->warn(
+        "INT8 model file '{}' has 8-bit weights in {} ({}), which {} on this CPU (no VNNI) may saturate: "
+        "results can be wrong; quantize again on this machine (it then uses 7-bit weights)",
+        path, fmt::join(layers, ", "), layers.size() == 1 ? "1 layer" : fmt::format("{} layers", layers.size()),
+        use_engine);
+  }
+  return model;
 }
 
 }  // namespace qg::quant
