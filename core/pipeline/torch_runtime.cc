@@ -7,6 +7,8 @@
 #include <fstream>
 #include <thread>
 
+#include "core/quant/engine.h"
+
 namespace qg::pipeline {
 
 int ConfigureThreads(int threads) {
@@ -35,8 +37,7 @@ std::string CpuFeatures() {
   const std::string family = CpuinfoValue("cpu family", "?");
 #if defined(__x86_64__) || defined(__i386__)
   const char* isa = __builtin_cpu_supports("avx512f") ? "AVX-512" : __builtin_cpu_supports("avx2") ? "AVX2" : "SSE";
-  const bool vnni = __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
-  return fmt::format("family {}, {}, {}", family, isa, vnni ? "VNNI" : "no VNNI");
+  return fmt::format("family {}, {}, {}", family, isa, quant::CpuHasVnni() ? "VNNI" : "no VNNI");
 #else
   return fmt::format("family {}", family);
 #endif

@@ -19,6 +19,10 @@ std::string DefaultEngine();
 Status UseEngine(const std::string& name);
 std::string CurrentEngine();
 
+// Whether this CPU has a VNNI dot product (AVX-512 VNNI or AVX-VNNI), which
+// multiplies u8 x s8 straight into int32. False off x86.
+bool CpuHasVnni();
+
 // Whether `engine`'s u8 x s8 kernels can saturate on this CPU with 8-bit
 // weights. Without VNNI (AVX-512 VNNI or AVX-VNNI), oneDNN (and fbgemm/x86)
 // multiply with vpmaddubsw, which adds two u8*s8 products into int16 and
