@@ -31,6 +31,11 @@ Status PrintResults(storage::ResultStore& store, const std::string& experiment, 
   if (const std::string caption = exp::SpeedupCaption(view); !caption.empty() && table_format != TableFormat::kCsv) {
     fmt::print("\n{}{}\n", table_format == TableFormat::kLatex ? "% " : "", caption);
   }
+  if (table_format != TableFormat::kCsv) {
+    for (const auto& note : exp::SaturationNotes(view)) {
+      fmt::print("{}{}\n", table_format == TableFormat::kLatex ? "% " : "", note);
+    }
+  }
   return OkStatus();
 }
 

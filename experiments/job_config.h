@@ -235,6 +235,10 @@ inline constexpr const char* kFormat = "format";
 // A quantize job's FP32 model ({"path", "sha256"}): the export job times its
 // ONNX Runtime model alternately with this model's FP32 graph.
 inline constexpr const char* kReferenceFp32 = "reference_fp32";
+// An INT8 export job's layers whose 8-bit weights its worker's CPU saturates
+// (no VNNI): its agreement is against a LibTorch reference that is wrong
+// there. Absent when none.
+inline constexpr const char* kSaturatingLayers = "saturating_layers";
 }  // namespace document
 
 namespace artifact {

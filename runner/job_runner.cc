@@ -236,6 +236,7 @@ Result<RunRecord> RunExport(const JobRequest& req, RunRecord run) {
     run.metrics[metric::Latency("cpu", p.batch_size, metric::kLibtorchFp32OverThis)] = p.libtorch_over_ort;
   }
   AddOutputDiff(r.vs_libtorch, run);
+  if (!r.saturating_layers.empty()) run.documents[document::kSaturatingLayers] = r.saturating_layers;
   const bool int8 = r.format == "qdq_int8";
   run.documents[document::kPrecision] = int8 ? "int8" : r.format;
   run.documents[document::kRuntime] = r.runtime;

@@ -37,7 +37,8 @@ nlohmann::json ExportStepResult::ToJson() const {
   for (const auto& p : fp32_runtimes) pairs.push_back(p.ToJson());
   return {{"onnx_path", onnx_path},   {"format", format},         {"runtime", runtime},
           {"onnx_bytes", onnx_bytes}, {"nodes", nodes},           {"accuracy", accuracy.ToJson()},
-          {"latency", lat},           {"vs_libtorch", vs_libtorch.ToJson()}, {"fp32_runtimes", pairs}};
+          {"latency", lat},           {"vs_libtorch", vs_libtorch.ToJson()}, {"fp32_runtimes", pairs},
+          {"saturating_layers", saturating_layers}};
 }
 
 namespace {
@@ -121,6 +122,7 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
     QG_ASSIGN_OR_RETURN(auto int8, quant::QuantizedModel::Load(spec.model_path, spec.engine));
     QG_ASSIGN_OR_RETURN(proto, onnx_export::ExportQdq(*int8));
     result.format = "qdq_int8";
+    result.saturating_layers = int8->LayersSaturatingOnThisCpu();
     model_options = int8->meta().value("options", nlohmann::json::object());
     libtorch = std::move(int8);
   } else {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "core/base/result.h"
 #include "core/data/dataset_registry.h"
@@ -51,6 +52,11 @@ struct ExportStepResult {
   metrics::ClassificationReport accuracy;
   std::vector<metrics::LatencyStats> latency;
   metrics::OutputDiff vs_libtorch;  // ONNX Runtime logits vs the same model in LibTorch
+  // INT8 exports: the layers whose 8-bit weights LibTorch's kernels saturate
+  // on this CPU (QuantizedModel::LayersSaturatingOnThisCpu), a model
+  // quantized on a CPU with VNNI and exported on one without. Then the
+  // LibTorch reference of vs_libtorch is not what the model computes.
+  std::vector<std::string> saturating_layers;
   // FP32 exports only: the same model's LibTorch FP32 timed alternately with
   // ONNX Runtime, so that "which runtime is the fastest FP32" (the baseline
   // of every Speedup) is decided under the same machine conditions.

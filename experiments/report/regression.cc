@@ -153,6 +153,7 @@ json BaselineJson(const ResultsView& view) {
     if (r.paired_speedup) row["speedup_own_paired"] = true;
     if (r.size_mb.n) row["size_mb"] = r.size_mb.mean;
     if (r.agreement.n) row["agreement"] = r.agreement.mean;
+    if (!r.saturating_layers.empty()) row["saturating_layers"] = r.saturating_layers;
     if (json mse = LayerMse(r); !mse.empty()) row["layer_mse"] = std::move(mse);
     rows.push_back(std::move(row));
   }

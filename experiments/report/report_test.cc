@@ -123,6 +123,56 @@ TEST(Results, OnnxRuntimeRowsSitBesideLibTorchRowsAndCompareWithLibTorchFp32) {
   EXPECT_NEAR(ort.speedup, 8.0, 1e-9);  // vs the LibTorch FP32 row
 }
 
+// An export job whose worker saturated the model's 8-bit weights (a CPU
+// without VNNI) stores the layers; its row names them under every table, in
+// the baseline JSON and in reproduce's notes, once across seeds. Rows whose
+// runs stored none get no note.
+TEST(Results, ExportRowsWhoseLibTorchReferenceSaturatedAreNamedUnderTheTable) {
+  auto store = *storage::SqliteResultStore::Open(":memory:");
+  const int64_t e = *store->PutExperiment("paper", {{"dataset", {{"name", "fashion-mnist"}}}});
+  std::vector<storage::JobRecord> jobs{Quantize("fp32", 0)};
+  for (const char* strategy : {"naive_ptq", "bn_fold"}) {
+    for (int seed : {0, 1}) {
+      auto exported = Quantize(strategy, seed);
+      exported.key = fmt::format("export/{}/cpu/seed{}", strategy, seed);
+      exported.kind = "export";
+      exported.config["code"] = "export-2";
+      exported.config["quantize_hash"] = Quantize(strategy, seed).config_hash;
+      exported.config_hash = ConfigHash(exported.config);
+      jobs.push_back(exported);
+    }
+  }
+  ASSERT_TRUE(store->SyncJobs(e, jobs));
+  const auto stored = *store->ListJobs(e);
+  for (const auto& j : stored) {
+    auto run = exp::Run(j, 91.0, 2.0, 1e6, 97.5, j.kind == "export" ? "int8" : "fp32");
+    if (j.key == "export/naive_ptq/cpu/seed0") {
+      run.documents[document::kSaturatingLayers] = {"block1.conv", "fc1"};
+    } else if (j.key == "export/naive_ptq/cpu/seed1") {
+      run.documents[document::kSaturatingLayers] = {"fc1", "fc2"};
+    }
+    ASSERT_TRUE(store->CompleteJob(j.id, run));
+  }
+  const auto loaded = *LoadResults(*store, "paper", 64);
+  ASSERT_EQ(loaded->view.rows.size(), 3u);
+  EXPECT_EQ(loaded->view.rows[1].saturating_layers, (std::vector<std::string>{"block1.conv", "fc1", "fc2"}));
+  EXPECT_TRUE(loaded->view.rows[2].saturating_layers.empty());
+
+  const auto notes = SaturationNotes(loaded->view);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("Agree of naive_ptq [onnxruntime]: its LibTorch INT8 reference ran on a CPU without VNNI"),
+            std::string::npos)
+      << notes[0];
+  EXPECT_NE(notes[0].find("8-bit weights in block1.conv, fc1, fc2; quantize on such a CPU"), std::string::npos)
+      << notes[0];
+  EXPECT_EQ(BaselineJson(loaded->view)["rows"][1]["saturating_layers"],
+            nlohmann::json({"block1.conv", "fc1", "fc2"}));
+  EXPECT_FALSE(BaselineJson(loaded->view)["rows"][2].contains("saturating_layers"));
+  auto reproduced = ReproduceTable(loaded->view, {{"rows", {{"fp32", {{"top1", 91.0}}}}}});
+  ASSERT_TRUE(reproduced) << reproduced.error().ToString();
+  EXPECT_NE(std::find(reproduced->notes.begin(), reproduced->notes.end(), notes[0]), reproduced->notes.end());
+}
+
 // With export.onnx the grid has an FP32 row per runtime. The fp32 export job
 // timed LibTorch's FP32 alternately with ONNX Runtime's (1.3x slower): every
 // Speedup is then against ONNX Runtime FP32, the fastest, and Speedup (own)

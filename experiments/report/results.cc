@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -154,6 +155,14 @@ void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::m
     if (const double m = Metric(r, metric::kInt8MacShare); !std::isnan(m)) macs.push_back(m);
     if (const double x = Metric(r, runtimes_name); !std::isnan(x) && x > 0) runtimes.push_back(x);
     if (const auto p = r.documents.find(document::kPrecision); p != r.documents.end()) row.precision = p->second;
+    if (const auto s = r.documents.find(document::kSaturatingLayers); s != r.documents.end() && s->second.is_array()) {
+      for (const auto& layer : s->second) {
+        if (!layer.is_string()) continue;
+        if (std::find(row.saturating_layers.begin(), row.saturating_layers.end(), layer) == row.saturating_layers.end()) {
+          row.saturating_layers.push_back(layer);
+        }
+      }
+    }
   }
   row.seeds = static_cast<int>(row.runs.size());
   row.top1 = Stat::Of(top1);
@@ -298,6 +307,18 @@ std::string SpeedupCaption(const ResultsView& view) {
   }
   if (caption.empty()) return caption;
   return caption + "Speedup (own): vs the FP32 model on the row's own runtime.";
+}
+
+std::vector<std::string> SaturationNotes(const ResultsView& view) {
+  std::vector<std::string> notes;
+  for (const auto& r : view.rows) {
+    if (r.saturating_layers.empty()) continue;
+    notes.push_back(fmt::format(
+        "Agree of {}: its LibTorch INT8 reference ran on a CPU without VNNI, which saturates this model's 8-bit "
+        "weights in {}; quantize on such a CPU (7-bit weights) for a reference that holds",
+        r.label, fmt::join(r.saturating_layers, ", ")));
+  }
+  return notes;
 }
 
 std::string FormatLatency(const ResultRow& row, int decimals) {

@@ -57,6 +57,10 @@ struct ResultRow {
   // An FP32 ONNX Runtime row's LibTorch FP32 / ONNX Runtime FP32, timed
   // alternately in its job (mean over seeds; 0 when not measured).
   double libtorch_fp32_over_this = 0;
+  // An INT8 ONNX Runtime row's layers whose 8-bit weights saturated its
+  // LibTorch reference (document "saturating_layers", any seed): its Agree
+  // compares with a wrong reference there.
+  std::vector<std::string> saturating_layers;
   std::vector<const storage::RunRecord*> runs;
 };
 
@@ -84,6 +88,10 @@ struct ResultsView {
 // 3.77 ms per batch; Speedup (own): vs the row's own runtime's FP32", one line
 // per device; "" when no FP32 row has a latency.
 std::string SpeedupCaption(const ResultsView& view);
+// One line per row whose Agree compares with a LibTorch INT8 reference that
+// saturated on its job's CPU (ResultRow::saturating_layers), naming the
+// layers and the remedy; empty when none did.
+std::vector<std::string> SaturationNotes(const ResultsView& view);
 // "1.5100 ± 0.0600" (p50 and its interval's half-width) for one seed with
 // replicates, else FormatStat of the seeds.
 std::string FormatLatency(const ResultRow& row, int decimals);

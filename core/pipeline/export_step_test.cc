@@ -1,0 +1,67 @@
+// ExportStep on a model quantized for another CPU: a file with 8-bit weights
+// (here: quantized on qnnpack, which never saturates) exported where onednn's
+// u8 x s8 pairs saturate (a CPU without VNNI) names the layers whose weights
+// its LibTorch reference saturates, in the result and in result.json; a model
+// quantized on this CPU's onednn (7-bit weights there) never does.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/models/model_io.h"
+#include "core/models/model_registry.h"
+#include "core/pipeline/export_step.h"
+#include "core/pipeline/quantize_step.h"
+#include "core/quant/engine.h"
+#include "core/quant/quantized_model.h"
+#include "tests/testing/temp_dir.h"
+
+namespace qg::pipeline {
+namespace {
+
+TEST(ExportStep, NamesTheLayersWhoseEightBitWeightsItsLibTorchReferenceSaturates) {
+  qg::testing::TempDir dir;
+  const std::string fp32 = dir.File("fp32.pt");
+  ASSERT_TRUE(models::SaveModel(*models::CreateModel("compact_cnn", {}, 0), fp32));
+  const data::DatasetSpec data{.name = "synthetic", .synthetic_train = 128, .synthetic_test = 32, .seed = 5};
+  const MeasureOptions no_timing{.eval_batch_size = 32, .latency = {.batch_sizes = {}}};
+  const auto engines = quant::SupportedEngines();
+  if (std::find(engines.begin(), engines.end(), "qnnpack") == engines.end()) GTEST_SKIP() << "no qnnpack";
+
+  for (const std::string quantized_on : {"qnnpack", "onednn"}) {
+    SCOPED_TRACE(quantized_on);
+    auto q = RunQuantizeStep({.fp32_model_path = fp32,
+                              .dataset = data,
+                              .strategy = "naive_ptq",
+                              .params = {{"calibration_size", 128}},
+                              .engine = quantized_on,
+                              .measure = no_timing,
+                              .out_dir = dir.File("q_" + quantized_on),
+                              .layer_mse_images = 0});
+    ASSERT_TRUE(q) << q.error().ToString();
+    auto exported = RunExportStep({.model_path = q->model_path,
+                                   .int8 = true,
+                                   .engine = "onednn",
+                                   .dataset = data,
+                                   .measure = no_timing,
+                                   .threads = 2,
+                                   .out_dir = dir.File("export_" + quantized_on)});
+    ASSERT_TRUE(exported) << exported.error().ToString();
+    std::ifstream in(dir.File("export_" + quantized_on + "/result.json"));
+    const auto stored = nlohmann::json::parse(in);
+    EXPECT_EQ(stored.at("saturating_layers"), nlohmann::json(exported->saturating_layers));
+
+    if (quantized_on == "qnnpack" && quant::U8S8PairsSaturate("onednn")) {
+      // Symmetric 8-bit weights reach 127 in every INT8 layer.
+      const auto model = quant::QuantizedModel::Load(q->model_path, "onednn");
+      ASSERT_TRUE(model) << model.error().ToString();
+      EXPECT_EQ(exported->saturating_layers, (*model)->Int8Layers());
+      EXPECT_FALSE(exported->saturating_layers.empty());
+    } else {
+      EXPECT_TRUE(exported->saturating_layers.empty());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qg::pipeline
