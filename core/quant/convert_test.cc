@@ -78,20 +78,29 @@ TEST(Convert, IntermediateActivationsAreQuantizedTensors) {
 
 // On onednn with AVX-512 VNNI, Predict runs compact_cnn's first conv and its
 // pool as one pass (internal/conv_pool.h), and its linears at batches of 1
-// and 2 on a pass of its own (internal/small_linear.h); running every step
-// on LibTorch's kernels gives the same logits, bit for bit, at every batch size.
+// and 2 on a pass of its own (internal/small_linear.h); on AVX2 without VNNI
+// it runs the linears' pass only, and only with weights within +-64 (the
+// engine's fitted 7 bits), where vpmaddubsw cannot saturate. Running every
+// step on LibTorch's kernels gives the same logits, bit for bit, at every
+// batch size, with 8-bit weights too.
 TEST(Convert, PredictOnItsOwnPassesEqualsEveryStepOnLibTorchKernels) {
   ASSERT_TRUE(UseEngine("onednn"));
   auto c = Prepare("compact_cnn", true);
-  auto q = *Convert(c.model, c.plan, c.qparams, {});
-  const bool vnni = internal::HasAvx512Vnni();
-  EXPECT_EQ(q->FusedConvPools(), vnni ? std::vector<std::string>{"block1.conv"} : std::vector<std::string>{});
-  const std::vector<std::string> linears{"fc1", "fc2"};
-  EXPECT_EQ(q->SmallBatchLinears(), vnni ? linears : std::vector<std::string>{});
-  for (int64_t batch : {1, 2, 3, 5, 64}) {
-    const auto x = torch::randn({batch, 1, 28, 28});
-    const auto logits = q->RunKeepingValues(x)[c.plan.prediction];
-    EXPECT_TRUE(torch::equal(q->Predict(x), logits.is_quantized() ? logits.dequantize() : logits)) << "batch " << batch;
+  const bool vnni = internal::HasAvx512Vnni(), avx2 = internal::HasAvx2();
+  ConvertOptions eight_bits, fitted;
+  FitWeightsToEngine(fitted, "onednn");
+  for (const bool fit : {false, true}) {
+    SCOPED_TRACE(fit ? "weights fitted to the engine" : "8-bit weights");
+    auto q = *Convert(c.model, c.plan, c.qparams, fit ? fitted : eight_bits);
+    EXPECT_EQ(q->FusedConvPools(), vnni ? std::vector<std::string>{"block1.conv"} : std::vector<std::string>{});
+    const std::vector<std::string> linears{"fc1", "fc2"};
+    EXPECT_EQ(q->SmallBatchLinears(), vnni || (avx2 && fit) ? linears : std::vector<std::string>{});
+    for (int64_t batch : {1, 2, 3, 5, 64}) {
+      const auto x = torch::randn({batch, 1, 28, 28});
+      const auto logits = q->RunKeepingValues(x)[c.plan.prediction];
+      EXPECT_TRUE(torch::equal(q->Predict(x), logits.is_quantized() ? logits.dequantize() : logits))
+          << "batch " << batch;
+    }
   }
   // The unfolded model's conv is read by its batch norm, not a pool: nothing fused.
   auto unfolded = Prepare("compact_cnn", false);

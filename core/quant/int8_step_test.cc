@@ -206,7 +206,7 @@ TEST(ConvPool, FitsOnlySymmetricSingleChannel3x3ConvsOfWholeBlocks) {
 // The small-batch linear (internal/small_linear.h) against LibTorch itself:
 // onednn's packed linear, byte for byte.
 TEST(SmallLinear, EqualsOnednnLinearBitForBit) {
-  if (!HasAvx512Vnni()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
+  if (!HasAvx512Vnni() && !HasAvx2()) GTEST_SKIP() << "this CPU has neither AVX-512 VNNI nor AVX2";
   ASSERT_TRUE(UseEngine("onednn"));
   torch::manual_seed(9);
   struct Case {
@@ -269,6 +269,16 @@ TEST(SmallLinear, TakesOnlySmallContiguousQuint8MatricesOfSymmetricWeights) {
   Step conv{.kind = StepKind::kConv};
   conv.qweight = at::quantize_per_tensor(torch::randn({10, 12, 1, 1}), 0.01, 0, torch::kQInt8);
   EXPECT_FALSE(SmallLinearFits(conv));
+
+  // Without VNNI, only weights that no vpmaddubsw pair can saturate: 64 is
+  // the limit (2 x 255 x 64 = 32640), 65 is past it.
+  Step heavy{.kind = StepKind::kLinear}, light{.kind = StepKind::kLinear};
+  heavy.qweight = at::quantize_per_tensor(torch::full({4, 8}, 0.65), 0.01, 0, torch::kQInt8);
+  light.qweight = at::quantize_per_tensor(torch::full({4, 8}, -0.64), 0.01, 0, torch::kQInt8);
+  EXPECT_FALSE(FitsU8S8Pairs(heavy.qweight));
+  EXPECT_TRUE(FitsU8S8Pairs(light.qweight));
+  EXPECT_EQ(SmallLinearRunsOnThisCpu(heavy), HasAvx512Vnni());
+  EXPECT_EQ(SmallLinearRunsOnThisCpu(light), HasAvx512Vnni() || HasAvx2());
 
   const int64_t w = qw.size(1);
   const auto rows = [](int64_t n, int64_t k) { return RandomQuint8({n, k}, 0.1, 128); };

@@ -35,14 +35,14 @@ QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int pred
 void QuantizedModel::PlanOwnPasses() {
   own_passes_.assign(steps_.size(), OwnPass{});
   // Bit for bit oneDNN's requantization: other engines round their own way.
-  if (engine_ != "onednn" || !internal::HasAvx512Vnni()) return;
+  if (engine_ != "onednn") return;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& step = steps_[i];
     if (internal::SmallLinearFits(step)) {
-      own_passes_[i].small_linear = true;
+      own_passes_[i].small_linear = internal::SmallLinearRunsOnThisCpu(step);
       continue;
     }
-    if (step.output == prediction_ || !internal::ConvPoolFits(step)) continue;
+    if (!internal::HasAvx512Vnni() || step.output == prediction_ || !internal::ConvPoolFits(step)) continue;
     int reader = -1, readers = 0;
     for (size_t j = i + 1; j < steps_.size(); ++j) {
       for (int in : steps_[j].inputs) {

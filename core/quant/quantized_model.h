@@ -67,9 +67,10 @@ class QuantizedModel final : public models::InferenceModel {
   // reads them (internal/conv_pool.h: onednn, AVX-512 VNNI, a 3x3 conv over
   // one input channel). RunKeepingValues runs every step on its own.
   std::vector<std::string> FusedConvPools() const;
-  // The linear steps Predict runs on its own VNNI pass at batches of one or
-  // two rows (internal/small_linear.h: onednn, AVX-512 VNNI, symmetric int8
-  // weights); larger batches, and RunKeepingValues, run oneDNN's.
+  // The linear steps Predict runs on its own pass at batches of one or two
+  // rows (internal/small_linear.h: onednn, AVX-512 VNNI or AVX2 with weights
+  // within +-64, symmetric int8 weights); larger batches, and
+  // RunKeepingValues, run oneDNN's.
   std::vector<std::string> SmallBatchLinears() const;
   const nlohmann::json& meta() const { return meta_; }
   // The step list, for exporters (core/export) that translate it.

@@ -10,6 +10,16 @@ bool HasAvx512Vnni() {
   return supported;
 }
 
+bool HasAvx2() {
+  static const bool supported = __builtin_cpu_supports("avx2");
+  return supported;
+}
+
+bool FitsU8S8Pairs(const torch::Tensor& q) {
+  return q.defined() && q.is_quantized() && q.scalar_type() == torch::kQInt8 &&
+         q.int_repr().to(torch::kInt32).abs().max().item<int32_t>() <= 64;
+}
+
 bool IsSymmetricQInt8(const torch::Tensor& q) {
   if (!q.defined() || !q.is_quantized() || q.scalar_type() != torch::kQInt8) return false;
   switch (q.qscheme()) {

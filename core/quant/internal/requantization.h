@@ -26,6 +26,14 @@ constexpr int64_t ChannelBlocks(int64_t channels) { return (channels + kChannelB
 // Whether this CPU has the AVX-512 VNNI our passes are written for.
 bool HasAvx512Vnni();
 
+// Without VNNI a pass multiplies as oneDNN does there, with AVX2's
+// vpmaddubsw, which adds two u8 x s8 products into int16: exact only while
+// no pair can pass 32767, that is for weights within +-64 (2 x 255 x 64 =
+// 32640), what strategies quantize to on such CPUs (FitWeightsToEngine).
+// Heavier weights stay on oneDNN, which then saturates as it always did.
+bool HasAvx2();
+bool FitsU8S8Pairs(const torch::Tensor& qweight);
+
 // A qint8 weight with zero points of 0, per tensor or per output channel:
 // what oneDNN accepts, and what the passes' requantization assumes.
 bool IsSymmetricQInt8(const torch::Tensor& qweight);
@@ -70,6 +78,35 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m128i RequantizeBl
   y = _mm512_add_ps(_mm512_max_ps(y, low), zero_point);
   y = _mm512_min_ps(_mm512_max_ps(y, _mm512_setzero_ps()), _mm512_set1_ps(255.0f));
   return _mm512_cvtusepi32_epi8(_mm512_cvtps_epi32(y));
+}
+
+// Half of RequantizeBlockAvx2: 8 channels from `at` as int32 in 0..255.
+__attribute__((target("avx2"))) inline __m256i RequantizeHalfAvx2(__m256i sums, const Requantization& r, int64_t at,
+                                                                  __m256 low, __m256 zero_point) {
+  sums = _mm256_add_epi32(sums, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r.offset.data() + at)));
+  __m256 y = _mm256_add_ps(_mm256_cvtepi32_ps(sums), _mm256_loadu_ps(r.bias.data() + at));
+  y = _mm256_mul_ps(y, _mm256_loadu_ps(r.scale.data() + at));
+  y = _mm256_add_ps(_mm256_max_ps(y, low), zero_point);
+  y = _mm256_min_ps(_mm256_max_ps(y, _mm256_setzero_ps()), _mm256_set1_ps(255.0f));
+  return _mm256_cvtps_epi32(y);
+}
+
+// RequantizeBlock for AVX2: channels [first, first + 8) in `low_sums`,
+// [first + 8, first + 16) in `high_sums`; the same float operations in the
+// same order, so the same bytes as oneDNN's AVX2 matmul (small_linear.h;
+// 2.5 M outputs checked once, 0 differ). oneDNN's AVX2 conv rounds some ties
+// otherwise (2 of 1.6 M outputs of compact_cnn's first conv at batch 64 when
+// tried), so conv_pool.h keeps to VNNI.
+__attribute__((target("avx2"))) inline __m128i RequantizeBlockAvx2(__m256i low_sums, __m256i high_sums,
+                                                                   const Requantization& r, int64_t first,
+                                                                   __m256 low, __m256 zero_point) {
+  // Values are 0..255, so neither pack saturates. packus_epi32 interleaves
+  // the halves' 128-bit lanes, [a0-3 b0-3 | a4-7 b4-7]: reorder to a, then b.
+  const __m256i words =
+      _mm256_permute4x64_epi64(_mm256_packus_epi32(RequantizeHalfAvx2(low_sums, r, first, low, zero_point),
+                                                   RequantizeHalfAvx2(high_sums, r, first + 8, low, zero_point)),
+                               0xD8);
+  return _mm_packus_epi16(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1));
 }
 
 }  // namespace qg::quant::internal

@@ -1,5 +1,5 @@
 // A quantized linear layer over a batch of a row or two, as AVX-512 VNNI dot
-// products on this thread. oneDNN's inner product costs microseconds per
+// products on this thread (AVX2 ones on CPUs without VNNI, requantization.h). oneDNN's inner product costs microseconds per
 // call whatever its size: at batch 1, compact_cnn's fc1 (1152 -> 256, 0.3 M
 // multiply-adds) took 16 us and fc2 (256 -> 10) 7 us, for sums that take
 // about 1 us. Larger batches go to oneDNN, which amortizes that cost over
@@ -23,6 +23,9 @@ constexpr int64_t kSmallLinearRows = 2;
 
 // Whether this linear step can take the pass: symmetric qint8 weights.
 bool SmallLinearFits(const Step& linear);
+// Whether this CPU runs the pass for it, bit for bit oneDNN's: AVX-512 VNNI,
+// or AVX2 with weights within +-64 (FitsU8S8Pairs, requantization.h).
+bool SmallLinearRunsOnThisCpu(const Step& linear);
 
 // The layer's weights, laid out once for the pass.
 struct SmallLinearWeights {
@@ -30,6 +33,7 @@ struct SmallLinearWeights {
   // [out blocks of 16][in groups of 4][16 outputs][4 inputs], zero-padded.
   std::vector<int8_t> packed;
   Requantizer requantizer;
+  bool fits_u8s8_pairs = false;  // FitsU8S8Pairs: the pass can run on AVX2
 };
 SmallLinearWeights PrepareSmallLinear(const torch::Tensor& qweight, const torch::Tensor& bias);
 
@@ -38,7 +42,8 @@ SmallLinearWeights PrepareSmallLinear(const torch::Tensor& qweight, const torch:
 bool SmallLinearTakes(const torch::Tensor& x, int64_t in_features);
 
 // linear(x) [ReLU] as a quint8 N x out_features tensor with the given scale
-// and zero point. Needs HasAvx512Vnni() and SmallLinearTakes(x, w.in_features).
+// and zero point. Needs SmallLinearTakes(x, w.in_features), and
+// HasAvx512Vnni(), or HasAvx2() and w.fits_u8s8_pairs.
 torch::Tensor SmallLinear(const torch::Tensor& x, const SmallLinearWeights& w, bool relu, double scale,
                           int64_t zero_point);
 
