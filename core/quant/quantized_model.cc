@@ -134,8 +134,7 @@ std::vector<std::string> QuantizedModel::LayersSaturatingOnThisCpu() const {
   if (!U8S8PairsSaturate(engine_)) return names;
   for (const auto& s : steps_) {
     if ((s.kind != StepKind::kConv && s.kind != StepKind::kLinear) || !s.qweight.defined()) continue;
-    // 2 x 255 x 64 = 32640 fits int16; 65 does not.
-    if (s.qweight.int_repr().to(torch::kInt).abs().max().item<int>() > 64) names.push_back(s.name);
+    if (!internal::FitsU8S8Pairs(s.qweight)) names.push_back(s.name);
   }
   return names;
 }
