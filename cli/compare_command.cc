@@ -30,6 +30,11 @@ Status RunCompare(const CompareFlags& f) {
   auto comparison = exp::Compare(loaded->view, baseline, f.thresholds);
   if (!comparison) return comparison.error().WithContext(fmt::format("baseline '{}'", f.baseline));
   fmt::print("{}\n{}", experiment, exp::ComparisonTable(*comparison).Render(TableFormat::kMarkdown));
+  if (comparison->not_compared > 0) {
+    fmt::print("{} timing metric(s) not compared: this sweep was timed on another machine than the baseline; write a "
+               "baseline on this machine, or pass --across-machines\n",
+               comparison->not_compared);
+  }
   if (comparison->regressions > 0) {
     return Error::FailedPrecondition("{} regression(s) against baseline '{}'", comparison->regressions, f.baseline);
   }
@@ -60,6 +65,8 @@ void AddCompareCommand(CLI::App& app, Action& action) {
   cmd->add_option("--max-speedup-drop", t.speedup_drop,
                   "fraction a row's speedup over its own FP32 may fall, where both sides timed it alternately")
       ->capture_default_str();
+  cmd->add_flag("--across-machines", t.across_machines,
+                "compare latency and speedups even where the baseline was timed on another CPU or thread count");
   cmd->callback([f, &action] { action = [f] { return RunCompare(*f); }; });
 }
 

@@ -32,7 +32,7 @@ Status PrintResults(storage::ResultStore& store, const std::string& experiment, 
     fmt::print("\n{}{}\n", table_format == TableFormat::kLatex ? "% " : "", caption);
   }
   if (table_format != TableFormat::kCsv) {
-    for (const auto& note : exp::SaturationNotes(view)) {
+    for (const auto& note : exp::TableNotes(view)) {
       fmt::print("{}{}\n", table_format == TableFormat::kLatex ? "% " : "", note);
     }
   }

@@ -35,7 +35,7 @@ storage::RunRecord NewRunRecord(const std::string& config_hash, const std::strin
   run.commit = kGitCommit;
   run.quantgrid_version = kQuantgridVersion;
   run.torch_version = TORCH_VERSION;
-  run.cpu_model = pipeline::CpuModel();
+  run.cpu_model = pipeline::CpuDescription();
   run.host = Hostname();
   run.threads = threads;
   run.started_ms = SystemClock::Instance().WallMillis();

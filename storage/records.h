@@ -66,7 +66,7 @@ struct RunRecord {
   std::string quantgrid_version;
   std::string torch_version;
   std::string engine;
-  std::string cpu_model;
+  std::string cpu_model;  // with its family and vector units: "AMD EPYC (family 25, AVX2, no VNNI)"
   std::string host;
   std::string device;
   int threads = 0;

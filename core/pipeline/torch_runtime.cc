@@ -45,11 +45,10 @@ std::string CpuFeatures() {
 
 }  // namespace
 
-std::string CpuModel() { return CpuinfoValue("model name", "unknown"); }
+std::string CpuDescription() { return fmt::format("{} ({})", CpuinfoValue("model name", "unknown"), CpuFeatures()); }
 
 std::string DescribeRuntime() {
-  return fmt::format("LibTorch {}, {} threads, CPU {} ({})", TORCH_VERSION, at::get_num_threads(), CpuModel(),
-                     CpuFeatures());
+  return fmt::format("LibTorch {}, {} threads, CPU {}", TORCH_VERSION, at::get_num_threads(), CpuDescription());
 }
 
 }  // namespace qg::pipeline

@@ -12,7 +12,10 @@ namespace qg::pipeline {
 int ConfigureThreads(int threads);
 // "torch 1.13.1, 2 threads, OpenMP, oneDNN v2.6.3, CPU AMD EPYC ...": for run records.
 std::string DescribeRuntime();
-// The CPU model from /proc/cpuinfo ("unknown" elsewhere).
-std::string CpuModel();
+// The CPU model from /proc/cpuinfo ("unknown" elsewhere) with the family and
+// vector units that decide which kernels run: "AMD EPYC (family 25, AVX2, no
+// VNNI)". Two CPUs of one model name can differ there (a VM's host can
+// change), so every run record stores this form.
+std::string CpuDescription();
 
 }  // namespace qg::pipeline

@@ -116,7 +116,7 @@ std::string RenderHtmlReport(const ResultsView& view, const storage::ExperimentR
                       "own runtime, timed alternately with it in the row's job (LibTorch: frozen TorchScript, oneDNN; "
                       "ONNX Runtime: the FP32 graph of the same model); otherwise that runtime's FP32 row.</p>",
                       view.latency_batch, EscapeXml(SpeedupCaption(view)));
-  for (const auto& note : SaturationNotes(view)) body += fmt::format("<p class=sub>{}</p>", EscapeXml(note));
+  for (const auto& note : TableNotes(view)) body += fmt::format("<p class=sub>{}</p>", EscapeXml(note));
 
   std::vector<ScatterPoint> points;
   std::vector<std::pair<std::string, double>> sizes;

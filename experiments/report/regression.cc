@@ -1,8 +1,10 @@
 #include "experiments/report/regression.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
+#include <set>
 
 #include "experiments/job_config.h"
 
@@ -77,7 +79,7 @@ class RowCheck {
   }
 
   void Latency() {
-    if (!base_.contains("latency_ms") || row_.latency_ms.n == 0) return;
+    if (!base_.contains("latency_ms") || row_.latency_ms.n == 0 || !SameMachines("latency_ms", row_.latency_ms.mean)) return;
     const double b = Number(base_, "latency_ms"), now = row_.latency_ms.mean;
     const double change = (now - b) / std::max(std::abs(b), 1e-12);
     double limit = t_.latency_increase;
@@ -102,6 +104,7 @@ class RowCheck {
   // jobs: a ratio of latencies from different jobs is no better than Latency().
   void SpeedupOwn() {
     if (!base_.value("speedup_own_paired", false) || !row_.paired_speedup || row_.speedup_own <= 0) return;
+    if (!SameMachines("speedup_own", row_.speedup_own)) return;
     const double b = Number(base_, "speedup_own");
     if (b <= 0) return;
     const double change = (row_.speedup_own - b) / b;
@@ -118,6 +121,28 @@ class RowCheck {
   }
 
  private:
+  // Whether `metric`, a timing, may be compared: false, and noted as not
+  // compared, where both sides name their machines and those differ (a VM
+  // moved to another CPU is not a regression, nor its end).
+  bool SameMachines(const char* metric, double now_value) {
+    if (t_.across_machines || !base_.contains("timed_on") || !base_["timed_on"].is_array() || row_.timed_on.empty()) {
+      return true;
+    }
+    std::set<std::string> before;
+    for (const auto& m : base_["timed_on"]) {
+      if (m.is_string()) before.insert(m.get<std::string>());
+    }
+    const std::set<std::string> now(row_.timed_on.begin(), row_.timed_on.end());
+    if (before.empty() || before == now) return true;
+    out_.diffs.push_back({label_, metric, Number(base_, metric), now_value, false,
+                          fmt::format("not compared: the baseline was timed on {}, this sweep on {} "
+                                      "(--across-machines compares them)",
+                                      fmt::join(before, "; "), fmt::join(now, "; ")),
+                          "", "", false});
+    ++out_.not_compared;
+    return false;
+  }
+
   void Add(const char* metric, double b, double now, bool regression, std::string note, std::string intervals) {
     MetricDiff d{label_, metric, b, now, regression, std::move(note)};
     if (regression) {
@@ -154,6 +179,7 @@ json BaselineJson(const ResultsView& view) {
     if (r.size_mb.n) row["size_mb"] = r.size_mb.mean;
     if (r.agreement.n) row["agreement"] = r.agreement.mean;
     if (!r.saturating_layers.empty()) row["saturating_layers"] = r.saturating_layers;
+    if (!r.timed_on.empty()) row["timed_on"] = r.timed_on;
     if (json mse = LayerMse(r); !mse.empty()) row["layer_mse"] = std::move(mse);
     rows.push_back(std::move(row));
   }
@@ -205,7 +231,7 @@ Result<Comparison> Compare(const ResultsView& current, const json& baseline, con
 TextTable ComparisonTable(const Comparison& c) {
   TextTable table({"Row", "Metric", "Baseline", "Current", "Change", "Status"}, {true, true});
   for (const auto& d : c.diffs) {
-    std::string status = d.regression ? "REGRESSION" : "ok";
+    std::string status = d.regression ? "REGRESSION" : d.compared ? "ok" : "not compared";
     if (!d.intervals.empty()) status += "; " + d.intervals;
     if (!d.moved_layer.empty()) status += "; most moved " + d.moved_layer;
     table.AddRow({d.row, d.metric, fmt::format("{:.4g}", d.baseline), fmt::format("{:.4g}", d.current), d.note, status});

@@ -35,6 +35,10 @@ struct Thresholds {
   double latency_floor = 0.03;  // fraction
   double top1_floor = 0.2;      // points
   double sigmas = 3.0;
+  // Latency and speedups depend on the machine: where both sides name the
+  // machines that timed a row (ResultRow::timed_on) and those differ, they
+  // are left out ("not compared") unless this is set.
+  bool across_machines = false;
 };
 
 struct MetricDiff {
@@ -48,16 +52,18 @@ struct MetricDiff {
   // against FP32 moved most (when both sides stored layer MSEs).
   std::string intervals;
   std::string moved_layer;
+  bool compared = true;  // false: a timing from another machine than the baseline's
 };
 
 struct Comparison {
   std::vector<MetricDiff> diffs;
   int regressions = 0;
+  int not_compared = 0;  // timing metrics left out: timed on another machine than the baseline
 };
 
 // The rows as a baseline file: {"experiment", "latency_batch", "fastest_fp32",
 // "rows": [{label, top1, top1_std, seeds, latency_ms, latency_ci, speedup,
-// speedup_own, speedup_own_paired, layer_mse, ...}]}.
+// speedup_own, speedup_own_paired, timed_on, layer_mse, ...}]}.
 nlohmann::json BaselineJson(const ResultsView& view);
 // InvalidArgument when `baseline` is not a baseline file.
 Result<Comparison> Compare(const ResultsView& current, const nlohmann::json& baseline, const Thresholds& thresholds);

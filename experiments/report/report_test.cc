@@ -156,7 +156,7 @@ TEST(Results, ExportRowsWhoseLibTorchReferenceSaturatedAreNamedUnderTheTable) {
   EXPECT_EQ(loaded->view.rows[1].saturating_layers, (std::vector<std::string>{"block1.conv", "fc1", "fc2"}));
   EXPECT_TRUE(loaded->view.rows[2].saturating_layers.empty());
 
-  const auto notes = SaturationNotes(loaded->view);
+  const auto notes = TableNotes(loaded->view);
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_NE(notes[0].find("Agree of naive_ptq [onnxruntime]: its LibTorch INT8 reference ran on a CPU without VNNI"),
             std::string::npos)
@@ -169,6 +169,51 @@ TEST(Results, ExportRowsWhoseLibTorchReferenceSaturatedAreNamedUnderTheTable) {
   auto reproduced = ReproduceTable(loaded->view, {{"rows", {{"fp32", {{"top1", 91.0}}}}}});
   ASSERT_TRUE(reproduced) << reproduced.error().ToString();
   EXPECT_NE(std::find(reproduced->notes.begin(), reproduced->notes.end(), notes[0]), reproduced->notes.end());
+}
+
+// A grid whose seeds ran on workers of two CPUs (or one CPU at two thread
+// counts): each row names its machines, and the table says which rows were
+// timed where, since a Speedup across them compares machines.
+TEST(Results, LatenciesTimedOnSeveralMachinesAreNamedUnderTheTable) {
+  const std::string vnni = "AMD EPYC (family 26, AVX-512, VNNI)", avx2 = "AMD EPYC (family 25, AVX2, no VNNI)";
+  // Every run on `vnni` with 2 threads but naive_ptq's seed 1; bn_fold untimed.
+  auto load = [&](const std::string& cpu_of_seed1, int threads_of_seed1) {
+    auto store = *storage::SqliteResultStore::Open(":memory:");
+    const int64_t e = *store->PutExperiment("paper", {{"dataset", {{"name", "fashion-mnist"}}}});
+    EXPECT_TRUE(store->SyncJobs(e, {Quantize("fp32", 0), Quantize("naive_ptq", 0), Quantize("naive_ptq", 1),
+                                    Quantize("bn_fold", 0)}));
+    const auto jobs = *store->ListJobs(e);
+    for (const auto& j : jobs) {
+      auto run = exp::Run(j, 91.0, 2.0, 1e6, 99.0, j.key.find("fp32") != std::string::npos ? "fp32" : "int8");
+      run.cpu_model = vnni;
+      if (j.key == "quantize/naive_ptq/cpu/seed1") {
+        run.cpu_model = cpu_of_seed1;
+        run.threads = threads_of_seed1;
+      }
+      if (j.key.find("bn_fold") != std::string::npos) run.metrics.erase("latency.cpu.b64.p50_ms");
+      EXPECT_TRUE(store->CompleteJob(j.id, run));
+    }
+    return std::move(*LoadResults(*store, "paper", 64));
+  };
+
+  const auto one = load(vnni, 2);
+  EXPECT_TRUE(TableNotes(one->view).empty());
+  EXPECT_EQ(one->view.rows[1].timed_on, std::vector<std::string>{vnni + ", 2 threads"});
+  EXPECT_TRUE(one->view.rows[2].timed_on.empty());  // no latency, no machine
+  EXPECT_EQ(BaselineJson(one->view)["rows"][1]["timed_on"], nlohmann::json({vnni + ", 2 threads"}));
+
+  const auto two = load(avx2, 2);
+  EXPECT_EQ(two->view.rows[1].timed_on, (std::vector<std::string>{vnni + ", 2 threads", avx2 + ", 2 threads"}));
+  const auto notes = TableNotes(two->view);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0],
+            "Latency was timed on 2 machines, so a Speedup or latency between rows of different machines compares the "
+            "machines as well as the models: AMD EPYC (family 26, AVX-512, VNNI), 2 threads timed fp32, naive_ptq; "
+            "AMD EPYC (family 25, AVX2, no VNNI), 2 threads timed naive_ptq");
+  // The same CPU with one thread is another machine for a latency.
+  const auto threads = TableNotes(load(vnni, 1)->view);
+  ASSERT_EQ(threads.size(), 1u);
+  EXPECT_NE(threads[0].find("(family 26, AVX-512, VNNI), 1 thread timed naive_ptq"), std::string::npos) << threads[0];
 }
 
 // With export.onnx the grid has an FP32 row per runtime. The fp32 export job
@@ -275,21 +320,26 @@ TEST(Regression, FlagsEachMetricPastItsThresholdAndMissingRows) {
   EXPECT_FALSE(Compare(loaded->view, nlohmann::json{{"rows", nlohmann::json::array()}}, {}));
 }
 
+// One naive_ptq row at 0.020 ms/img, timed alternately with its FP32: 3.5x.
+ResultsView PairedInt8Row() {
+  ResultsView view;
+  view.latency_batch = 64;
+  ResultRow row;
+  row.label = "naive_ptq";
+  row.seeds = 1;
+  row.latency_ms = {.mean = 0.020, .n = 1};
+  row.speedup_own = 3.50;
+  row.paired_speedup = true;
+  view.rows.push_back(row);
+  return view;
+}
+
 // A night when the machine ran 20 % slow: FP32 and INT8 alike, so the latency
 // check (fixed 15 % without replicates) flags INT8, but the speedup each job
 // timed alternately with its FP32 holds. A night when INT8 alone got 12 %
 // slower shows in that speedup, even with latency inside its limit.
 TEST(Regression, ThePairedSpeedupSeesARowSlowedAgainstItsOwnFp32) {
-  ResultsView base;
-  base.latency_batch = 64;
-  ResultRow row;
-  row.label = "naive_ptq";
-  row.seeds = 1;
-  row.latency_ms.n = 1;
-  row.latency_ms.mean = 0.020;
-  row.speedup_own = 3.50;
-  row.paired_speedup = true;
-  base.rows.push_back(row);
+  const ResultsView base = PairedInt8Row();
   const auto baseline = BaselineJson(base);
   ASSERT_TRUE(baseline["rows"][0].value("speedup_own_paired", false));
 
@@ -310,6 +360,41 @@ TEST(Regression, ThePairedSpeedupSeesARowSlowedAgainstItsOwnFp32) {
   EXPECT_EQ(flagged(0.024, 3.48, true), std::set<std::string>{"latency_ms"});  // a slow machine, not a slow row
   EXPECT_EQ(flagged(0.0225, 3.08, true), std::set<std::string>{"speedup_own"});  // -12 %: the row itself
   EXPECT_EQ(flagged(0.0225, 3.08, false), std::set<std::string>{});  // unpaired: not evidence
+}
+
+// A baseline from one CPU and a night on another (this project's own VM once
+// moved from AVX-512 to AVX2): latency and paired speedups are not compared,
+// and say so, unless asked; accuracy still is. Baselines written before
+// runs named their machine compare as always.
+TEST(Regression, TimingsFromAnotherMachineThanTheBaselinesAreNotComparedUnlessAsked) {
+  ResultsView base = PairedInt8Row();
+  base.rows[0].top1 = {.mean = 91.0, .n = 1};
+  base.rows[0].timed_on = {"AMD EPYC (family 26, AVX-512, VNNI), 2 threads"};
+  const auto baseline = BaselineJson(base);
+
+  ResultsView night = base;
+  night.rows[0].latency_ms.mean = 0.040;  // twice as slow
+  night.rows[0].speedup_own = 2.0;
+  night.rows[0].top1.mean = 89.0;  // and 2 points worse
+  night.rows[0].timed_on = {"AMD EPYC (family 25, AVX2, no VNNI), 2 threads"};
+  const auto moved = *Compare(night, baseline, {});
+  EXPECT_EQ(moved.regressions, 1);  // top-1
+  EXPECT_EQ(moved.not_compared, 2);
+  const std::string table = ComparisonTable(moved).Render(TableFormat::kMarkdown);
+  EXPECT_NE(table.find("| not compared: the baseline was timed on AMD EPYC (family 26, AVX-512, VNNI), 2 threads, this "
+                       "sweep on AMD EPYC (family 25, AVX2, no VNNI), 2 threads (--across-machines compares them) |"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find(" not compared |\n"), std::string::npos) << table;  // the status, not "ok"
+
+  EXPECT_EQ(Compare(night, baseline, {.across_machines = true})->regressions, 3);
+  auto unnamed = baseline;
+  unnamed["rows"][0].erase("timed_on");
+  EXPECT_EQ(Compare(night, unnamed, {})->regressions, 3);
+  night.rows[0].timed_on = base.rows[0].timed_on;
+  const auto same = *Compare(night, baseline, {});
+  EXPECT_EQ(same.regressions, 3);
+  EXPECT_EQ(same.not_compared, 0);
 }
 
 TEST(Reproduce, PrintsOursBesidePublishedWithDeltas) {

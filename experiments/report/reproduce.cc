@@ -155,7 +155,7 @@ Result<Reproduction> ReproduceTable(const ResultsView& ours, const nlohmann::jso
   if (speedup) {
     if (const std::string caption = SpeedupCaption(ours); !caption.empty()) out.notes.push_back(caption);
   }
-  for (auto& note : SaturationNotes(ours)) out.notes.push_back(std::move(note));
+  for (auto& note : TableNotes(ours)) out.notes.push_back(std::move(note));
   return out;
 }
 

@@ -143,7 +143,13 @@ void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::m
     row.runs.push_back(&r);
     top1.push_back(Metric(r, metric::kTop1));
     top5.push_back(Metric(r, metric::kTop5));
-    if (const double l = Metric(r, lat_name); !std::isnan(l)) lat.push_back(l / static_cast<double>(latency_batch));
+    if (const double l = Metric(r, lat_name); !std::isnan(l)) {
+      lat.push_back(l / static_cast<double>(latency_batch));
+      const std::string machine = TimedOn(r);
+      if (!machine.empty() && std::find(row.timed_on.begin(), row.timed_on.end(), machine) == row.timed_on.end()) {
+        row.timed_on.push_back(machine);
+      }
+    }
     if (const double lo = Metric(r, low_name), hi = Metric(r, high_name); !std::isnan(lo) && !std::isnan(hi)) {
       ci_low.push_back(lo / static_cast<double>(latency_batch));
       ci_high.push_back(hi / static_cast<double>(latency_batch));
@@ -309,7 +315,12 @@ std::string SpeedupCaption(const ResultsView& view) {
   return caption + "Speedup (own): vs the FP32 model on the row's own runtime.";
 }
 
-std::vector<std::string> SaturationNotes(const ResultsView& view) {
+std::string TimedOn(const RunRecord& run) {
+  if (run.cpu_model.empty()) return "";
+  return fmt::format("{}, {} thread{}", run.cpu_model, run.threads, run.threads == 1 ? "" : "s");
+}
+
+std::vector<std::string> TableNotes(const ResultsView& view) {
   std::vector<std::string> notes;
   for (const auto& r : view.rows) {
     if (r.saturating_layers.empty()) continue;
@@ -317,6 +328,24 @@ std::vector<std::string> SaturationNotes(const ResultsView& view) {
         "Agree of {}: its LibTorch INT8 reference ran on a CPU without VNNI, which saturates this model's 8-bit "
         "weights in {}; quantize on such a CPU (7-bit weights) for a reference that holds",
         r.label, fmt::join(r.saturating_layers, ", ")));
+  }
+  // machine -> its rows, machines in the order the rows name them.
+  std::vector<std::pair<std::string, std::vector<std::string>>> machines;
+  for (const auto& r : view.rows) {
+    for (const auto& m : r.timed_on) {
+      auto it = std::find_if(machines.begin(), machines.end(), [&](const auto& e) { return e.first == m; });
+      if (it == machines.end()) it = machines.insert(machines.end(), {m, {}});
+      it->second.push_back(r.label);
+    }
+  }
+  if (machines.size() > 1) {
+    std::vector<std::string> parts;
+    for (const auto& [machine, rows] : machines) {
+      parts.push_back(fmt::format("{} timed {}", machine, fmt::join(rows, ", ")));
+    }
+    notes.push_back(fmt::format("Latency was timed on {} machines, so a Speedup or latency between rows of different "
+                                "machines compares the machines as well as the models: {}",
+                                machines.size(), fmt::join(parts, "; ")));
   }
   return notes;
 }

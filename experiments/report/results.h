@@ -61,8 +61,15 @@ struct ResultRow {
   // LibTorch reference (document "saturating_layers", any seed): its Agree
   // compares with a wrong reference there.
   std::vector<std::string> saturating_layers;
+  // The machines its latencies were timed on (TimedOn of each run with a
+  // latency, in order, each once; runs stored without a CPU are left out).
+  std::vector<std::string> timed_on;
   std::vector<const storage::RunRecord*> runs;
 };
+
+// The machine a run timed its latencies on: "AMD EPYC (family 25, AVX2, no
+// VNNI), 2 threads"; "" for a run stored without its CPU.
+std::string TimedOn(const storage::RunRecord& run);
 
 // The FP32 row every Speedup is quoted against: the fastest FP32 measured on
 // a device, across runtimes (LibTorch, ONNX Runtime).
@@ -88,10 +95,13 @@ struct ResultsView {
 // 3.77 ms per batch; Speedup (own): vs the row's own runtime's FP32", one line
 // per device; "" when no FP32 row has a latency.
 std::string SpeedupCaption(const ResultsView& view);
-// One line per row whose Agree compares with a LibTorch INT8 reference that
-// saturated on its job's CPU (ResultRow::saturating_layers), naming the
-// layers and the remedy; empty when none did.
-std::vector<std::string> SaturationNotes(const ResultsView& view);
+// The lines every table, report and reproduction prints under the rows:
+// - one per row whose Agree compares with a LibTorch INT8 reference that
+//   saturated on its job's CPU (ResultRow::saturating_layers), naming the
+//   layers and the remedy;
+// - one when the latencies were timed on more than one machine, naming each
+//   machine's rows: a Speedup between them compares machines, not models.
+std::vector<std::string> TableNotes(const ResultsView& view);
 // "1.5100 ± 0.0600" (p50 and its interval's half-width) for one seed with
 // replicates, else FormatStat of the seeds.
 std::string FormatLatency(const ResultRow& row, int decimals);

@@ -1,6 +1,7 @@
 // `quantgrid run` end to end on synthetic data: results, caching, resume after
 // kill -9, determinism, bad specs.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <fstream>
@@ -58,6 +59,30 @@ TEST(RunExperiment, PrintsTheTableAndASecondRunRerunsNothing) {
   const auto missing = RunQuantgrid({"table", "--db", dir.File("q.db"), "--experiment", "nope"}, dir.path().string());
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_EQ(missing.err, "quantgrid: not_found: experiment 'nope' is not in the database\n");
+
+  // Each run names the CPU it timed on with the features that pick its
+  // kernels. compare leaves out timings from another machine than the
+  // baseline's, unless asked: a VM moved to another CPU is not a regression.
+  for (const auto& run : StoredRuns(dir)) EXPECT_NE(run.cpu_model.find(" (family "), std::string::npos) << run.cpu_model;
+  const auto json = RunQuantgrid({"table", "--db", dir.File("q.db"), "--experiment", "tiny", "--format", "json"},
+                                 dir.path().string());
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto baseline = nlohmann::json::parse(json.out);
+  ASSERT_TRUE(baseline["rows"][1].contains("timed_on")) << json.out;
+  baseline["rows"][1]["latency_ms"] = 1e-6;  // every later night is far slower
+  baseline["rows"][1]["timed_on"] = {"Another CPU (family 1, SSE, no VNNI), 64 threads"};
+  std::ofstream(dir.File("baseline.json")) << baseline.dump();
+  const std::vector<std::string> compare{"compare", "--db", dir.File("q.db"), "--baseline", dir.File("baseline.json")};
+  const auto other = RunQuantgrid(compare, dir.path().string());
+  EXPECT_EQ(other.exit_code, 0) << other.out << other.err;
+  EXPECT_NE(other.out.find("not compared: the baseline was timed on Another CPU"), std::string::npos) << other.out;
+  EXPECT_NE(other.out.find(" timing metric(s) not compared: this sweep was timed on another machine"), std::string::npos)
+      << other.out;
+  auto across = compare;
+  across.push_back("--across-machines");
+  const auto forced = RunQuantgrid(across, dir.path().string());
+  EXPECT_NE(forced.exit_code, 0) << forced.out;
+  EXPECT_NE(forced.err.find("1 regression(s) against baseline"), std::string::npos) << forced.err;
 }
 
 // The grid's ONNX step: export jobs for fp32, fp16 and naive_ptq, each stored
