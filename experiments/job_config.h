@@ -236,9 +236,12 @@ inline constexpr const char* kFormat = "format";
 // ONNX Runtime model alternately with this model's FP32 graph.
 inline constexpr const char* kReferenceFp32 = "reference_fp32";
 // An INT8 export job's layers whose 8-bit weights its worker's CPU saturates
-// (no VNNI): its agreement is against a LibTorch reference that is wrong
-// there. Absent when none.
+// (no VNNI), in ONNX Runtime as in oneDNN: its accuracy is that CPU's. Absent
+// when none.
 inline constexpr const char* kSaturatingLayers = "saturating_layers";
+// An INT8 export job's LibTorch reference engine ("onednn", or "qnnpack"
+// where the job's engine saturates the model's weights on its CPU).
+inline constexpr const char* kReferenceEngine = "reference_engine";
 }  // namespace document
 
 namespace artifact {

@@ -2,6 +2,7 @@
 
 #include "core/pipeline/model_source.h"
 
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -38,10 +39,14 @@ nlohmann::json ExportStepResult::ToJson() const {
   return {{"onnx_path", onnx_path},   {"format", format},         {"runtime", runtime},
           {"onnx_bytes", onnx_bytes}, {"nodes", nodes},           {"accuracy", accuracy.ToJson()},
           {"latency", lat},           {"vs_libtorch", vs_libtorch.ToJson()}, {"fp32_runtimes", pairs},
-          {"saturating_layers", saturating_layers}};
+          {"saturating_layers", saturating_layers}, {"reference_engine", reference_engine}};
 }
 
 namespace {
+
+// Where the export's engine saturates (quant::U8S8PairsSaturate), its INT8
+// reference runs here: qnnpack widens u8 and s8 to int16 before multiplying.
+constexpr const char* kUnsaturatedEngine = "qnnpack";
 
 constexpr int kRuntimeRounds = 5;
 
@@ -122,8 +127,21 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
     QG_ASSIGN_OR_RETURN(auto int8, quant::QuantizedModel::Load(spec.model_path, spec.engine));
     QG_ASSIGN_OR_RETURN(proto, onnx_export::ExportQdq(*int8));
     result.format = "qdq_int8";
-    result.saturating_layers = int8->LayersSaturatingOnThisCpu();
+    result.reference_engine = spec.engine;
     model_options = int8->meta().value("options", nlohmann::json::object());
+    result.saturating_layers = int8->LayersSaturatingOnThisCpu();
+    const auto engines = quant::SupportedEngines();
+    if (!result.saturating_layers.empty() &&
+        std::find(engines.begin(), engines.end(), kUnsaturatedEngine) != engines.end()) {
+      // The same stored integers repacked for an engine that widens before it
+      // multiplies: the model's own arithmetic, not this CPU's int16 pairs.
+      Log("export")->warn(
+          "8-bit weights in {} saturate u8 x s8 pairs on this CPU (no VNNI), in ONNX Runtime as in {}: ONNX "
+          "Runtime's figures are this CPU's, and its LibTorch reference runs on {}, which does not saturate",
+          fmt::join(result.saturating_layers, ", "), spec.engine, kUnsaturatedEngine);
+      QG_ASSIGN_OR_RETURN(int8, quant::QuantizedModel::Load(spec.model_path, kUnsaturatedEngine));
+      result.reference_engine = kUnsaturatedEngine;
+    }
     libtorch = std::move(int8);
   } else {
     QG_ASSIGN_OR_RETURN(auto fp32, models::LoadModel(spec.model_path));

@@ -52,11 +52,16 @@ struct ExportStepResult {
   metrics::ClassificationReport accuracy;
   std::vector<metrics::LatencyStats> latency;
   metrics::OutputDiff vs_libtorch;  // ONNX Runtime logits vs the same model in LibTorch
-  // INT8 exports: the layers whose 8-bit weights LibTorch's kernels saturate
-  // on this CPU (QuantizedModel::LayersSaturatingOnThisCpu), a model
-  // quantized on a CPU with VNNI and exported on one without. Then the
-  // LibTorch reference of vs_libtorch is not what the model computes.
+  // INT8 exports: the layers whose 8-bit weights this CPU's u8 x s8 kernels
+  // saturate (QuantizedModel::LayersSaturatingOnThisCpu: a model quantized on
+  // a CPU with VNNI, exported on one without). ONNX Runtime's QLinearConv and
+  // MatMulInteger saturate there as oneDNN does (2 x 255 x 127 gives 32767),
+  // so its accuracy is this CPU's, not the model's.
   std::vector<std::string> saturating_layers;
+  // INT8 exports: the engine LibTorch's reference of vs_libtorch ran on: the
+  // spec's, or qnnpack where that saturates (it widens to int16 first), so
+  // that the agreement measures ONNX Runtime against the model's arithmetic.
+  std::string reference_engine;
   // FP32 exports only: the same model's LibTorch FP32 timed alternately with
   // ONNX Runtime, so that "which runtime is the fastest FP32" (the baseline
   // of every Speedup) is decided under the same machine conditions.

@@ -1,8 +1,10 @@
 // ExportStep on a model quantized for another CPU: a file with 8-bit weights
-// (here: quantized on qnnpack, which never saturates) exported where onednn's
-// u8 x s8 pairs saturate (a CPU without VNNI) names the layers whose weights
-// its LibTorch reference saturates, in the result and in result.json; a model
-// quantized on this CPU's onednn (7-bit weights there) never does.
+// (here: quantized on qnnpack, which never saturates) exported where u8 x s8
+// pairs saturate (a CPU without VNNI, in onednn and ONNX Runtime alike) names
+// the layers that saturate, in the result and in result.json, and runs its
+// LibTorch reference on qnnpack, so that the agreement measures ONNX Runtime
+// against what the model computes. A model quantized on this CPU's onednn
+// (7-bit weights there) never saturates and keeps onednn.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -19,7 +21,7 @@
 namespace qg::pipeline {
 namespace {
 
-TEST(ExportStep, NamesTheLayersWhoseEightBitWeightsItsLibTorchReferenceSaturates) {
+TEST(ExportStep, RunsItsLibTorchReferenceOnAnEngineThatDoesNotSaturateTheEightBitWeights) {
   qg::testing::TempDir dir;
   const std::string fp32 = dir.File("fp32.pt");
   ASSERT_TRUE(models::SaveModel(*models::CreateModel("compact_cnn", {}, 0), fp32));
@@ -50,15 +52,19 @@ TEST(ExportStep, NamesTheLayersWhoseEightBitWeightsItsLibTorchReferenceSaturates
     std::ifstream in(dir.File("export_" + quantized_on + "/result.json"));
     const auto stored = nlohmann::json::parse(in);
     EXPECT_EQ(stored.at("saturating_layers"), nlohmann::json(exported->saturating_layers));
-
+    EXPECT_EQ(stored.at("reference_engine"), exported->reference_engine);
+    // Symmetric 8-bit weights reach 127 in every INT8 layer: on a CPU
+    // without VNNI, onednn (and ONNX Runtime) saturate them, and the
+    // LibTorch reference moves to qnnpack.
     if (quantized_on == "qnnpack" && quant::U8S8PairsSaturate("onednn")) {
-      // Symmetric 8-bit weights reach 127 in every INT8 layer.
       const auto model = quant::QuantizedModel::Load(q->model_path, "onednn");
       ASSERT_TRUE(model) << model.error().ToString();
       EXPECT_EQ(exported->saturating_layers, (*model)->Int8Layers());
       EXPECT_FALSE(exported->saturating_layers.empty());
+      EXPECT_EQ(exported->reference_engine, "qnnpack");
     } else {
       EXPECT_TRUE(exported->saturating_layers.empty());
+      EXPECT_EQ(exported->reference_engine, "onednn");
     }
   }
 }

@@ -122,10 +122,12 @@ TEST(Results, OnnxRuntimeRowsSitBesideLibTorchRowsAndCompareWithLibTorchFp32) {
 }
 
 // An export job whose worker saturated the model's 8-bit weights (a CPU
-// without VNNI) stores the layers; its row names them under every table, in
-// the baseline JSON and in reproduce's notes, once across seeds. Rows whose
-// runs stored none get no note.
-TEST(Results, ExportRowsWhoseLibTorchReferenceSaturatedAreNamedUnderTheTable) {
+// without VNNI) stores the layers and its LibTorch reference's engine; its row
+// names them under every table, in the baseline JSON and in reproduce's notes,
+// once across seeds, and says whether Agree compares with a reference that
+// holds (qnnpack) or one that saturated too. Rows whose runs stored none get
+// no note.
+TEST(Results, ExportRowsWhoseCpuSaturatedTheWeightsAreNamedUnderTheTable) {
   auto store = *storage::SqliteResultStore::Open(":memory:");
   const int64_t e = *store->PutExperiment("paper", {{"dataset", {{"name", "fashion-mnist"}}}});
   std::vector<storage::JobRecord> jobs{Quantize("fp32", 0)};
@@ -146,26 +148,36 @@ TEST(Results, ExportRowsWhoseLibTorchReferenceSaturatedAreNamedUnderTheTable) {
     auto run = exp::Run(j, 91.0, 2.0, 1e6, 97.5, j.kind == "export" ? "int8" : "fp32");
     if (j.key == "export/naive_ptq/cpu/seed0") {
       run.documents[document::kSaturatingLayers] = {"block1.conv", "fc1"};
+      run.documents[document::kReferenceEngine] = "qnnpack";
     } else if (j.key == "export/naive_ptq/cpu/seed1") {
       run.documents[document::kSaturatingLayers] = {"fc1", "fc2"};
+      run.documents[document::kReferenceEngine] = "qnnpack";
+    } else if (j.key == "export/bn_fold/cpu/seed0") {  // a LibTorch build without qnnpack
+      run.documents[document::kSaturatingLayers] = {"fc1"};
+      run.documents[document::kReferenceEngine] = "onednn";
     }
     ASSERT_TRUE(store->CompleteJob(j.id, run));
   }
   const auto loaded = *LoadResults(*store, "paper", 64);
   ASSERT_EQ(loaded->view.rows.size(), 3u);
+  EXPECT_TRUE(loaded->view.rows[0].saturating_layers.empty());
   EXPECT_EQ(loaded->view.rows[1].saturating_layers, (std::vector<std::string>{"block1.conv", "fc1", "fc2"}));
-  EXPECT_TRUE(loaded->view.rows[2].saturating_layers.empty());
+  EXPECT_EQ(loaded->view.rows[1].reference_engines, std::vector<std::string>{"qnnpack"});
 
   const auto notes = TableNotes(loaded->view);
-  ASSERT_EQ(notes.size(), 1u);
-  EXPECT_NE(notes[0].find("Agree of naive_ptq [onnxruntime]: its LibTorch INT8 reference ran on a CPU without VNNI"),
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[0],
+            "naive_ptq [onnxruntime] ran on a CPU without VNNI, whose u8 x s8 kernels (ONNX Runtime's and oneDNN's) "
+            "saturate this model's 8-bit weights in block1.conv, fc1, fc2: its Top-1 is that CPU's, and Agree compares "
+            "it with LibTorch on qnnpack, which does not saturate; quantize on such a CPU (7-bit weights) for figures "
+            "that hold on every CPU");
+  EXPECT_NE(notes[1].find("bn_fold [onnxruntime] ran on a CPU without VNNI"), std::string::npos) << notes[1];
+  EXPECT_NE(notes[1].find("weights in fc1: its Top-1 is that CPU's, and so is its LibTorch reference's"),
             std::string::npos)
-      << notes[0];
-  EXPECT_NE(notes[0].find("8-bit weights in block1.conv, fc1, fc2; quantize on such a CPU"), std::string::npos)
-      << notes[0];
+      << notes[1];
   EXPECT_EQ(BaselineJson(loaded->view)["rows"][1]["saturating_layers"],
             nlohmann::json({"block1.conv", "fc1", "fc2"}));
-  EXPECT_FALSE(BaselineJson(loaded->view)["rows"][2].contains("saturating_layers"));
+  EXPECT_FALSE(BaselineJson(loaded->view)["rows"][0].contains("saturating_layers"));
   auto reproduced = ReproduceTable(loaded->view, {{"rows", {{"fp32", {{"top1", 91.0}}}}}});
   ASSERT_TRUE(reproduced) << reproduced.error().ToString();
   EXPECT_NE(std::find(reproduced->notes.begin(), reproduced->notes.end(), notes[0]), reproduced->notes.end());

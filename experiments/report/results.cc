@@ -161,6 +161,12 @@ void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::m
     if (const double m = Metric(r, metric::kInt8MacShare); !std::isnan(m)) macs.push_back(m);
     if (const double x = Metric(r, runtimes_name); !std::isnan(x) && x > 0) runtimes.push_back(x);
     if (const auto p = r.documents.find(document::kPrecision); p != r.documents.end()) row.precision = p->second;
+    if (const auto e = r.documents.find(document::kReferenceEngine); e != r.documents.end() && e->second.is_string()) {
+      const std::string engine = e->second;
+      if (std::find(row.reference_engines.begin(), row.reference_engines.end(), engine) == row.reference_engines.end()) {
+        row.reference_engines.push_back(engine);
+      }
+    }
     if (const auto s = r.documents.find(document::kSaturatingLayers); s != r.documents.end() && s->second.is_array()) {
       for (const auto& layer : s->second) {
         if (!layer.is_string()) continue;
@@ -324,10 +330,16 @@ std::vector<std::string> TableNotes(const ResultsView& view) {
   std::vector<std::string> notes;
   for (const auto& r : view.rows) {
     if (r.saturating_layers.empty()) continue;
+    // qnnpack widens before it multiplies: a reference there holds.
+    const bool exact_reference = std::find(r.reference_engines.begin(), r.reference_engines.end(), "qnnpack") !=
+                                 r.reference_engines.end();
     notes.push_back(fmt::format(
-        "Agree of {}: its LibTorch INT8 reference ran on a CPU without VNNI, which saturates this model's 8-bit "
-        "weights in {}; quantize on such a CPU (7-bit weights) for a reference that holds",
-        r.label, fmt::join(r.saturating_layers, ", ")));
+        "{} ran on a CPU without VNNI, whose u8 x s8 kernels (ONNX Runtime's and oneDNN's) saturate this model's "
+        "8-bit weights in {}: its Top-1 is that CPU's, {}; quantize on such a CPU (7-bit weights) for figures that hold "
+        "on every CPU",
+        r.label, fmt::join(r.saturating_layers, ", "),
+        exact_reference ? "and Agree compares it with LibTorch on qnnpack, which does not saturate"
+                        : "and so is its LibTorch reference's, which Agree compares with"));
   }
   // machine -> its rows, machines in the order the rows name them.
   std::vector<std::pair<std::string, std::vector<std::string>>> machines;

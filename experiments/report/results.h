@@ -57,10 +57,13 @@ struct ResultRow {
   // An FP32 ONNX Runtime row's LibTorch FP32 / ONNX Runtime FP32, timed
   // alternately in its job (mean over seeds; 0 when not measured).
   double libtorch_fp32_over_this = 0;
-  // An INT8 ONNX Runtime row's layers whose 8-bit weights saturated its
-  // LibTorch reference (document "saturating_layers", any seed): its Agree
-  // compares with a wrong reference there.
+  // An INT8 ONNX Runtime row's layers whose 8-bit weights its job's CPU
+  // saturates (document "saturating_layers", any seed): ONNX Runtime's
+  // figures are that CPU's there, and so is its LibTorch reference unless
+  // that ran on another engine (reference_engines, document
+  // "reference_engine", each once).
   std::vector<std::string> saturating_layers;
+  std::vector<std::string> reference_engines;
   // The machines its latencies were timed on (TimedOn of each run with a
   // latency, in order, each once; runs stored without a CPU are left out).
   std::vector<std::string> timed_on;
