@@ -54,9 +54,9 @@ struct ExportStepResult {
   metrics::OutputDiff vs_libtorch;  // ONNX Runtime logits vs the same model in LibTorch
   // INT8 exports: the layers whose 8-bit weights this CPU's u8 x s8 kernels
   // saturate (QuantizedModel::LayersSaturatingOnThisCpu: a model quantized on
-  // a CPU with VNNI, exported on one without). ONNX Runtime's QLinearConv and
-  // MatMulInteger saturate there as oneDNN does (2 x 255 x 127 gives 32767),
-  // so its accuracy is this CPU's, not the model's.
+  // a CPU with VNNI, exported on one without). ONNX Runtime's QLinearConv
+  // saturates there as oneDNN does (u8 255, 255 times s8 127, 127 sums to
+  // 32767, not 64770), so its accuracy is this CPU's, not the model's.
   std::vector<std::string> saturating_layers;
   // INT8 exports: the engine LibTorch's reference of vs_libtorch ran on: the
   // spec's, or qnnpack where that saturates (it widens to int16 first), so

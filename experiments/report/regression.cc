@@ -79,7 +79,8 @@ class RowCheck {
   }
 
   void Latency() {
-    if (!base_.contains("latency_ms") || row_.latency_ms.n == 0 || !SameMachines("latency_ms", row_.latency_ms.mean)) return;
+    if (!base_.contains("latency_ms") || row_.latency_ms.n == 0) return;
+    if (!SameMachines("latency_ms", row_.latency_ms.mean)) return;
     const double b = Number(base_, "latency_ms"), now = row_.latency_ms.mean;
     const double change = (now - b) / std::max(std::abs(b), 1e-12);
     double limit = t_.latency_increase;
