@@ -127,6 +127,11 @@ ResultRow RowHeader(const Cell& first, const std::vector<std::string>& varying) 
   return row;
 }
 
+// Appends `value` unless `values` has it: lists over seeds, in first-seen order.
+void AddOnce(std::vector<std::string>& values, const std::string& value) {
+  if (std::find(values.begin(), values.end(), value) == values.end()) values.push_back(value);
+}
+
 // Mean and spread over the row's seeds that have a stored run.
 void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::map<std::string, const RunRecord*>& runs,
              int64_t latency_batch) {
@@ -145,10 +150,7 @@ void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::m
     top5.push_back(Metric(r, metric::kTop5));
     if (const double l = Metric(r, lat_name); !std::isnan(l)) {
       lat.push_back(l / static_cast<double>(latency_batch));
-      const std::string machine = TimedOn(r);
-      if (!machine.empty() && std::find(row.timed_on.begin(), row.timed_on.end(), machine) == row.timed_on.end()) {
-        row.timed_on.push_back(machine);
-      }
+      if (const std::string machine = TimedOn(r); !machine.empty()) AddOnce(row.timed_on, machine);
     }
     if (const double lo = Metric(r, low_name), hi = Metric(r, high_name); !std::isnan(lo) && !std::isnan(hi)) {
       ci_low.push_back(lo / static_cast<double>(latency_batch));
@@ -162,17 +164,11 @@ void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::m
     if (const double x = Metric(r, runtimes_name); !std::isnan(x) && x > 0) runtimes.push_back(x);
     if (const auto p = r.documents.find(document::kPrecision); p != r.documents.end()) row.precision = p->second;
     if (const auto e = r.documents.find(document::kReferenceEngine); e != r.documents.end() && e->second.is_string()) {
-      const std::string engine = e->second;
-      if (std::find(row.reference_engines.begin(), row.reference_engines.end(), engine) == row.reference_engines.end()) {
-        row.reference_engines.push_back(engine);
-      }
+      AddOnce(row.reference_engines, e->second.get<std::string>());
     }
     if (const auto s = r.documents.find(document::kSaturatingLayers); s != r.documents.end() && s->second.is_array()) {
       for (const auto& layer : s->second) {
-        if (!layer.is_string()) continue;
-        if (std::find(row.saturating_layers.begin(), row.saturating_layers.end(), layer) == row.saturating_layers.end()) {
-          row.saturating_layers.push_back(layer);
-        }
+        if (layer.is_string()) AddOnce(row.saturating_layers, layer.get<std::string>());
       }
     }
   }
