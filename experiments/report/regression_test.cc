@@ -5,8 +5,8 @@
 #include <set>
 
 #include "experiments/report/regression.h"
-#include "experiments/report/report_fixtures.h"
 #include "storage/sqlite_result_store.h"
+#include "tests/testing/results_fixtures.h"
 
 namespace qg::exp {
 namespace {

@@ -4,10 +4,10 @@
 #include "experiments/report/html_report.h"
 #include "experiments/report/layer_sizes.h"
 #include "experiments/report/regression.h"
-#include "experiments/report/report_fixtures.h"
 #include "experiments/report/reproduce.h"
 #include "experiments/report/results.h"
 #include "storage/sqlite_result_store.h"
+#include "tests/testing/results_fixtures.h"
 
 namespace qg::exp {
 namespace {

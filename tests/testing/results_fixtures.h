@@ -1,5 +1,6 @@
-// Records for the report tests: quantize jobs, their runs with accuracy,
-// latency and size, and a fixture experiment of two strategies and two seeds.
+// Records for the results and regression tests of experiments/report:
+// quantize jobs, their runs with accuracy, latency and size, and a fixture
+// experiment of two strategies and two seeds.
 #pragma once
 
 #include <fmt/format.h>
