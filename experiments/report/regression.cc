@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -184,15 +185,24 @@ json BaselineJson(const ResultsView& view) {
     if (json mse = LayerMse(r); !mse.empty()) row["layer_mse"] = std::move(mse);
     rows.push_back(std::move(row));
   }
-  json fastest = json::object();
-  for (const auto& [device, b] : view.fastest_fp32) {
-    fastest[device] = {{"runtime", b.runtime}, {"label", b.label}, {"latency_ms", b.latency_ms}};
+  // By device where one machine timed it (as before machines were named),
+  // and every machine's in a list.
+  json fastest = json::object(), per_machine = json::array();
+  for (const auto& b : view.fastest_fp32) {
+    json entry = {{"runtime", b.runtime}, {"label", b.label}, {"latency_ms", b.latency_ms}};
+    if (!b.machine.empty()) entry["timed_on"] = b.machine;
+    const bool one_machine = std::count_if(view.fastest_fp32.begin(), view.fastest_fp32.end(),
+                                           [&](const Fp32Baseline& o) { return o.device == b.device; }) == 1;
+    if (one_machine) fastest[b.device] = entry;
+    entry["device"] = b.device;
+    per_machine.push_back(std::move(entry));
   }
   return {{"format", "quantgrid-baseline-1"},
           {"experiment", view.experiment},
           {"dataset", view.dataset},
           {"latency_batch", view.latency_batch},
           {"fastest_fp32", fastest},
+          {"fastest_fp32_per_machine", per_machine},
           {"rows", rows}};
 }
 

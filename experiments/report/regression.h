@@ -61,9 +61,11 @@ struct Comparison {
   int not_compared = 0;  // timing metrics left out: timed on another machine than the baseline
 };
 
-// The rows as a baseline file: {"experiment", "latency_batch", "fastest_fp32",
-// "rows": [{label, top1, top1_std, seeds, latency_ms, latency_ci, speedup,
-// speedup_own, speedup_own_paired, timed_on, layer_mse, ...}]}.
+// The rows as a baseline file: {"experiment", "latency_batch", "fastest_fp32"
+// (by device, for devices one machine timed), "fastest_fp32_per_machine"
+// (each with device and timed_on), "rows": [{label, top1, top1_std, seeds,
+// latency_ms, latency_ci, speedup, speedup_own, speedup_own_paired, timed_on,
+// layer_mse, ...}]}.
 nlohmann::json BaselineJson(const ResultsView& view);
 // InvalidArgument when `baseline` is not a baseline file.
 Result<Comparison> Compare(const ResultsView& current, const nlohmann::json& baseline, const Thresholds& thresholds);

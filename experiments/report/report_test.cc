@@ -175,15 +175,88 @@ TEST(Results, LatenciesTimedOnSeveralMachinesAreNamedUnderTheTable) {
   const auto two = load(avx2, 2);
   EXPECT_EQ(two->view.rows[1].timed_on, (std::vector<std::string>{vnni + ", 2 threads", avx2 + ", 2 threads"}));
   const auto notes = TableNotes(two->view);
-  ASSERT_EQ(notes.size(), 1u);
+  ASSERT_EQ(notes.size(), 2u);
   EXPECT_EQ(notes[0],
-            "Latency was timed on 2 machines, so a Speedup or latency between rows of different machines compares the "
-            "machines as well as the models: AMD EPYC (family 26, AVX-512, VNNI), 2 threads timed fp32, naive_ptq; "
-            "AMD EPYC (family 25, AVX2, no VNNI), 2 threads timed naive_ptq");
+            "Latency was timed on 2 machines, so a latency between rows of different machines compares the machines "
+            "as well as the models; each Speedup is against the FP32 its own machine timed: AMD EPYC (family 26, "
+            "AVX-512, VNNI), 2 threads timed fp32, naive_ptq; AMD EPYC (family 25, AVX2, no VNNI), 2 threads timed "
+            "naive_ptq");
+  EXPECT_EQ(notes[1],
+            "AMD EPYC (family 25, AVX2, no VNNI), 2 threads timed no FP32 model, so what it timed of naive_ptq has no "
+            "Speedup");
   // The same CPU with one thread is another machine for a latency.
   const auto threads = TableNotes(load(vnni, 1)->view);
-  ASSERT_EQ(threads.size(), 1u);
+  ASSERT_EQ(threads.size(), 2u);
   EXPECT_NE(threads[0].find("(family 26, AVX-512, VNNI), 1 thread timed naive_ptq"), std::string::npos) << threads[0];
+}
+
+// Seeds timed on two machines, B twice as slow as A: each Speedup divides
+// times of one machine. Per-row means would divide A's FP32 by a mix of both,
+// and a row timed only on B by A's FP32.
+TEST(Results, SpeedupDividesOnlyTimesOfTheSameMachine) {
+  const std::string a = "AMD EPYC (family 26, AVX-512, VNNI)", b = "AMD EPYC (family 25, AVX2, no VNNI)";
+  // p50 per batch and machine of each job; a job missing here is untimed.
+  auto load = [&](const std::map<std::string, std::pair<double, std::string>>& timed) {
+    auto store = *storage::SqliteResultStore::Open(":memory:");
+    const int64_t e = *store->PutExperiment("paper", {{"dataset", {{"name", "fashion-mnist"}}}});
+    EXPECT_TRUE(store->SyncJobs(e, {Quantize("fp32", 0), Quantize("fp32", 1), Quantize("naive_ptq", 0),
+                                    Quantize("naive_ptq", 1), Quantize("bn_fold", 0)}));
+    const auto jobs = *store->ListJobs(e);
+    for (const auto& j : jobs) {
+      auto run = exp::Run(j, 91.0, 1.0, 1e6, 99.0, j.key.find("fp32") != std::string::npos ? "fp32" : "int8");
+      if (const auto t = timed.find(j.key); t != timed.end()) {
+        run.metrics["latency.cpu.b64.p50_ms"] = t->second.first;
+        run.cpu_model = t->second.second;
+      } else {
+        run.metrics.erase("latency.cpu.b64.p50_ms");
+      }
+      EXPECT_TRUE(store->CompleteJob(j.id, run));
+    }
+    return std::move(*LoadResults(*store, "paper", 64));
+  };
+
+  // Both machines timed FP32: naive_ptq is 4x on A and 2x on B, so 3x (the
+  // mean of row latencies would say 5 / 2 = 2.5x); bn_fold, only on B, 1.5x.
+  const auto both = load({{"quantize/fp32/cpu/seed0", {4.0, a}},
+                          {"quantize/fp32/cpu/seed1", {6.0, b}},
+                          {"quantize/naive_ptq/cpu/seed0", {1.0, a}},
+                          {"quantize/naive_ptq/cpu/seed1", {3.0, b}},
+                          {"quantize/bn_fold/cpu/seed0", {4.0, b}}});
+  const auto& rows = both->view.rows;
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_NEAR(rows[1].speedup, 3.0, 1e-9);
+  EXPECT_NEAR(rows[1].speedup_own, 3.0, 1e-9);
+  EXPECT_NEAR(rows[2].speedup, 1.5, 1e-9);
+  EXPECT_NEAR(rows[0].speedup, 1.0, 1e-9);
+  ASSERT_EQ(both->view.fastest_fp32.size(), 2u);
+  EXPECT_EQ(both->view.fastest_fp32[1].machine, b + ", 2 threads");
+  EXPECT_EQ(SpeedupCaption(both->view),
+            "Speedup: vs the fastest FP32 on cpu timed on the same machine; " + a +
+                ", 2 threads: libtorch (fp32) at b64, 4 ms per batch; " + b +
+                ", 2 threads: libtorch (fp32) at b64, 6 ms per batch. Speedup (own): vs the FP32 model on the row's "
+                "own runtime.");
+  const auto json = BaselineJson(both->view);
+  EXPECT_FALSE(json["fastest_fp32"].contains("cpu"));  // two machines: only in the list
+  ASSERT_EQ(json["fastest_fp32_per_machine"].size(), 2u);
+  EXPECT_EQ(json["fastest_fp32_per_machine"][1]["timed_on"], b + ", 2 threads");
+  EXPECT_EQ(json["fastest_fp32_per_machine"][1]["device"], "cpu");
+  EXPECT_EQ(TableNotes(both->view).size(), 1u);  // the machines; every run has a baseline
+
+  // Only A timed FP32: naive_ptq's Speedup is A's run alone, and bn_fold,
+  // timed on B only, has none; a note says which runs went without.
+  const auto only_a = load({{"quantize/fp32/cpu/seed0", {4.0, a}},
+                            {"quantize/naive_ptq/cpu/seed0", {1.0, a}},
+                            {"quantize/naive_ptq/cpu/seed1", {3.0, b}},
+                            {"quantize/bn_fold/cpu/seed0", {4.0, b}}});
+  EXPECT_NEAR(only_a->view.rows[1].speedup, 4.0, 1e-9);
+  EXPECT_EQ(only_a->view.rows[2].speedup, 0.0);
+  EXPECT_EQ(only_a->view.rows[2].speedup_own, 0.0);
+  EXPECT_EQ(BaselineJson(only_a->view)["fastest_fp32"]["cpu"]["timed_on"], a + ", 2 threads");
+  const auto notes = TableNotes(only_a->view);
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_EQ(notes[1], b + ", 2 threads timed no FP32 model, so what it timed of naive_ptq, bn_fold has no Speedup");
+  const std::string table = ResultsTable(only_a->view).Render(TableFormat::kCsv);
+  EXPECT_NE(table.find("bn_fold,int8,100.0,91.00,99.50,0.0625,-,-,"), std::string::npos) << table;
 }
 
 // With export.onnx the grid has an FP32 row per runtime. The fp32 export job
@@ -218,7 +291,8 @@ TEST(Results, SpeedupIsAgainstTheFastestFp32AcrossRuntimes) {
   const auto loaded = *LoadResults(*store, "paper", 64);
   const auto& rows = loaded->view.rows;
   ASSERT_EQ(rows.size(), 4u);
-  const auto& fastest = loaded->view.fastest_fp32.at("cpu");
+  ASSERT_EQ(loaded->view.fastest_fp32.size(), 1u);
+  const auto& fastest = loaded->view.fastest_fp32.front();
   EXPECT_EQ(fastest.runtime, "onnxruntime");
   EXPECT_TRUE(fastest.paired);
   EXPECT_NEAR(rows[1].speedup_own, 4.0, 1e-9);        // naive_ptq vs LibTorch FP32

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 
 #include "experiments/job_config.h"
@@ -191,62 +192,131 @@ void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::m
   if (!runtimes.empty()) row.libtorch_fp32_over_this = Stat::Of(runtimes).mean;
 }
 
-bool HasLatency(const ResultRow& r) { return r.latency_ms.n > 0 && r.latency_ms.mean > 0; }
+double Mean(const std::vector<double>& v) { return Stat::Of(v).mean; }
 
-// The FP32 row of `runtime` on `device`, if it has a latency.
-const ResultRow* Fp32Row(const std::vector<ResultRow>& rows, const std::string& runtime, const std::string& device) {
-  for (const auto& r : rows) {
-    if (r.strategy == "fp32" && r.runtime == runtime && r.device == device && HasLatency(r)) return &r;
+// A row's timed runs on one machine (TimedOn; "" for runs stored without
+// their CPU): per image p50s, and the ratios its jobs timed alternately.
+struct MachineTimes {
+  std::vector<double> latency_ms, speedup_own, libtorch_fp32_over_this;
+};
+using TimesByMachine = std::map<std::string, MachineTimes>;
+
+TimesByMachine TimesOf(const ResultRow& row, int64_t latency_batch) {
+  const std::string lat_name = metric::Latency(row.device, latency_batch, metric::kP50Ms);
+  const std::string paired_name = metric::Latency(row.device, latency_batch, metric::kSpeedupVsFp32);
+  const std::string runtimes_name = metric::Latency(row.device, latency_batch, metric::kLibtorchFp32OverThis);
+  TimesByMachine times;
+  for (const RunRecord* r : row.runs) {
+    const double l = Metric(*r, lat_name);
+    if (std::isnan(l)) continue;
+    MachineTimes& t = times[TimedOn(*r)];
+    t.latency_ms.push_back(l / static_cast<double>(latency_batch));
+    if (const double p = Metric(*r, paired_name); !std::isnan(p)) t.speedup_own.push_back(p);
+    if (const double x = Metric(*r, runtimes_name); !std::isnan(x) && x > 0) t.libtorch_fp32_over_this.push_back(x);
   }
-  return nullptr;
+  return times;
 }
 
-// The fastest FP32 on `device` and, per runtime, fastest FP32 latency / that
-// runtime's FP32 latency (1 for the fastest runtime, below 1 for the others).
-// Where the ONNX Runtime FP32 job timed LibTorch's FP32 alternately with its
-// own, that paired ratio decides; else the two rows' latencies, measured in
-// different jobs.
-void FastestFp32(ResultsView& view, const std::string& device, std::map<std::string, double>& factor) {
-  const ResultRow* torch = Fp32Row(view.rows, "libtorch", device);
-  const ResultRow* ort = Fp32Row(view.rows, "onnxruntime", device);
+// The FP32 row of `runtime` on `device` as one machine timed it.
+struct Fp32Timing {
+  const ResultRow* row = nullptr;
+  double latency_ms = 0;
+  double libtorch_fp32_over_this = 0;  // 0 when its job did not time both runtimes
+};
+
+std::optional<Fp32Timing> Fp32On(const ResultsView& view, const std::vector<TimesByMachine>& times,
+                                 const std::string& runtime, const std::string& device, const std::string& machine) {
+  for (size_t i = 0; i < view.rows.size(); ++i) {
+    const ResultRow& r = view.rows[i];
+    if (r.strategy != "fp32" || r.runtime != runtime || r.device != device) continue;
+    const auto t = times[i].find(machine);
+    if (t == times[i].end() || !(Mean(t->second.latency_ms) > 0)) continue;
+    return Fp32Timing{&r, Mean(t->second.latency_ms), Mean(t->second.libtorch_fp32_over_this)};
+  }
+  return std::nullopt;
+}
+
+// The fastest FP32 on `device` as `machine` timed it, added to the view, and
+// per runtime, fastest FP32 latency / that runtime's FP32 latency (1 for the
+// fastest runtime, below 1 for the others). Where the ONNX Runtime FP32 job
+// timed LibTorch's FP32 alternately with its own, that paired ratio decides;
+// else the two rows' latencies, measured in different jobs.
+void FastestFp32(ResultsView& view, const std::vector<TimesByMachine>& times, const std::string& device,
+                 const std::string& machine, std::map<std::string, double>& factor) {
+  const auto torch = Fp32On(view, times, "libtorch", device, machine);
+  const auto ort = Fp32On(view, times, "onnxruntime", device, machine);
   if (torch && ort && ort->libtorch_fp32_over_this > 0) {
     const double r = ort->libtorch_fp32_over_this;  // > 1: ONNX Runtime is faster
     factor["libtorch"] = std::min(1.0, 1.0 / r);
     factor["onnxruntime"] = std::min(1.0, r);
-    const ResultRow* fastest = r > 1 ? ort : torch;
-    view.fastest_fp32[device] = {fastest->runtime, fastest->label, fastest->latency_ms.mean, true};
+    const Fp32Timing& fastest = r > 1 ? *ort : *torch;
+    view.fastest_fp32.push_back({device, machine, fastest.row->runtime, fastest.row->label, fastest.latency_ms, true});
     return;
   }
-  const ResultRow* fastest = nullptr;
-  for (const ResultRow* r : {torch, ort}) {
-    if (r && (!fastest || r->latency_ms.mean < fastest->latency_ms.mean)) fastest = r;
+  const Fp32Timing* fastest = nullptr;
+  for (const auto* r : {&torch, &ort}) {
+    if (*r && (!fastest || (*r)->latency_ms < fastest->latency_ms)) fastest = &**r;
   }
   if (!fastest) return;
-  view.fastest_fp32[device] = {fastest->runtime, fastest->label, fastest->latency_ms.mean, false};
-  for (const ResultRow* r : {torch, ort}) {
-    if (r) factor[r->runtime] = fastest->latency_ms.mean / r->latency_ms.mean;
+  view.fastest_fp32.push_back({device, machine, fastest->row->runtime, fastest->row->label, fastest->latency_ms, false});
+  for (const auto* r : {&torch, &ort}) {
+    if (*r) factor[(*r)->row->runtime] = fastest->latency_ms / (*r)->latency_ms;
   }
 }
 
-// Both speedups of every row (see ResultRow): against its own runtime's FP32,
-// then against the fastest FP32 on its device.
+// Both speedups of every row (see ResultRow), each machine's runs against the
+// FP32 that machine timed: against the row's own runtime's FP32, then against
+// the fastest FP32 on its device. A row timed on several machines gets the
+// mean over its runs that have such a baseline.
 void Speedups(ResultsView& view) {
-  std::map<std::string, std::map<std::string, double>> factors;  // device -> runtime -> factor
-  for (const auto& r : view.rows) {
-    if (!factors.count(r.device)) FastestFp32(view, r.device, factors[r.device]);
-  }
-  for (auto& row : view.rows) {
-    const ResultRow* own = Fp32Row(view.rows, row.runtime, row.device);
-    if (!row.paired_speedup && own && HasLatency(row)) row.speedup_own = own->latency_ms.mean / row.latency_ms.mean;
-    const auto fastest = view.fastest_fp32.find(row.device);
-    if (fastest == view.fastest_fp32.end()) continue;
-    const auto& factor = factors[row.device];
-    if (row.speedup_own > 0 && factor.count(row.runtime)) {
-      row.speedup = row.speedup_own * factor.at(row.runtime);
-    } else if (HasLatency(row)) {
-      row.speedup = fastest->second.latency_ms / row.latency_ms.mean;
+  std::vector<TimesByMachine> times;
+  for (const auto& r : view.rows) times.push_back(TimesOf(r, view.latency_batch));
+  std::map<std::pair<std::string, std::string>, std::map<std::string, double>> factors;  // (device, machine) -> runtime
+  for (size_t i = 0; i < view.rows.size(); ++i) {
+    for (const RunRecord* run : view.rows[i].runs) {  // machines in the order the runs name them
+      const std::pair<std::string, std::string> where{view.rows[i].device, TimedOn(*run)};
+      if (times[i].count(where.second) && !factors.count(where)) {
+        FastestFp32(view, times, where.first, where.second, factors[where]);
+      }
     }
   }
+  for (size_t i = 0; i < view.rows.size(); ++i) {
+    ResultRow& row = view.rows[i];
+    double own_sum = 0, sum = 0;
+    size_t own_runs = 0, runs = 0;
+    for (const auto& [machine, t] : times[i]) {
+      const double latency = Mean(t.latency_ms);
+      if (!(latency > 0)) continue;
+      double own = 0;
+      if (row.paired_speedup) {
+        own = Mean(t.speedup_own);
+      } else if (const auto fp32 = Fp32On(view, times, row.runtime, row.device, machine)) {
+        own = fp32->latency_ms / latency;
+      }
+      if (own > 0) {
+        own_sum += own * static_cast<double>(t.latency_ms.size());
+        own_runs += t.latency_ms.size();
+      }
+      const Fp32Baseline* base = FindFastestFp32(view, row.device, machine);
+      if (base == nullptr) continue;
+      const auto& factor = factors.at({row.device, machine});
+      const double speedup = own > 0 && factor.count(row.runtime) ? own * factor.at(row.runtime)
+                                                                  : base->latency_ms / latency;
+      sum += speedup * static_cast<double>(t.latency_ms.size());
+      runs += t.latency_ms.size();
+    }
+    if (!row.paired_speedup) row.speedup_own = own_runs ? own_sum / static_cast<double>(own_runs) : 0;
+    row.speedup = runs ? sum / static_cast<double>(runs) : 0;
+  }
+}
+
+// Machine -> its rows' labels, machines in the order the rows name them.
+using RowsByMachine = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+void AddRow(RowsByMachine& rows, const std::string& machine, const std::string& label) {
+  auto it = std::find_if(rows.begin(), rows.end(), [&](const auto& e) { return e.first == machine; });
+  if (it == rows.end()) it = rows.insert(rows.end(), {machine, {}});
+  it->second.push_back(label);
 }
 
 }  // namespace
@@ -305,13 +375,33 @@ Result<std::unique_ptr<LoadedResults>> LoadResults(storage::ResultStore& store, 
   return loaded;
 }
 
+const Fp32Baseline* FindFastestFp32(const ResultsView& view, const std::string& device, const std::string& machine) {
+  for (const auto& b : view.fastest_fp32) {
+    if (b.device == device && b.machine == machine) return &b;
+  }
+  return nullptr;
+}
+
 std::string SpeedupCaption(const ResultsView& view) {
   std::string caption;
-  for (const auto& [device, base] : view.fastest_fp32) {
-    caption += fmt::format("Speedup: vs the fastest FP32 on {}, {} ({}) at b{}, {:.4g} ms per batch{}. ", device,
-                           base.runtime, base.label, view.latency_batch,
-                           base.latency_ms * static_cast<double>(view.latency_batch),
-                           base.paired ? " (runtimes compared in alternating rounds)" : "");
+  std::map<std::string, std::vector<const Fp32Baseline*>> by_device;
+  for (const auto& b : view.fastest_fp32) by_device[b.device].push_back(&b);
+  auto baseline = [&](const Fp32Baseline& b) {
+    return fmt::format("{} ({}) at b{}, {:.4g} ms per batch{}", b.runtime, b.label, view.latency_batch,
+                       b.latency_ms * static_cast<double>(view.latency_batch),
+                       b.paired ? " (runtimes compared in alternating rounds)" : "");
+  };
+  for (const auto& [device, bases] : by_device) {
+    if (bases.size() == 1) {
+      caption += fmt::format("Speedup: vs the fastest FP32 on {}, {}. ", device, baseline(*bases.front()));
+      continue;
+    }
+    std::vector<std::string> parts;
+    for (const Fp32Baseline* b : bases) {
+      parts.push_back(fmt::format("{}: {}", b->machine.empty() ? "a CPU not recorded" : b->machine, baseline(*b)));
+    }
+    caption += fmt::format("Speedup: vs the fastest FP32 on {} timed on the same machine; {}. ", device,
+                           fmt::join(parts, "; "));
   }
   if (caption.empty()) return caption;
   return caption + "Speedup (own): vs the FP32 model on the row's own runtime.";
@@ -337,23 +427,33 @@ std::vector<std::string> TableNotes(const ResultsView& view) {
         exact_reference ? "and Agree compares it with LibTorch on qnnpack, which does not saturate"
                         : "and so is its LibTorch reference's, which Agree compares with"));
   }
-  // machine -> its rows, machines in the order the rows name them.
-  std::vector<std::pair<std::string, std::vector<std::string>>> machines;
+  RowsByMachine machines;
   for (const auto& r : view.rows) {
-    for (const auto& m : r.timed_on) {
-      auto it = std::find_if(machines.begin(), machines.end(), [&](const auto& e) { return e.first == m; });
-      if (it == machines.end()) it = machines.insert(machines.end(), {m, {}});
-      it->second.push_back(r.label);
-    }
+    for (const auto& m : r.timed_on) AddRow(machines, m, r.label);
   }
   if (machines.size() > 1) {
     std::vector<std::string> parts;
     for (const auto& [machine, rows] : machines) {
       parts.push_back(fmt::format("{} timed {}", machine, fmt::join(rows, ", ")));
     }
-    notes.push_back(fmt::format("Latency was timed on {} machines, so a Speedup or latency between rows of different "
-                                "machines compares the machines as well as the models: {}",
+    notes.push_back(fmt::format("Latency was timed on {} machines, so a latency between rows of different machines "
+                                "compares the machines as well as the models; each Speedup is against the FP32 its "
+                                "own machine timed: {}",
                                 machines.size(), fmt::join(parts, "; ")));
+  }
+  // A row's machines that timed no FP32 on its device, where another did:
+  // those runs have no Speedup (a device without any FP32 row has none at all).
+  RowsByMachine unmatched;
+  for (const auto& r : view.rows) {
+    const bool device_has_baseline = std::any_of(view.fastest_fp32.begin(), view.fastest_fp32.end(),
+                                                 [&](const Fp32Baseline& b) { return b.device == r.device; });
+    for (const auto& machine : r.timed_on) {
+      if (device_has_baseline && FindFastestFp32(view, r.device, machine) == nullptr) AddRow(unmatched, machine, r.label);
+    }
+  }
+  for (const auto& [machine, rows] : unmatched) {
+    notes.push_back(fmt::format("{} timed no FP32 model, so what it timed of {} has no Speedup", machine,
+                                fmt::join(rows, ", ")));
   }
   return notes;
 }

@@ -47,12 +47,16 @@ struct ResultRow {
   // Against the FP32 model on the row's own runtime and device: for LibTorch
   // rows whose every run timed it alternately with its own model
   // (speedup_vs_fp32), the mean of those; else that runtime's FP32 row's
-  // latency / this row's. 0 without either.
+  // latency / this row's, as the same machine timed both (runs on several
+  // machines: the mean over runs, each machine's ratio weighted by its runs).
+  // 0 without either.
   double speedup_own = 0;
   bool paired_speedup = false;  // which of the two `speedup_own` is
-  // Against the fastest FP32 measured on the device, whichever runtime that
-  // is (ResultsView::fastest_fp32): speedup_own x (fastest FP32 latency / own
-  // runtime's FP32 latency). The Speedup column of every table.
+  // Against the fastest FP32 measured on the device by the same machine,
+  // whichever runtime that is (ResultsView::fastest_fp32): speedup_own x
+  // (fastest FP32 latency / own runtime's FP32 latency). Runs on a machine that
+  // timed no FP32 there have none (0 when no run has). The Speedup column of
+  // every table.
   double speedup = 0;
   // An FP32 ONNX Runtime row's LibTorch FP32 / ONNX Runtime FP32, timed
   // alternately in its job (mean over seeds; 0 when not measured).
@@ -75,11 +79,14 @@ struct ResultRow {
 std::string TimedOn(const storage::RunRecord& run);
 
 // The FP32 row every Speedup is quoted against: the fastest FP32 measured on
-// a device, across runtimes (LibTorch, ONNX Runtime).
+// a device, across runtimes (LibTorch, ONNX Runtime), by the machine that
+// timed the rows: a Speedup does not divide one machine's time by another's.
 struct Fp32Baseline {
+  std::string device;
+  std::string machine;  // TimedOn of its runs ("" for runs stored without their CPU)
   std::string runtime;  // "libtorch" or "onnxruntime"
   std::string label;    // its row, e.g. "fp32 [onnxruntime]"
-  double latency_ms = 0;  // per image, at the view's batch size
+  double latency_ms = 0;  // per image, at the view's batch size, as `machine` timed it
   bool paired = false;    // chosen by LibTorch and ONNX Runtime FP32 timed alternately in one job
 };
 
@@ -91,12 +98,17 @@ struct ResultsView {
   int64_t latency_batch = 0;
   std::vector<ResultRow> rows;
   const storage::RunRecord* train = nullptr;  // the first seed's training run
-  std::map<std::string, Fp32Baseline> fastest_fp32;  // by device
+  std::vector<Fp32Baseline> fastest_fp32;  // per device and machine, in the rows' order
 };
 
-// "Speedup: vs the fastest FP32, onnxruntime (fp32 [onnxruntime]) at b64,
-// 3.77 ms per batch; Speedup (own): vs the row's own runtime's FP32", one line
-// per device; "" when no FP32 row has a latency.
+// The baseline of the rows `machine` timed on `device`; nullptr when that
+// machine timed no FP32 row there.
+const Fp32Baseline* FindFastestFp32(const ResultsView& view, const std::string& device, const std::string& machine);
+
+// "Speedup: vs the fastest FP32 on cpu, onnxruntime (fp32 [onnxruntime]) at
+// b64, 3.77 ms per batch. Speedup (own): vs the FP32 model on the row's own
+// runtime.", a sentence per device (naming each machine's baseline where
+// several timed it); "" when no FP32 row has a latency.
 std::string SpeedupCaption(const ResultsView& view);
 // The lines every table, report and reproduction prints under the rows:
 // - one per row whose Agree compares with a LibTorch INT8 reference that
