@@ -2,7 +2,6 @@
 
 #include "core/pipeline/model_source.h"
 
-#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -130,15 +129,14 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
     result.reference_engine = spec.engine;
     model_options = int8->meta().value("options", nlohmann::json::object());
     result.saturating_layers = int8->LayersSaturatingOnThisCpu();
-    const auto engines = quant::SupportedEngines();
-    if (!result.saturating_layers.empty() &&
-        std::find(engines.begin(), engines.end(), kUnsaturatedEngine) != engines.end()) {
+    if (!result.saturating_layers.empty() && quant::EngineSupported(kUnsaturatedEngine)) {
       // The same stored integers repacked for an engine that widens before it
       // multiplies: the model's own arithmetic, not this CPU's int16 pairs.
-      Log("export")->warn(
-          "8-bit weights in {} saturate u8 x s8 pairs on this CPU (no VNNI), in ONNX Runtime as in {}: ONNX "
-          "Runtime's figures are this CPU's, and its LibTorch reference runs on {}, which does not saturate",
-          fmt::join(result.saturating_layers, ", "), spec.engine, kUnsaturatedEngine);
+      // The load above has warned about the layers; this says what follows.
+      Log("export")->info(
+          "ONNX Runtime saturates those layers on this CPU as {} does, so its figures are this CPU's; its LibTorch "
+          "reference runs on {}, which does not saturate",
+          spec.engine, kUnsaturatedEngine);
       QG_ASSIGN_OR_RETURN(int8, quant::QuantizedModel::Load(spec.model_path, kUnsaturatedEngine));
       result.reference_engine = kUnsaturatedEngine;
     }

@@ -27,8 +27,7 @@ TEST(ExportStep, RunsItsLibTorchReferenceOnAnEngineThatDoesNotSaturateTheEightBi
   ASSERT_TRUE(models::SaveModel(*models::CreateModel("compact_cnn", {}, 0), fp32));
   const data::DatasetSpec data{.name = "synthetic", .synthetic_train = 128, .synthetic_test = 32, .seed = 5};
   const MeasureOptions no_timing{.eval_batch_size = 32, .latency = {.batch_sizes = {}}};
-  const auto engines = quant::SupportedEngines();
-  if (std::find(engines.begin(), engines.end(), "qnnpack") == engines.end()) GTEST_SKIP() << "no qnnpack";
+  if (!quant::EngineSupported("qnnpack")) GTEST_SKIP() << "no qnnpack";
 
   for (const std::string quantized_on : {"qnnpack", "onednn"}) {
     SCOPED_TRACE(quantized_on);

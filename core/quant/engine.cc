@@ -35,9 +35,14 @@ std::vector<std::string> SupportedEngines() {
   return names;
 }
 
-std::string DefaultEngine() {
+bool EngineSupported(const std::string& name) {
   const auto names = SupportedEngines();
-  if (std::find(names.begin(), names.end(), "onednn") != names.end()) return "onednn";
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string DefaultEngine() {
+  if (EngineSupported("onednn")) return "onednn";
+  const auto names = SupportedEngines();
   return names.empty() ? "none" : names.front();
 }
 

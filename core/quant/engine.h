@@ -13,6 +13,8 @@ namespace qg::quant {
 
 // Lower-case names of the engines this LibTorch supports ("onednn", "qnnpack").
 std::vector<std::string> SupportedEngines();
+// Whether `name` is one of SupportedEngines().
+bool EngineSupported(const std::string& name);
 // The build's preferred engine: onednn when present, else the first supported.
 std::string DefaultEngine();
 // Makes `name` current. InvalidArgument listing the supported ones otherwise.
