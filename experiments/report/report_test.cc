@@ -241,6 +241,13 @@ TEST(Results, SpeedupDividesOnlyTimesOfTheSameMachine) {
   EXPECT_EQ(json["fastest_fp32_per_machine"][1]["timed_on"], b + ", 2 threads");
   EXPECT_EQ(json["fastest_fp32_per_machine"][1]["device"], "cpu");
   EXPECT_EQ(TableNotes(both->view).size(), 1u);  // the machines; every run has a baseline
+  // A study's claim with a named base divides the same machine's times too.
+  const auto claims = nlohmann::json::parse(R"({"claims": [
+      {"text": "int8", "kind": "speed_ratio", "row": "naive_ptq", "base": "fp32"},
+      {"text": "fold", "kind": "speedup", "row": "bn_fold", "base": "naive_ptq"}]})");
+  auto reproduced = ReproduceTable(both->view, claims);
+  ASSERT_TRUE(reproduced) << reproduced.error().ToString();
+  EXPECT_EQ(reproduced->claims.Render(TableFormat::kCsv), "Claim,paper,ours\nint8,-,3.00x\nfold,-,0.75x\n");
 
   // Only A timed FP32: naive_ptq's Speedup is A's run alone, and bn_fold,
   // timed on B only, has none; a note says which runs went without.
@@ -255,6 +262,9 @@ TEST(Results, SpeedupDividesOnlyTimesOfTheSameMachine) {
   const auto notes = TableNotes(only_a->view);
   ASSERT_EQ(notes.size(), 2u);
   EXPECT_EQ(notes[1], b + ", 2 threads timed no FP32 model, so what it timed of naive_ptq, bn_fold has no Speedup");
+  reproduced = ReproduceTable(only_a->view, claims);
+  ASSERT_TRUE(reproduced) << reproduced.error().ToString();
+  EXPECT_EQ(reproduced->claims.Render(TableFormat::kCsv), "Claim,paper,ours\nint8,-,4.00x\nfold,-,0.75x\n");
   const std::string table = ResultsTable(only_a->view).Render(TableFormat::kCsv);
   EXPECT_NE(table.find("bn_fold,int8,100.0,91.00,99.50,0.0625,-,-,"), std::string::npos) << table;
 }

@@ -58,8 +58,9 @@ Result<std::string> ClaimFigure(const ResultsView& ours, const nlohmann::json& c
   }
   // A speedup without a named base is the table's: against the fastest FP32.
   if (kind == "speedup" && !claim.contains("base") && row->speedup > 0) return fmt::format("{:.2f}x", row->speedup);
-  if (!row->latency_ms.n || !base->latency_ms.n || row->latency_ms.mean <= 0) return std::string("-");
-  return fmt::format("{:.2f}x", base->latency_ms.mean / row->latency_ms.mean);
+  // Latencies of one machine only: across machines the ratio compares them.
+  const double ratio = SameMachineLatencyRatio(ours, *base, *row);
+  return ratio > 0 ? fmt::format("{:.2f}x", ratio) : std::string("-");
 }
 
 }  // namespace

@@ -382,6 +382,20 @@ const Fp32Baseline* FindFastestFp32(const ResultsView& view, const std::string& 
   return nullptr;
 }
 
+double SameMachineLatencyRatio(const ResultsView& view, const ResultRow& base, const ResultRow& row) {
+  const TimesByMachine base_times = TimesOf(base, view.latency_batch);
+  double sum = 0;
+  size_t runs = 0;
+  for (const auto& [machine, t] : TimesOf(row, view.latency_batch)) {
+    const auto b = base_times.find(machine);
+    const double latency = Mean(t.latency_ms);
+    if (b == base_times.end() || !(latency > 0) || !(Mean(b->second.latency_ms) > 0)) continue;
+    sum += Mean(b->second.latency_ms) / latency * static_cast<double>(t.latency_ms.size());
+    runs += t.latency_ms.size();
+  }
+  return runs ? sum / static_cast<double>(runs) : 0;
+}
+
 std::string SpeedupCaption(const ResultsView& view) {
   std::string caption;
   std::map<std::string, std::vector<const Fp32Baseline*>> by_device;

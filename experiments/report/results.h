@@ -105,6 +105,11 @@ struct ResultsView {
 // machine timed no FP32 row there.
 const Fp32Baseline* FindFastestFp32(const ResultsView& view, const std::string& device, const std::string& machine);
 
+// `base`'s latency / `row`'s, machine by machine: each machine's mean of
+// `base` over its mean of `row`, weighted by `row`'s runs there; 0 when no
+// machine timed both. Over one machine, the ratio of the rows' latencies.
+double SameMachineLatencyRatio(const ResultsView& view, const ResultRow& base, const ResultRow& row);
+
 // "Speedup: vs the fastest FP32 on cpu, onnxruntime (fp32 [onnxruntime]) at
 // b64, 3.77 ms per batch. Speedup (own): vs the FP32 model on the row's own
 // runtime.", a sentence per device (naming each machine's baseline where
