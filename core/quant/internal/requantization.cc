@@ -35,11 +35,15 @@ Requantizer::Requantizer(const torch::Tensor& q, const torch::Tensor& bias) {
   const int64_t channels = q.size(0);
   const auto sums = q.int_repr().reshape({channels, -1}).to(torch::kInt32).sum(1, false, torch::kInt32).contiguous();
   weight_sums_.assign(sums.data_ptr<int32_t>(), sums.data_ptr<int32_t>() + channels);
-  const auto scales = q.qscheme() == torch::kPerChannelAffine
-                          ? q.q_per_channel_scales().to(torch::kDouble).contiguous()
-                          : torch::full({channels}, q.q_scale(), torch::kDouble);
-  const double* scale = scales.data_ptr<double>();
-  for (int64_t c = 0; c < channels; ++c) weight_inverse_.push_back(static_cast<float>(1.0 / scale[c]));
+  // As LibTorch's onednn prepack inverts them: a per-tensor scale in double,
+  // per-channel scales in float (1.0f / scale.item<float>()). The two differ
+  // in the last bit for some scales, which moves an output that lands on .5.
+  if (q.qscheme() == torch::kPerChannelAffine) {
+    const auto scales = q.q_per_channel_scales().to(torch::kFloat).contiguous();
+    for (int64_t c = 0; c < channels; ++c) weight_inverse_.push_back(1.0f / scales.data_ptr<float>()[c]);
+  } else {
+    weight_inverse_.assign(static_cast<size_t>(channels), static_cast<float>(1.0 / q.q_scale()));
+  }
   if (bias.defined()) {
     const auto b = bias.to(torch::kFloat).contiguous();
     bias_.assign(b.data_ptr<float>(), b.data_ptr<float>() + channels);
