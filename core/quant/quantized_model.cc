@@ -42,7 +42,8 @@ void QuantizedModel::PlanOwnPasses() {
       own_passes_[i].small_linear = internal::SmallLinearRunsOnThisCpu(step);
       continue;
     }
-    if (!internal::HasAvx512Vnni() || step.output == prediction_ || !internal::ConvPoolFits(step)) continue;
+    if (step.output == prediction_ || !internal::ConvPoolFits(step)) continue;
+    if (!internal::ConvPoolRunsOnThisCpu(step)) continue;
     int reader = -1, readers = 0;
     for (size_t j = i + 1; j < steps_.size(); ++j) {
       for (int in : steps_[j].inputs) {

@@ -64,8 +64,9 @@ class QuantizedModel final : public models::InferenceModel {
   // (step name, kind, INT8?) in execution order.
   std::vector<std::tuple<std::string, std::string, bool>> DescribeSteps() const;
   // The conv steps Predict runs in one pass with the 2x2 max pool that alone
-  // reads them (internal/conv_pool.h: onednn, AVX-512 VNNI, a 3x3 conv over
-  // one input channel). RunKeepingValues runs every step on its own.
+  // reads them (internal/conv_pool.h: onednn, AVX-512 VNNI or AVX2 with
+  // weights within +-64, a 3x3 conv over one input channel). RunKeepingValues
+  // runs every step on its own.
   std::vector<std::string> FusedConvPools() const;
   // The linear steps Predict runs on its own pass at batches of one or two
   // rows (internal/small_linear.h: onednn, AVX-512 VNNI or AVX2 with weights

@@ -93,10 +93,8 @@ __attribute__((target("avx2"))) inline __m256i RequantizeHalfAvx2(__m256i sums, 
 
 // RequantizeBlock for AVX2: channels [first, first + 8) in `low_sums`,
 // [first + 8, first + 16) in `high_sums`; the same float operations in the
-// same order, so the same bytes as oneDNN's AVX2 matmul (small_linear.h;
-// 2.5 M outputs checked once, 0 differ). oneDNN's AVX2 conv rounds some ties
-// otherwise (2 of 1.6 M outputs of compact_cnn's first conv at batch 64 when
-// tried), so conv_pool.h keeps to VNNI.
+// same order, so the same bytes as oneDNN's AVX2 matmul and conv
+// (small_linear.h, conv_pool.h).
 __attribute__((target("avx2"))) inline __m128i RequantizeBlockAvx2(__m256i low_sums, __m256i high_sums,
                                                                    const Requantization& r, int64_t first,
                                                                    __m256 low, __m256 zero_point) {
