@@ -91,10 +91,11 @@ Status PrintStatus(const StatusFlags& f) {
   }
   fmt::print("workers:\n");
   for (const auto& w : status["workers"]) {
-    fmt::print("  {:<24} {} ({} cpus, {} gpus, {} MB free of {} cpus, {} gpus)\n", w["name"].get<std::string>(),
+    const std::string cpu = w["resources"].value("cpu", "");
+    fmt::print("  {:<24} {} ({} cpus, {} gpus, {} MB free of {} cpus, {} gpus){}\n", w["name"].get<std::string>(),
                w["peer"].get<std::string>(), w["free"]["cpus"].get<double>(), w["free"]["gpus"].get<int>(),
                w["free"]["memory_mb"].get<int64_t>(), w["resources"]["cpus"].get<double>(),
-               w["resources"]["gpus"].get<int>());
+               w["resources"]["gpus"].get<int>(), cpu.empty() ? "" : ", " + cpu);
     for (const auto& r : w["running"]) {
       fmt::print("    running {} {}\n", r["key"].get<std::string>(), r["line"].get<std::string>());
     }

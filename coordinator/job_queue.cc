@@ -113,6 +113,9 @@ Status JobQueue::Reload(int64_t experiment_id, const std::string& name) {
 Result<SubmitSummary> JobQueue::Submit(const std::string& name, const nlohmann::json& spec,
                                        const std::vector<JobRecord>& jobs, bool force) {
   QG_ASSIGN_OR_RETURN(int64_t experiment_id, StoreSubmission(store_, name, spec, jobs, force));
+  if (force) {  // their stored runs are gone
+    for (const auto& j : jobs) cpu_by_hash_.erase(j.config_hash);
+  }
   QG_RETURN_IF_ERROR(Reload(experiment_id, name));
   SubmitSummary summary{.experiment_id = experiment_id};
   for (const auto& [id, job] : jobs_) {
@@ -142,8 +145,25 @@ Result<exp::JobRequest> JobQueue::RequestFor(const JobRecord& job) {
       artifact_root_);
 }
 
+Result<bool> JobQueue::WaitsForAnotherCpu(const Experiment& e, const JobRecord& job, const protocol::Resources& free,
+                                          const std::vector<protocol::Resources>& workers) {
+  const auto& need = Need(job);
+  if (need.same_cpu_as.empty()) return false;
+  auto dep = e.ids_by_key.find(need.same_cpu_as);
+  if (dep == e.ids_by_key.end()) return false;
+  const std::string& hash = jobs_.at(dep->second).config_hash;
+  auto cpu = cpu_by_hash_.find(hash);
+  if (cpu == cpu_by_hash_.end()) {  // completed before this coordinator started, or by another experiment
+    QG_ASSIGN_OR_RETURN(auto run, store_.FindRun(hash));
+    cpu = cpu_by_hash_.emplace(hash, run ? run->cpu_model : "").first;
+  }
+  if (cpu->second.empty() || cpu->second == free.cpu) return false;
+  return std::any_of(workers.begin(), workers.end(),
+                     [&](const protocol::Resources& w) { return w.cpu == cpu->second && w.Fits(need); });
+}
+
 Result<std::optional<Lease>> JobQueue::LeaseNext(const protocol::Resources& free, const std::string& worker,
-                                                 int64_t lease_ms) {
+                                                 int64_t lease_ms, const std::vector<protocol::Resources>& workers) {
   const auto now = clock_.SteadyNow();
   for (size_t turn = 0; turn < turn_.size(); ++turn) {
     const int64_t experiment_id = turn_[turn];
@@ -154,6 +174,8 @@ Result<std::optional<Lease>> JobQueue::LeaseNext(const protocol::Resources& free
         auto& job = jobs_.at(id);
         if (auto nb = not_before_.find(id); nb != not_before_.end() && nb->second > now) continue;  // backing off
         if (leased_hashes_.count(job.config_hash)) continue;  // the same config runs elsewhere: its result is ours
+        QG_ASSIGN_OR_RETURN(bool elsewhere, WaitsForAnotherCpu(e, job, free, workers));
+        if (elsewhere) continue;
         QG_ASSIGN_OR_RETURN(auto request, RequestFor(job));
         Lease lease{.lease_id = fmt::format("{}-{}-{}", job.id, ++lease_counter_, protocol::RandomNonce().substr(0, 8)),
                     .job_id = job.id,
@@ -197,6 +219,7 @@ Result<bool> JobQueue::Complete(const std::string& lease_id, const storage::RunR
   if (it == job_by_lease_.end()) return false;
   auto& job = jobs_.at(it->second);
   QG_RETURN_IF_ERROR(store_.CompleteJob(job.id, run));
+  cpu_by_hash_[job.config_hash] = run.cpu_model;
   // The store marks every job with this config hash completed: mirror it.
   for (int64_t id : jobs_by_hash_[job.config_hash]) {
     auto& same = jobs_.at(id);

@@ -65,8 +65,11 @@ class JobQueue {
                                const std::vector<storage::JobRecord>& jobs, bool force);
 
   // Leases the next runnable job that fits `free` to `worker`, or nothing.
+  // `workers` are the connected workers' totals: a job that asks for the CPU
+  // of a dependency (same_cpu_as) is left to one of them that has that CPU
+  // and fits it, if there is one.
   Result<std::optional<Lease>> LeaseNext(const protocol::Resources& free, const std::string& worker,
-                                         int64_t lease_ms);
+                                         int64_t lease_ms, const std::vector<protocol::Resources>& workers = {});
   // Extends a live lease (heartbeat); false when the lease is not current.
   bool Renew(const std::string& lease_id, int64_t lease_ms);
 
@@ -126,6 +129,10 @@ class JobQueue {
   Status CancelDependents(const storage::JobRecord& failed);
   Status Retire(storage::JobRecord& job, const Error& error, bool count_attempt);
   Result<exp::JobRequest> RequestFor(const storage::JobRecord& job);
+  // Whether `job` asks for the CPU that ran one of its dependencies, `free`'s
+  // worker has another, and one of `workers` has that CPU and fits the job.
+  Result<bool> WaitsForAnotherCpu(const Experiment& e, const storage::JobRecord& job,
+                                  const protocol::Resources& free, const std::vector<protocol::Resources>& workers);
   Clock::time_point SteadyAfter(int64_t ms) const { return clock_.SteadyNow() + std::chrono::milliseconds(ms); }
 
   storage::ResultStore& store_;
@@ -142,6 +149,7 @@ class JobQueue {
   std::set<std::string> leased_hashes_;                      // config hashes with a live lease
   mutable std::map<int64_t, protocol::Resources> needs_;     // by job id (a cache)
   std::map<std::string, std::vector<int64_t>> jobs_by_hash_;
+  std::map<std::string, std::string> cpu_by_hash_;  // the CPU its stored run names (a cache)
   uint64_t lease_counter_ = 0;
 };
 

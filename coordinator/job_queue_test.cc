@@ -113,6 +113,40 @@ TEST_F(JobQueueTest, OnlyJobsThatFitTheFreeResourcesAreLeased) {
   EXPECT_EQ(gpu->need.gpus, 1);
 }
 
+// An export asks for the CPU that quantized its model (same_cpu_as): a
+// worker of another CPU leaves it to a connected worker of that CPU that fits
+// it, and takes it when there is none, so it never waits forever.
+TEST_F(JobQueueTest, AJobThatAsksForItsDependencysCpuWaitsForAWorkerOfThatCpuIfOneIsHere) {
+  ASSERT_TRUE(queue_->Submit("e", {}, {Job("quant"), Job("export", {"quant"}, {{"cpus", 2}, {"same_cpu_as", "quant"}})},
+                             false));
+  const protocol::Resources vnni{.cpus = 4, .cpu = "EPYC (family 26, AVX-512, VNNI)"};
+  const protocol::Resources avx2{.cpus = 4, .cpu = "EPYC (family 25, AVX2, no VNNI)"};
+  auto lease = [&](protocol::Resources free, const std::vector<protocol::Resources>& workers) {
+    auto next = queue_->LeaseNext(free, free.cpu, 10000, workers);
+    EXPECT_TRUE(next);
+    return next && *next ? (*next)->request.key : std::string();
+  };
+  auto quant = *queue_->LeaseNext(vnni, "w-vnni", 10000, {vnni, avx2});
+  ASSERT_TRUE(quant);
+  auto run = RunFor(*quant);
+  run.cpu_model = vnni.cpu;
+  ASSERT_TRUE(*queue_->Complete(quant->lease_id, run));
+
+  EXPECT_EQ(lease(avx2, {vnni, avx2}), "");  // the VNNI worker is here
+  protocol::Resources busy = vnni;
+  busy.cpus = 1;
+  EXPECT_EQ(lease(busy, {vnni, avx2}), "");  // ... and busy: the export waits for it
+  Reopen();                                  // a new coordinator reads the CPU from the stored run
+  EXPECT_EQ(lease(avx2, {vnni, avx2}), "");
+  protocol::Resources small = vnni;
+  small.cpus = 1;
+  EXPECT_EQ(lease(avx2, {small, avx2}), "export");  // no worker of that CPU could run it
+  Reopen();
+  EXPECT_EQ(lease(avx2, {avx2}), "export");  // none connected
+  Reopen();
+  EXPECT_EQ(lease(vnni, {vnni, avx2}), "export");
+}
+
 TEST_F(JobQueueTest, ExperimentsTakeTurns) {
   ASSERT_TRUE(queue_->Submit("a", {}, {Job("a1"), Job("a2"), Job("a3")}, false));
   ASSERT_TRUE(queue_->Submit("b", {}, {Job("b1"), Job("b2")}, false));

@@ -21,8 +21,9 @@ Status WorkerPool::Join(uint64_t id, const std::string& name, const Resources& r
       return Error::FailedPrecondition("a worker named '{}' is already connected", EscapeForLog(name));
     }
   }
-  log_->info("worker '{}' joined from {} with {} cpus, {} gpus, {} MB", EscapeForLog(name), conn->peer(),
-             resources.cpus, resources.gpus, resources.memory_mb);
+  log_->info("worker '{}' joined from {} with {} cpus, {} gpus, {} MB, CPU {}", EscapeForLog(name), conn->peer(),
+             resources.cpus, resources.gpus, resources.memory_mb,
+             resources.cpu.empty() ? "not named" : EscapeForLog(resources.cpu));
   workers_[id] = Worker{.name = name, .conn = std::move(conn), .total = resources, .free = resources};
   return OkStatus();
 }
@@ -112,12 +113,17 @@ Status WorkerPool::OnResult(uint64_t id, const protocol::ResultMessage& m) {
 }
 
 Status WorkerPool::Dispatch() {
+  // Who can take work: a job that asks for its dependency's CPU waits for one of them that has it.
+  std::vector<Resources> able;
+  for (const auto& [id, w] : workers_) {
+    if (w.conn->open() && !w.silent) able.push_back(w.total);
+  }
   bool progress = true;
   while (progress) {
     progress = false;
     for (auto& [id, w] : workers_) {
       if (!w.conn->open() || w.silent) continue;
-      QG_ASSIGN_OR_RETURN(auto lease, queue_.LeaseNext(w.free, w.name, lease_ms_));
+      QG_ASSIGN_OR_RETURN(auto lease, queue_.LeaseNext(w.free, w.name, lease_ms_, able));
       if (!lease) continue;
       progress = true;
       w.free -= lease->need;

@@ -137,6 +137,9 @@ Result<std::vector<storage::JobRecord>> ExpandGrid(const ExperimentSpec& s, cons
           const ExportConfig e{.quantize = q, .quantize_hash = jobs.back().config_hash};
           jobs.push_back(Job("export/" + key.substr(std::string("quantize/").size()), JobKind::kExport, e.ToJson(),
                              {key}, s.measure.threads, "cpu", s.max_attempts));
+          // ONNX Runtime's u8 x s8 kernels and latencies belong to the CPU: the
+          // export runs where the model was quantized when such a worker is here.
+          jobs.back().resources["same_cpu_as"] = key;
         }
       }
     }

@@ -154,7 +154,7 @@ TEST(Grid, HashesIgnoreKeyOrderAndFollowEveryChange) {
   }
 }
 
-TEST(Grid, Int8RunsOnCpuOnlyAndExportFollowsEveryCpuJob) {
+TEST(Grid, Int8RunsOnCpuOnlyAndExportFollowsEveryCpuJobOnItsCpu) {
   qg::testing::FakeCatalog catalog;
   const auto jobs = *ExpandGrid(Spec(R"({"name": "g", "dataset": {"name": "synthetic"}, "model": {"name": "compact_cnn"},
     "grid": {"strategies": ["fp32", "fp16", "naive_ptq"], "devices": ["cpu", "cuda"]}, "export": {"onnx": true}})"),
@@ -168,6 +168,11 @@ TEST(Grid, Int8RunsOnCpuOnlyAndExportFollowsEveryCpuJob) {
                                              "export/naive_ptq/minmax/c1000/onednn/cpu/seed0"}));
   EXPECT_EQ(jobs[3].resources["gpus"], 1);
   EXPECT_EQ(jobs[2].deps, (std::vector<std::string>{"quantize/fp32/cpu/seed0"}));
+  // Each export asks for the CPU that ran its quantize job (the coordinator's
+  // JobQueue honours it); no other job asks for a CPU.
+  for (const auto& j : jobs) {
+    EXPECT_EQ(j.resources.value("same_cpu_as", ""), j.kind == "export" ? j.deps.at(0) : "") << j.key;
+  }
   EXPECT_EQ(jobs[8].config["strategy"], "naive_ptq");
   EXPECT_EQ(jobs[8].config["engine"], "onednn");
 }

@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include "core/base/cpu_description.h"
+
 namespace qg::worker {
 
 protocol::Resources ProbeResources() {
@@ -28,6 +30,7 @@ protocol::Resources ProbeResources() {
     gpus = std::min(gpus, listed);
   }
   r.gpus = gpus;
+  r.cpu = CpuDescription();  // an export waits for a worker of the CPU that quantized its model
   return r;
 }
 

@@ -1,5 +1,7 @@
 #include "coordinator/protocol/messages.h"
 
+#include <algorithm>
+
 #include "coordinator/protocol/framing.h"
 #include "core/base/config_hash.h"
 #include "core/base/json_fields.h"
@@ -9,7 +11,12 @@ namespace qg::protocol {
 
 using nlohmann::json;
 
-json Resources::ToJson() const { return {{"cpus", cpus}, {"gpus", gpus}, {"memory_mb", memory_mb}}; }
+json Resources::ToJson() const {
+  json j = {{"cpus", cpus}, {"gpus", gpus}, {"memory_mb", memory_mb}};
+  if (!cpu.empty()) j["cpu"] = cpu;
+  if (!same_cpu_as.empty()) j["same_cpu_as"] = same_cpu_as;
+  return j;
+}
 
 Result<Resources> Resources::FromJson(const json& j) {
   Resources r;
@@ -24,6 +31,16 @@ Result<Resources> Resources::FromJson(const json& j) {
                                     EscapeForLog(j[field].dump()));
     }
   }
+  // Names end up in logs: strings, and bounded (a job key may be 1000 characters).
+  const std::pair<const char*, size_t> kNames[] = {{"cpu", kMaxNameChars}, {"same_cpu_as", 1000}};
+  for (const auto& [field, max] : kNames) {
+    if (j.contains(field) && (!j[field].is_string() || j[field].get_ref<const std::string&>().size() > max)) {
+      return Error::InvalidArgument("resources.{} must be a string of at most {} characters, got {}", field, max,
+                                    EscapeForLog(j[field].dump(), 80));
+    }
+  }
+  r.cpu = j.value("cpu", "");
+  r.same_cpu_as = j.value("same_cpu_as", "");
   r.cpus = j.value("cpus", r.cpus);
   r.gpus = static_cast<int>(j.value("gpus", 0.0));
   r.memory_mb = static_cast<int64_t>(j.value("memory_mb", 0.0));
@@ -95,7 +112,11 @@ Result<storage::JobRecord> JobFromJson(const json& j) {
     QG_ASSIGN_OR_RETURN(job.resources, f.Object("resources"));
     QG_ASSIGN_OR_RETURN(int64_t attempts, f.Integer("max_attempts", 3, 1, 100));
     job.max_attempts = static_cast<int>(attempts);
-    QG_RETURN_IF_ERROR(Resources::FromJson(job.resources));
+    QG_ASSIGN_OR_RETURN(Resources need, Resources::FromJson(job.resources));
+    if (!need.same_cpu_as.empty() && std::find(job.deps.begin(), job.deps.end(), need.same_cpu_as) == job.deps.end()) {
+      return Error::InvalidArgument("resources.same_cpu_as: '{}' is not one of the job's dependencies",
+                                    EscapeForLog(need.same_cpu_as));
+    }
     return OkStatus();
   };
   if (auto ok = fields(); !ok) return ok.error().WithContext("job '" + EscapeForLog(job.key) + "'");

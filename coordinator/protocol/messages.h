@@ -39,9 +39,17 @@ struct Resources {
   double cpus = 1;
   int gpus = 0;
   int64_t memory_mb = 0;
+  // A worker: the CPU it runs on (CpuDescription(), "" when it did not say).
+  std::string cpu;
+  // A job: the key of a dependency whose CPU it runs on when a worker of that
+  // CPU is connected and fits it, e.g. an export on the CPU that quantized
+  // its model (its u8 x s8 kernels and latencies are that CPU's). Not a
+  // limit: with no such worker, any worker runs it.
+  std::string same_cpu_as;
 
   nlohmann::json ToJson() const;
-  // Missing fields keep their defaults; InvalidArgument for negative or non-numeric ones.
+  // Missing fields keep their defaults; InvalidArgument for negative or
+  // non-numeric numbers and for names that are not short strings.
   static Result<Resources> FromJson(const nlohmann::json& j);
   bool Fits(const Resources& need) const {
     return need.cpus <= cpus + 1e-9 && need.gpus <= gpus && need.memory_mb <= memory_mb;

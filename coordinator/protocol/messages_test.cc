@@ -33,7 +33,8 @@ std::vector<Kind> Kinds() {
   auto client = [](const json& m) { return ParseClientRequest(m).has_value(); };
   return {
       {"hello", {{"type", "hello"}, {"protocol", kProtocolVersion}, {"role", "worker"}, {"name", "w1"},
-                 {"proof", "00"}, {"resources", {{"cpus", 2}, {"gpus", 0}, {"memory_mb", 100}}}}, hello},
+                 {"proof", "00"}, {"resources", {{"cpus", 2}, {"gpus", 0}, {"memory_mb", 100}, {"cpu", "AMD EPYC"}}}},
+       hello},
       {"heartbeat", {{"type", "heartbeat"}, {"running", {"l1", "l2"}}}, worker},
       {"log", {{"type", "log"}, {"lease_id", "l1"}, {"line", "epoch 1"}}, worker},
       {"result", {{"type", "result"}, {"lease_id", "l1"}, {"job_id", 3}, {"run", {{"config_hash", "ab"}}}}, worker},
@@ -129,6 +130,36 @@ TEST(Messages, AJobsIdentityIsItsConfigNotWhatTheClientSays) {
   job["resources"] = {{"cpus", 1e9}};
   EXPECT_NE(JobFromJson(job).error().message.find("resources.cpus"), std::string::npos);
   EXPECT_TRUE(JobFromJson(ValidJob()));
+}
+
+// A worker names its CPU, and a job may ask for the CPU of one of its
+// dependencies: names a peer sends, so strings of bounded length, and a job
+// can only name a job it depends on.
+TEST(Messages, AWorkersCpuAndAJobsSameCpuAsAreBoundedNames) {
+  json hello = Kinds()[0].message;
+  hello["resources"]["cpu"] = "AMD EPYC (family 25, AVX2, no VNNI)";
+  auto parsed = ParseHello(hello);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->resources.cpu, "AMD EPYC (family 25, AVX2, no VNNI)");
+  EXPECT_EQ(Resources::FromJson(parsed->resources.ToJson())->cpu, parsed->resources.cpu);
+  hello["resources"]["cpu"] = std::string(201, 'x');
+  EXPECT_NE(ParseHello(hello).error().message.find("resources.cpu must be a string of at most 200 characters"),
+            std::string::npos);
+  hello["resources"]["cpu"] = 25;
+  EXPECT_FALSE(ParseHello(hello));
+
+  json job = ValidJob();
+  job["deps"] = {"quantize/int8"};
+  job["resources"]["same_cpu_as"] = "quantize/int8";
+  auto ok = JobFromJson(job);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(Resources::FromJson(ok->resources)->same_cpu_as, "quantize/int8");
+  job["resources"]["same_cpu_as"] = "quantize/other";
+  EXPECT_NE(JobFromJson(job).error().message.find(
+                "resources.same_cpu_as: 'quantize/other' is not one of the job's dependencies"),
+            std::string::npos);
+  job["resources"]["same_cpu_as"] = json::array({"quantize/int8"});
+  EXPECT_NE(JobFromJson(job).error().message.find("resources.same_cpu_as must be a string"), std::string::npos);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "core/base/cpu_description.h"
 #include "core/base/result.h"
 
 namespace qg::pipeline {
@@ -12,10 +13,7 @@ namespace qg::pipeline {
 int ConfigureThreads(int threads);
 // "torch 1.13.1, 2 threads, OpenMP, oneDNN v2.6.3, CPU AMD EPYC ...": for run records.
 std::string DescribeRuntime();
-// The CPU model from /proc/cpuinfo ("unknown" elsewhere) with the family and
-// vector units that decide which kernels run: "AMD EPYC (family 25, AVX2, no
-// VNNI)". Two CPUs of one model name can differ there (a VM's host can
-// change), so every run record stores this form.
-std::string CpuDescription();
+// "AMD EPYC (family 25, AVX2, no VNNI)" (core/base/cpu_description.h).
+using ::qg::CpuDescription;
 
 }  // namespace qg::pipeline

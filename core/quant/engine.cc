@@ -57,15 +57,6 @@ Status UseEngine(const std::string& name) {
                                 fmt::join(SupportedEngines(), ", "));
 }
 
-bool CpuHasVnni() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool vnni = __builtin_cpu_supports("avx512vnni") || __builtin_cpu_supports("avxvnni");
-  return vnni;
-#else
-  return false;
-#endif
-}
-
 bool U8S8PairsSaturate(const std::string& engine) {
 #if defined(__x86_64__) || defined(__i386__)
   return !CpuHasVnni() && (engine == "onednn" || engine == "fbgemm" || engine == "x86");

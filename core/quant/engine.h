@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/cpu_description.h"
 #include "core/base/result.h"
 
 namespace qg::quant {
@@ -21,9 +22,8 @@ std::string DefaultEngine();
 Status UseEngine(const std::string& name);
 std::string CurrentEngine();
 
-// Whether this CPU has a VNNI dot product (AVX-512 VNNI or AVX-VNNI), which
-// multiplies u8 x s8 straight into int32. False off x86.
-bool CpuHasVnni();
+// Whether this CPU multiplies u8 x s8 straight into int32 (core/base/cpu_description.h).
+using ::qg::CpuHasVnni;
 
 // Whether `engine`'s u8 x s8 kernels can saturate on this CPU with 8-bit
 // weights. Without VNNI (AVX-512 VNNI or AVX-VNNI), oneDNN (and fbgemm/x86)
