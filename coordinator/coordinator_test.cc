@@ -123,5 +123,46 @@ TEST_F(CoordinatorTest, AWrongOrMissingTokenIsRefusedAndGetsNoWork) {
   EXPECT_EQ(Experiment("e")["pending"], 5) << ClusterStatus().dump();
 }
 
+// An export asks for the CPU that quantized its model: over the wire, the
+// coordinator leaves it to the worker that names that CPU in its hello, and
+// gives it to another CPU only once that worker is gone.
+TEST_F(CoordinatorTest, AJobOnItsDependencysCpuWaitsForThatCpusWorkerWhileItIsConnected) {
+  Start();
+  auto worker_on = [&](const std::string& name, int cpus, const std::string& cpu) {
+    auto peer = std::make_unique<qg::testing::RawPeer>(endpoint());
+    auto welcome = peer->Hello(kHarnessToken, "worker", name, {{"cpus", cpus}, {"cpu", cpu}});
+    EXPECT_TRUE(welcome && (*welcome)["type"] == "welcome");
+    return peer;
+  };
+  // The AVX2 worker joins first, so it is offered every job first; only the
+  // VNNI worker fits the first job (2 cpus), which stands for the quantize job.
+  auto avx2 = worker_on("avx2", 1, "EPYC (family 25, AVX2, no VNNI)");
+  auto vnni = worker_on("vnni", 2, "EPYC (family 26, AVX-512, VNNI)");
+  const json spec{{"name", "e"}, {"probe", {{"kind", "noop"}, {"count", 2}}}};
+  auto jobs = *exp::ExpandProbeSpec(spec);
+  jobs[0].resources["cpus"] = 2;
+  jobs[1].resources = {{"cpus", 1}, {"same_cpu_as", jobs[0].key}};
+  jobs[1].deps = {jobs[0].key};
+  ASSERT_TRUE(protocol::Request(endpoint(), kHarnessToken, protocol::SubmitMessage("e", spec, jobs, false)));
+  auto quantize = vnni->ReadWithin(5000);
+  ASSERT_TRUE(quantize);
+  ASSERT_EQ((*quantize)["request"]["key"], jobs[0].key);
+  json result = ResultFor(*quantize);
+  result["run"]["cpu_model"] = "EPYC (family 26, AVX-512, VNNI)";
+  vnni->Write(result);
+
+  auto exported = vnni->ReadWithin(5000);
+  ASSERT_TRUE(exported);
+  EXPECT_EQ((*exported)["request"]["key"], jobs[1].key);
+  EXPECT_FALSE(avx2->ReadWithin(200)) << "the AVX2 worker got the export while the VNNI worker was connected";
+  vnni->Close();  // dies holding the export: once its lease expires, the AVX2 worker runs it
+  ASSERT_TRUE(WaitFor([&] { return ClusterStatus()["workers"].size() == 1; }));
+  Advance(milliseconds(1001));
+  Advance(milliseconds(60));
+  auto rescued = avx2->ReadWithin(5000);
+  ASSERT_TRUE(rescued);
+  EXPECT_EQ((*rescued)["request"]["key"], jobs[1].key);
+}
+
 }  // namespace
 }  // namespace qg::coord
