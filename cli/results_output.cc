@@ -5,6 +5,7 @@
 #include "core/base/text_table.h"
 #include "experiments/report/regression.h"
 #include "experiments/report/results.h"
+#include "experiments/report/speedups.h"
 
 namespace qg::cli {
 

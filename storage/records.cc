@@ -1,6 +1,7 @@
 #include "storage/records.h"
 
 #include <array>
+#include <cmath>
 
 namespace qg::storage {
 namespace {
@@ -27,6 +28,11 @@ Result<JobState> ParseJobState(std::string_view name) {
     if (n == name) return s;
   }
   return Error::Corruption("unknown job state '{}'", name);
+}
+
+double RunRecord::MetricOrNan(const std::string& name) const {
+  const auto it = metrics.find(name);
+  return it == metrics.end() ? NAN : it->second;
 }
 
 nlohmann::json RunRecord::ToJson() const {

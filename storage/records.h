@@ -79,6 +79,9 @@ struct RunRecord {
   std::vector<Artifact> artifacts;
   nlohmann::json result = nlohmann::json::object();  // the job's whole result as it reported it
 
+  // metrics[name], or NaN when the run did not measure it.
+  double MetricOrNan(const std::string& name) const;
+
   // Round trip through JSON: how results travel from workers to the coordinator.
   nlohmann::json ToJson() const;
   static Result<RunRecord> FromJson(const nlohmann::json& j);

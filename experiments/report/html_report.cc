@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "experiments/report/speedups.h"
 #include "experiments/report/svg_plots.h"
 
 namespace qg::exp {

@@ -6,6 +6,7 @@
 #include "experiments/report/regression.h"
 #include "experiments/report/reproduce.h"
 #include "experiments/report/results.h"
+#include "experiments/report/speedups.h"
 #include "storage/sqlite_result_store.h"
 #include "tests/testing/results_fixtures.h"
 

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "experiments/report/speedups.h"
+
 namespace qg::exp {
 namespace {
 

@@ -101,20 +101,6 @@ struct ResultsView {
   std::vector<Fp32Baseline> fastest_fp32;  // per device and machine, in the rows' order
 };
 
-// The baseline of the rows `machine` timed on `device`; nullptr when that
-// machine timed no FP32 row there.
-const Fp32Baseline* FindFastestFp32(const ResultsView& view, const std::string& device, const std::string& machine);
-
-// `base`'s latency / `row`'s, machine by machine: each machine's mean of
-// `base` over its mean of `row`, weighted by `row`'s runs there; 0 when no
-// machine timed both. Over one machine, the ratio of the rows' latencies.
-double SameMachineLatencyRatio(const ResultsView& view, const ResultRow& base, const ResultRow& row);
-
-// "Speedup: vs the fastest FP32 on cpu, onnxruntime (fp32 [onnxruntime]) at
-// b64, 3.77 ms per batch. Speedup (own): vs the FP32 model on the row's own
-// runtime.", a sentence per device (naming each machine's baseline where
-// several timed it); "" when no FP32 row has a latency.
-std::string SpeedupCaption(const ResultsView& view);
 // The lines every table, report and reproduction prints under the rows:
 // - one per row whose Agree compares with a LibTorch INT8 reference that
 //   saturated on its job's CPU (ResultRow::saturating_layers), naming the
