@@ -6,11 +6,13 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "bench/bench_timing.h"
 #include "bench/cpu_peaks.h"
 #include "bench/four_paths.h"
 #include "bench/verbs.h"
+#include "core/base/small_batch_threads.h"
 #include "core/base/text_table.h"
 #include "core/models/fp32_inference.h"
 #include "core/pipeline/torch_runtime.h"
@@ -221,8 +223,8 @@ void Int8Shapes(const Options& o) {
 }
 
 // LibTorch FP32 (compiled) and INT8 on one intra-op thread and on all of
-// them, batch by batch, rounds alternating: where
-// InferenceModel::kOneThreadBatches comes from. Two copies of each model, each
+// them, batch by batch, rounds alternating: what a model's own measurement
+// (core/base/small_batch_threads.h) decides at small batches. Two copies of each model, each
 // kept to its own mode: oneDNN fixes a primitive's thread count when it makes
 // the primitive, at a shape's first call.
 void Threads(const Options& o) {
@@ -246,14 +248,29 @@ void Threads(const Options& o) {
       const auto in = torch::randn({batch, 1, 28, 28});
       AlternatingRounds r;
       for (int i = 0; i < o.rounds; ++i) {
-        r.Add(TimeMs([&] { models.first->Predict(in); }, 20, o.runs),
-              TimeMs([&] { models.second->Predict(in); }, 20, o.runs));
+        // Each mode starts after the other's OpenMP team has stopped spinning.
+        std::this_thread::sleep_for(onnx_export::kRuntimeSettle);
+        const Timing all = TimeMs([&] { models.first->Predict(in); }, 20, o.runs);
+        std::this_thread::sleep_for(onnx_export::kRuntimeSettle);
+        r.Add(all, TimeMs([&] { models.second->Predict(in); }, 20, o.runs));
       }
       t.AddRow(RatioRow("median of rounds", batch, r, /*a_over_b=*/true, 4));
     }
     fmt::print("{}\n\n", t.Render(TableFormat::kMarkdown));
   }
-  fmt::print("Predict runs batches up to {} on one thread\n", models::InferenceModel::kOneThreadBatches);
+  // What models left to measure for themselves pick here.
+  auto int8_measured = *quant::Convert(bench.setup.folded, bench.setup.plan, bench.setup.qparams, {});
+  auto fp32_measured = *models::CompiledFp32Model::Compile(bench.setup.model);
+  for (const auto& [label, model] : {std::pair<const char*, models::InferenceModel*>{"INT8", int8_measured.get()},
+                                     {"FP32", fp32_measured.get()}}) {
+    for (int64_t batch = 1; batch <= SmallBatchThreads::kLargestBatch; ++batch) {
+      const auto in = torch::randn({batch, 1, 28, 28});
+      for (int i = 0; i < SmallBatchThreads::kMeasuringCalls; ++i) model->Predict(in);
+      fmt::print("{} Predict, measured on its first {} calls: batch {} on {}\n", label,
+                 SmallBatchThreads::kMeasuringCalls, batch,
+                 model->OnOneThreadAt(batch).value_or(false) ? "one thread" : "all threads");
+    }
+  }
 }
 
 // compact_cnn's first conv (3x3 over one channel) as the im2col + 1x1 conv

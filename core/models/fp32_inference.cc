@@ -5,7 +5,6 @@
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
 #include <torch/torch.h>
 
-#include "core/base/intra_op_threads.h"
 #include "core/base/torch_call.h"
 
 namespace qg::models {
@@ -148,7 +147,7 @@ std::string CompiledFp32Model::Describe() const {
 
 torch::Tensor CompiledFp32Model::Predict(const torch::Tensor& images) {
   torch::InferenceMode guard;
-  const OneIntraOpThread one_thread(OnOneThread(images));
+  const auto threads = ThreadsFor(images);
   return module_.forward({images}).toTensor();
 }
 

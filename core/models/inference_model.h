@@ -7,7 +7,10 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "core/base/small_batch_threads.h"
 
 namespace qg::models {
 
@@ -20,19 +23,22 @@ class InferenceModel {
   // shape mismatch; callers at a boundary wrap it with TorchCall.
   virtual torch::Tensor Predict(const torch::Tensor& images) = 0;
 
-  // The compiled FP32 and the INT8 models run batches up to this size on one
-  // intra-op thread (core/base/intra_op_threads.h); `qg_bench threads`
-  // measures where one thread stops winning. 0: never.
-  static constexpr int64_t kOneThreadBatches = 2;
-  void set_one_thread_batches(int64_t n) { one_thread_batches_ = n; }
+  // The compiled FP32 and the INT8 models run small batches on one intra-op
+  // thread or on all, whichever the model measured faster on its first calls
+  // (core/base/small_batch_threads.h). `set_one_thread_batches` forces batches
+  // up to `n` onto one thread and the rest onto all (0: never one thread).
+  void set_one_thread_batches(int64_t n) { small_batch_threads_.Force(n); }
+  // Whether batches of `batch` run on one thread, once measured or forced.
+  std::optional<bool> OnOneThreadAt(int64_t batch) const { return small_batch_threads_.Chosen(batch); }
 
  protected:
-  bool OnOneThread(const torch::Tensor& images) const {
-    return images.dim() > 0 && images.size(0) <= one_thread_batches_;
+  // Holds the call's thread count (and times it while measuring).
+  SmallBatchThreads::Call ThreadsFor(const torch::Tensor& images) {
+    return {small_batch_threads_, images.dim() > 0 ? images.size(0) : 0};
   }
 
  private:
-  int64_t one_thread_batches_ = kOneThreadBatches;
+  SmallBatchThreads small_batch_threads_;
 };
 
 }  // namespace qg::models

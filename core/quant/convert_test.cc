@@ -108,21 +108,31 @@ TEST(Convert, PredictOnItsOwnPassesEqualsEveryStepOnLibTorchKernels) {
   EXPECT_TRUE((*Convert(unfolded.model, unfolded.plan, unfolded.qparams, {}))->FusedConvPools().empty());
 }
 
-// Small batches run on one intra-op thread: the same logits as on all of
-// them, and the caller's thread count is back after every call.
-TEST(Convert, SmallBatchesOnOneThreadGiveTheSameLogitsAndRestoreTheThreadCount) {
+// Small batches run on one intra-op thread or on all, as the model measured:
+// the same logits either way, through the measuring calls and after, and the
+// caller's thread count is back after every call.
+TEST(Convert, SmallBatchesGiveTheSameLogitsOnEitherThreadCountAndRestoreIt) {
   ASSERT_TRUE(UseEngine("onednn"));
   const int threads = at::get_num_threads();
   at::set_num_threads(2);
   auto c = Prepare("compact_cnn", true);
+  auto measured = *Convert(c.model, c.plan, c.qparams, {});
   auto one = *Convert(c.model, c.plan, c.qparams, {});
   auto all = *Convert(c.model, c.plan, c.qparams, {});
+  one->set_one_thread_batches(1 << 20);
   all->set_one_thread_batches(0);
-  for (int64_t batch = 1; batch <= QuantizedModel::kOneThreadBatches + 1; ++batch) {
+  constexpr int kCalls = SmallBatchThreads::kMeasuringCalls;
+  for (int64_t batch = 1; batch <= SmallBatchThreads::kLargestBatch + 1; ++batch) {
     const auto x = torch::randn({batch, 1, 28, 28});
-    EXPECT_TRUE(torch::equal(one->Predict(x), all->Predict(x))) << "batch " << batch;
-    EXPECT_EQ(at::get_num_threads(), 2) << "batch " << batch;
+    const auto expected = all->Predict(x);
+    EXPECT_TRUE(torch::equal(one->Predict(x), expected)) << "batch " << batch;
+    for (int call = 0; call <= kCalls; ++call) {
+      EXPECT_TRUE(torch::equal(measured->Predict(x), expected)) << "batch " << batch << ", call " << call;
+      EXPECT_EQ(at::get_num_threads(), 2) << "batch " << batch;
+    }
+    EXPECT_EQ(measured->OnOneThreadAt(batch).has_value(), true) << "batch " << batch;
   }
+  EXPECT_EQ(measured->OnOneThreadAt(SmallBatchThreads::kLargestBatch + 1), false);
   at::set_num_threads(threads);
 }
 

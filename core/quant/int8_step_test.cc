@@ -3,8 +3,10 @@
 // results may differ by at most one quantization step.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <omp.h>
 #include <torch/torch.h>
 
+#include "core/base/intra_op_threads.h"
 #include "core/quant/engine.h"
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/im2col.h"
@@ -338,9 +340,9 @@ TEST_P(Int8Step, LinearAndLinearReluMatchReference) {
   }
 }
 
-// onednn's packs keep a ready primitive for the first input shape only, so
-// each shape gets packs of its own (up to kMaxShapes): the answer for a shape
-// must not depend on which shapes ran before, nor on the cap.
+// onednn's packs keep a ready primitive for the first input shape and thread
+// count only, so each gets packs of its own (up to kMaxShapes): the answer for
+// a shape must not depend on which shapes ran before, nor on the cap.
 TEST_P(Int8Step, ConvAndLinearAnswersDoNotDependOnShapesRunBefore) {
   const auto w = torch::randn({16, 4, 3, 3}) * 0.2;
   Step conv{.kind = StepKind::kConv, .name = "conv", .inputs = {0}, .output = 1, .out = {0.05, 60}, .relu = true};
@@ -357,7 +359,22 @@ TEST_P(Int8Step, ConvAndLinearAnswersDoNotDependOnShapesRunBefore) {
     RunStep(s, values);
     return values[1];
   };
-  const std::vector<int64_t> batches{1, 4, 1, 2, 3, 5, 6, 7, 8, 9, 4, 10};  // 10 shapes: two past the cap
+  {
+    // One shape on one thread and on two: packs of its own for each.
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(2);
+    const auto x = RandomQuint8({1, 4, 6, 6}, 0.03, 120);
+    const auto on_two = run(conv, x);
+    torch::Tensor on_one;
+    {
+      const OneIntraOpThread one(true);
+      on_one = run(conv, x);
+    }
+    EXPECT_TRUE(torch::equal(on_one.int_repr(), on_two.int_repr()));
+    EXPECT_EQ(PackedShapeCount(conv), GetParam() == "onednn" ? 2u : 0u);
+    omp_set_num_threads(threads);
+  }
+  const std::vector<int64_t> batches{1, 4, 1, 2, 3, 5, 6, 7, 8, 9, 4, 10, 11, 12, 13};  // two past the cap
   for (int64_t n : batches) {
     for (Step* s : {&conv, &linear}) {
       const auto x = s == &conv ? RandomQuint8({n, 4, 6, 6}, 0.03, 120) : RandomQuint8({n, 20}, 0.05, 128);

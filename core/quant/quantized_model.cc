@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "core/base/intra_op_threads.h"
 #include "core/quant/engine.h"
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/qstep.h"
@@ -88,7 +87,7 @@ std::string QuantizedModel::Describe() const {
 
 torch::Tensor QuantizedModel::Predict(const torch::Tensor& images) {
   torch::InferenceMode guard;
-  const OneIntraOpThread one_thread(OnOneThread(images));
+  const auto threads = ThreadsFor(images);
   values_[0] = images;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& s = steps_[i];

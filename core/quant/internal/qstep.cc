@@ -1,6 +1,7 @@
 #include "core/quant/internal/qstep.h"
 
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <omp.h>
 #include <torch/torch.h>
 
 #include "core/models/graph_module.h"
@@ -166,12 +167,14 @@ PacksByShape::Packs PacksFor(const Step& s, const torch::Tensor& x) {
   if (!s.packs_by_shape) return {s.packed_conv, s.packed_linear};
   auto& by = *s.packs_by_shape;
   std::lock_guard lock(by.mu);
+  const int threads = omp_get_max_threads();
   for (const auto& e : by.entries) {
-    if (x.sizes() == e.shape) return e.packs;
+    if (x.sizes() == e.shape && threads == e.threads) return e.packs;
   }
   if (by.entries.size() >= PacksByShape::kMaxShapes) return by.entries.front().packs;
   // The step's own packs serve the first shape; later shapes get new ones.
-  by.entries.push_back({x.sizes().vec(), by.entries.empty() ? PacksByShape::Packs{s.packed_conv, s.packed_linear}
+  by.entries.push_back({x.sizes().vec(), threads,
+                        by.entries.empty() ? PacksByShape::Packs{s.packed_conv, s.packed_linear}
                                                             : Pack(s)});
   return by.entries.back().packs;
 }

@@ -19,16 +19,20 @@ namespace qg::quant::internal {
 // oneDNN's packed weights build their fast primitive for the first input shape
 // they are applied to, once, and take a slower path for every other shape
 // (LibTorch 1.13's call_once cache in OnednnUtils.h): batch 64 ran 7 % slower
-// once batch 1 had run on the same packs. So on onednn each input shape gets
-// packs of its own, made on first use; past kMaxShapes, the first packs serve.
+// once batch 1 had run on the same packs. The cache's key holds the thread
+// count too, and a model measures small batches on one thread and on two
+// (core/base/small_batch_threads.h). So on onednn each input shape and thread
+// count gets packs of its own, made on first use; past kMaxShapes, the first
+// packs serve.
 struct PacksByShape {
-  static constexpr size_t kMaxShapes = 8;
+  static constexpr size_t kMaxShapes = 12;
   struct Packs {
     c10::intrusive_ptr<ConvPackedParamsBase<2>> conv;
     c10::intrusive_ptr<LinearPackedParamsBase> linear;
   };
   struct Entry {
     std::vector<int64_t> shape;
+    int threads = 0;  // omp_get_max_threads() of the calls
     Packs packs;
   };
   std::mutex mu;
