@@ -37,7 +37,11 @@ bool IsProbe(JobKind kind);
 
 // Bumped when a job kind's results change meaning; part of every config hash.
 inline constexpr const char* kTrainCodeVersion = "train-1";
-inline constexpr const char* kQuantizeCodeVersion = "quantize-3";  // 3: 7-bit weights where u8 x s8 pair sums saturate
+// quantize 3: 7-bit weights where u8 x s8 pair sums saturate; 4: per-channel
+// requantization scales inverted in float as oneDNN does (outputs on a .5 tie
+// rounded the other way), small batches on the thread count the model measures
+// faster (latency at b1 and b2 moves).
+inline constexpr const char* kQuantizeCodeVersion = "quantize-4";
 inline constexpr const char* kExportCodeVersion = "export-2";  // 2: the first pool over pairs of pixels
 inline constexpr const char* kRaceCodeVersion = "race-1";
 
