@@ -20,6 +20,12 @@ std::optional<bool> SmallBatchThreads::Chosen(int64_t batch) const {
   return trials_[static_cast<size_t>(batch)].one_thread;
 }
 
+int SmallBatchThreads::MeasuringCallsLeft(int64_t batch) const {
+  if (Chosen(batch)) return 0;
+  const int calls = trials_[static_cast<size_t>(batch)].calls;
+  return calls == 0 ? 0 : std::max(0, kMeasuringCalls - calls);
+}
+
 bool SmallBatchThreads::NextCallOnOneThread(int64_t batch, bool& timed) {
   timed = false;
   if (const auto chosen = Chosen(batch)) return *chosen;

@@ -34,6 +34,10 @@ class SmallBatchThreads {
   void Force(int64_t one_thread_batches) { forced_ = one_thread_batches; }
   // Once measured (or forced): whether batches of `batch` run on one thread.
   std::optional<bool> Chosen(int64_t batch) const;
+  // Calls still to come before batches of `batch` are measured; 0 where the
+  // measurement is done, forced, not needed, or not begun (a model that never
+  // measures).
+  int MeasuringCallsLeft(int64_t batch) const;
 
   // Holds the thread count for one call of the model, and times it while the
   // batch size is being measured.

@@ -32,13 +32,16 @@ class SmallBatchThreadsTest : public ::testing::Test {
 TEST_F(SmallBatchThreadsTest, KeepsWhicheverModeItsFirstCallsMeasuredFasterPerBatchSize) {
   SmallBatchThreads threads;
   // Batch 1 is faster on one thread, batch 2 on all.
+  EXPECT_EQ(threads.MeasuringCallsLeft(1), 0);  // not begun: nothing to wait for
   for (int i = 0; i < kCalls; ++i) {
     EXPECT_FALSE(threads.Chosen(1).has_value()) << "call " << i;
+    if (i > 0) EXPECT_EQ(threads.MeasuringCallsLeft(1), kCalls - i);
     FakeCall(threads, 1, 1, 4);
     FakeCall(threads, 2, 4, 1);
     EXPECT_EQ(omp_get_max_threads(), 2);
   }
   ASSERT_TRUE(threads.Chosen(1).has_value());
+  EXPECT_EQ(threads.MeasuringCallsLeft(1), 0);
   EXPECT_TRUE(*threads.Chosen(1));
   EXPECT_FALSE(*threads.Chosen(2));
   // Chosen for good: later calls run in that mode, however they would time.

@@ -46,7 +46,14 @@ Times TimeOnCpu(models::InferenceModel& model, models::InferenceModel* reference
                 const LatencyOptions& o) {
   const ScopedBlasThreads one_pool(1);  // see core/base/blas_threads.h
   const Clock& clock = o.clock ? *o.clock : SystemClock::Instance();
-  for (int i = 0; i < o.warmup_runs; ++i) {
+  // Models that choose their thread count at small batches on their first
+  // calls (core/base/small_batch_threads.h) make that choice in the warm-up,
+  // however few warm-up runs were asked for.
+  const int64_t batch = input.size(0);
+  auto choosing = [&] {
+    return model.MeasuringCallsLeft(batch) > 0 || (reference && reference->MeasuringCallsLeft(batch) > 0);
+  };
+  for (int i = 0; i < o.warmup_runs || (i > 0 && choosing()); ++i) {
     model.Predict(input);
     if (reference) reference->Predict(input);
   }

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <map>
 
 #include "core/base/blas_threads.h"
 
@@ -34,6 +35,32 @@ TEST(MeasureLatency, TimesEveryBatchSizeWithBlasHeldAtOneThread) {
   EXPECT_EQ(model.batches.size(), 14u);
   for (int threads : model.blas_threads) EXPECT_EQ(threads, before > 0 ? 1 : 0);
   EXPECT_EQ(BlasThreads(), before);  // restored
+}
+
+// Holds its thread count as the compiled FP32 and INT8 models do, and counts
+// its calls by batch size.
+class ChoosingModel final : public models::InferenceModel {
+ public:
+  std::string Describe() const override { return "choosing"; }
+  torch::Tensor Predict(const torch::Tensor& images) override {
+    const auto threads = ThreadsFor(images);
+    ++calls[images.size(0)];
+    return torch::zeros({images.size(0), 10});
+  }
+  std::map<int64_t, int> calls;
+};
+
+TEST(MeasureLatency, ASmallBatchsThreadCountIsChosenInTheWarmUpHoweverFewWarmUpRunsWereAsked) {
+  ChoosingModel model;
+  auto stats = MeasureLatency(model, {1, 4, 4}, {.batch_sizes = {1, 3}, .warmup_runs = 2, .runs = 5});
+  ASSERT_TRUE(stats) << stats.error().ToString();
+  EXPECT_TRUE(model.OnOneThreadAt(1).has_value());
+  EXPECT_EQ(model.calls[1], SmallBatchThreads::kMeasuringCalls + 5);
+  EXPECT_EQ(model.calls[3], 2 + 5);  // nothing to choose past batch 2
+  // Chosen already: a second measurement warms up as asked.
+  model.calls.clear();
+  ASSERT_TRUE(MeasureLatency(model, {1, 4, 4}, {.batch_sizes = {1}, .warmup_runs = 2, .runs = 5}));
+  EXPECT_EQ(model.calls[1], 2 + 5);
 }
 
 // Spins for a fixed time per call, times a factor the test can change

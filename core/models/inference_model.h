@@ -30,6 +30,9 @@ class InferenceModel {
   void set_one_thread_batches(int64_t n) { small_batch_threads_.Force(n); }
   // Whether batches of `batch` run on one thread, once measured or forced.
   std::optional<bool> OnOneThreadAt(int64_t batch) const { return small_batch_threads_.Chosen(batch); }
+  // Calls at `batch` still to come before that choice is made (latency
+  // measurement counts them as warm-up).
+  int MeasuringCallsLeft(int64_t batch) const { return small_batch_threads_.MeasuringCallsLeft(batch); }
 
  protected:
   // Holds the call's thread count (and times it while measuring).
