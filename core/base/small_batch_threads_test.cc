@@ -35,7 +35,9 @@ TEST_F(SmallBatchThreadsTest, KeepsWhicheverModeItsFirstCallsMeasuredFasterPerBa
   EXPECT_EQ(threads.MeasuringCallsLeft(1), 0);  // not begun: nothing to wait for
   for (int i = 0; i < kCalls; ++i) {
     EXPECT_FALSE(threads.Chosen(1).has_value()) << "call " << i;
-    if (i > 0) EXPECT_EQ(threads.MeasuringCallsLeft(1), kCalls - i);
+    if (i > 0) {
+      EXPECT_EQ(threads.MeasuringCallsLeft(1), kCalls - i);
+    }
     FakeCall(threads, 1, 1, 4);
     FakeCall(threads, 2, 4, 1);
     EXPECT_EQ(omp_get_max_threads(), 2);
