@@ -4,15 +4,9 @@
 
 #include <algorithm>
 
+#include "core/base/median.h"
+
 namespace qg {
-namespace {
-
-double Median(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-  return v[v.size() / 2];
-}
-
-}  // namespace
 
 std::optional<bool> SmallBatchThreads::Chosen(int64_t batch) const {
   if (forced_) return batch <= *forced_;
@@ -40,7 +34,7 @@ void SmallBatchThreads::Record(int64_t batch, bool one_thread, double ms) {
   Trial& t = trials_[static_cast<size_t>(batch)];
   (one_thread ? t.one_ms : t.all_ms).push_back(ms);
   if (t.calls < kMeasuringCalls) return;
-  const double one = Median(t.one_ms), all = Median(t.all_ms);
+  const double one = MedianOf(t.one_ms), all = MedianOf(t.all_ms);
   t.one_thread = one <= all;
   spdlog::debug("batches of {} run on {}: {:.1f} us on one intra-op thread, {:.1f} us on all", batch,
                 *t.one_thread ? "one thread" : "all threads", one * 1e3, all * 1e3);

@@ -6,13 +6,6 @@
 
 namespace qg::metrics {
 
-double MedianOf(std::vector<double> samples) {
-  if (samples.empty()) return 0;
-  std::sort(samples.begin(), samples.end());
-  const size_t n = samples.size();
-  return n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
-}
-
 Interval BootstrapMedianInterval(const std::vector<double>& samples, double level, int resamples, uint64_t seed) {
   if (samples.empty()) return {};
   if (samples.size() == 1 || resamples < 1) return {samples.front(), samples.front()};

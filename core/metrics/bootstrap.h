@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/base/median.h"
+
 namespace qg::metrics {
 
 struct Interval {
@@ -15,8 +17,7 @@ struct Interval {
   double HalfWidth() const { return (high - low) / 2; }
 };
 
-// The median of `samples` (the middle two averaged for an even count).
-double MedianOf(std::vector<double> samples);
+using qg::MedianOf;  // core/base/median.h
 
 // Percentile bootstrap interval of the median at `level` (0.95: 95 %).
 // One sample gives [x, x]; an empty vector gives [0, 0].

@@ -172,7 +172,7 @@ PacksByShape::Packs PacksFor(const Step& s, const torch::Tensor& x) {
     if (x.sizes() == e.shape && threads == e.threads) return e.packs;
   }
   if (by.entries.size() >= PacksByShape::kMaxShapes) return by.entries.front().packs;
-  // The step's own packs serve the first shape; later shapes get new ones.
+  // The step's own packs serve the first shape and thread count; later ones get new packs.
   by.entries.push_back({x.sizes().vec(), threads,
                         by.entries.empty() ? PacksByShape::Packs{s.packed_conv, s.packed_linear}
                                                             : Pack(s)});
