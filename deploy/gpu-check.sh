@@ -26,9 +26,35 @@ say "PyTorch $torch_version, CUDA available: $cuda_ok, LibTorch at $prefix, CXX1
 [[ "$cuda_ok" == "True" ]] || die "torch.cuda.is_available() is False"
 [[ "$abi" == "1" ]] || say "warning: this LibTorch uses the old C++ ABI; linking with Debian's fmt/spdlog/boost may fail"
 
+# PyTorch's LibTorch ships its own fmt (12) and protobuf (3.13) headers beside
+# its own. Ahead of the system's on the include path, they break spdlog (built
+# on the system's fmt) and ONNX (on the system's protobuf). Build against a view
+# of that LibTorch without them: its cmake files copied, everything else linked.
+torch_root="$(cd "$prefix/../.." && pwd)"
+view="$build/torch-view"
+rm -rf "$view" && mkdir -p "$view/include"
+cp -r "$torch_root/share" "$view/share"
+ln -s "$torch_root/lib" "$view/lib"
+for entry in "$torch_root"/include/*; do
+  case "$(basename "$entry")" in fmt|google) ;; *) ln -s "$entry" "$view/include/" ;; esac
+done
+prefixes="$view/share/cmake"
+
+# Packages the machine lacks and cannot fetch (no network): Debian .debs made
+# by deploy/gpu-debs.sh where apt works, unpacked here.
+if [[ -n "${QG_GPU_DEBS:-}" ]]; then
+  deps="$build/deps"
+  rm -rf "$deps" && mkdir -p "$deps"
+  for deb in "$QG_GPU_DEBS"/*.deb; do dpkg -x "$deb" "$deps"; done
+  say "unpacked $(ls "$QG_GPU_DEBS"/*.deb | wc -l) packages from $QG_GPU_DEBS into $deps"
+  prefixes="$prefixes;$deps/usr"
+  export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LIBRARY_PATH:+:$LIBRARY_PATH}"  # -lstb
+fi
+
 say "configuring $build against $prefix"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DQG_BUILD_TESTS=OFF \
-  -DCMAKE_PREFIX_PATH="$prefix" | grep -E "quantgrid: CUDA|Torch" || true
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DQG_BUILD_TESTS=OFF -DQG_BUILD_BENCH=OFF -DCMAKE_POLICY_VERSION_MINIMUM=3.5 \
+  -DCMAKE_PREFIX_PATH="$prefixes" | grep -E "quantgrid: CUDA|Torch" || true
 grep -q "define QG_WITH_CUDA 1" "$build/generated/core/base/build_info.h" ||
   die "CMake did not find CUDA LibTorch (QG_WITH_CUDA is 0)"
 say "building quantgrid"
@@ -41,7 +67,7 @@ train() {  # $1: tag, then extra flags
   local tag="$1"; shift
   QG_RANK=0 QG_WORLD_SIZE=1 QG_MASTER_PORT=$((20000 + RANDOM % 20000)) \
     "$qg" train --model resnet18_cifar --dataset synthetic --epochs 1 --batch-size 256 --max-steps-per-epoch 100 \
-    --device cuda --fresh --out "$work/$tag" "$@" > "$work/$tag.log" 2>&1 || { tail -20 "$work/$tag.log"; die "train $tag failed"; }
+    --device cuda --fresh --out "$work/$tag" "$@" > "$work/$tag.log" 2>&1 || { tail -20 "$work/$tag.log" >&2; die "train $tag failed"; }
   grep -o '[0-9]* img/s' "$work/$tag.log" | tail -1
 }
 say "training resnet18_cifar on the GPU through NCCL (1 rank), 100 steps of batch 256"
@@ -52,7 +78,7 @@ grep -q "NCCL group" "$work/fp32.log" || die "training did not join an NCCL grou
 latency() {  # $1: strategy
   "$qg" quantize --model-file "$work/fp32/model.pt" --dataset synthetic --strategy "$1" --device cuda \
     --batch-sizes 1,64 --eval-limit 512 --out "$work/q-$1" --json > "$work/q-$1.json" 2> "$work/q-$1.log" ||
-    { tail -20 "$work/q-$1.log"; die "quantize $1 on cuda failed"; }
+    { tail -20 "$work/q-$1.log" >&2; die "quantize $1 on cuda failed"; }
   python3 -c '
 import json, sys
 def walk(x, path):  # every p50 latency in the result, with its path

@@ -14,7 +14,7 @@ struct OverlappedAllReduce::State {
     c10::intrusive_ptr<c10d::Work> work;
   };
 
-  c10d::ProcessGroup* group = nullptr;
+  CollectiveGroup* group = nullptr;
   int world_size = 1;
   int64_t first_bucket_bytes = 0, bucket_bytes = 0;
   bool armed = false;
@@ -44,7 +44,7 @@ struct OverlappedAllReduce::State {
   }
 };
 
-OverlappedAllReduce::OverlappedAllReduce(c10d::ProcessGroup* group, int world_size, int64_t bucket_bytes,
+OverlappedAllReduce::OverlappedAllReduce(CollectiveGroup* group, int world_size, int64_t bucket_bytes,
                                          int64_t first_bucket_bytes)
     : state_(std::make_shared<State>()) {
   state_->group = group;

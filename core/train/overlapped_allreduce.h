@@ -17,7 +17,7 @@
 // an error: its bucket may be on the wire before its second gradient comes.
 #pragma once
 
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#include "core/train/collective_group.h"
 #include <torch/torch.h>
 
 #include <memory>
@@ -29,7 +29,7 @@ namespace qg::train {
 
 class OverlappedAllReduce {
  public:
-  OverlappedAllReduce(c10d::ProcessGroup* group, int world_size, int64_t bucket_bytes,
+  OverlappedAllReduce(CollectiveGroup* group, int world_size, int64_t bucket_bytes,
                       int64_t first_bucket_bytes = 1 << 20);
   ~OverlappedAllReduce();
 
