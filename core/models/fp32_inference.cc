@@ -158,4 +158,22 @@ torch::Tensor EagerFp32Model::Predict(const torch::Tensor& images) {
   return model_->forward(images);
 }
 
+DeviceModel::DeviceModel(GraphModule model, torch::Device device, torch::ScalarType dtype)
+    : model_(std::move(model)), device_(device), dtype_(dtype) {
+  model_->to(device_);
+  // Module::to(dtype) casts integer buffers too: leave an fp32 model's alone.
+  if (dtype_ != torch::kFloat32) model_->to(dtype_);
+  model_->eval();
+}
+
+std::string DeviceModel::Describe() const {
+  const char* type = dtype_ == torch::kHalf ? "fp16" : dtype_ == torch::kBFloat16 ? "bf16" : "fp32";
+  return fmt::format("{} weights and compute on {}, eager interpreter", type, device_.str());
+}
+
+torch::Tensor DeviceModel::Predict(const torch::Tensor& images) {
+  torch::NoGradGuard no_grad;
+  return model_->forward(images.to(device_, dtype_)).to(torch::kCPU, torch::kFloat32);
+}
+
 }  // namespace qg::models

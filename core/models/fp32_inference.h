@@ -3,7 +3,8 @@
 // emitted as TorchScript, frozen (constants folded, Conv-BN folded) and passed
 // through optimize_for_inference (oneDNN convolutions on prepacked weights),
 // exactly what `torch.jit.optimize_for_inference(torch.jit.freeze(...))` does in
-// Python. EagerFp32Model runs the GraphModule interpreter under no-grad.
+// Python. EagerFp32Model runs the GraphModule interpreter under no-grad, and
+// DeviceModel runs it on a GPU or in a 16-bit dtype.
 #pragma once
 
 #include <torch/script.h>
@@ -40,6 +41,21 @@ class EagerFp32Model final : public InferenceModel {
 
  private:
   GraphModule model_;
+};
+
+// The eager interpreter on a device (a GPU) in a dtype (fp32, fp16, bf16):
+// images go there, logits come back as float32 on CPU. It moves the module it
+// is given (a handle): pass a clone to leave the caller's model where it was.
+class DeviceModel final : public InferenceModel {
+ public:
+  DeviceModel(GraphModule model, torch::Device device, torch::ScalarType dtype = torch::kFloat32);
+  std::string Describe() const override;
+  torch::Tensor Predict(const torch::Tensor& images) override;
+
+ private:
+  GraphModule model_;
+  torch::Device device_;
+  torch::ScalarType dtype_;
 };
 
 }  // namespace qg::models

@@ -40,6 +40,31 @@ TEST_P(CompiledFp32, MatchesTheEagerInterpreter) {
 
 INSTANTIATE_TEST_SUITE_P(Models, CompiledFp32, ::testing::Values("compact_cnn", "resnet18_cifar"));
 
+// DeviceModel is what GPU latency, fp16 on cuda and the trainer's validation
+// run; on CPU it must answer as the eager interpreter does, and an fp32 one
+// must leave integer buffers (batch-norm step counts) integers.
+TEST(DeviceModel, Fp32OnCpuMatchesTheEagerInterpreterAndKeepsIntegerBuffers) {
+  auto model = *CreateModel("compact_cnn", {.in_channels = 1, .image_size = 28, .num_classes = 10}, 0);
+  RandomizeBatchNorm(*model);
+  EagerFp32Model eager(model);
+  const auto x = torch::randn({4, 1, 28, 28});
+  const auto expected = eager.Predict(x);
+  DeviceModel fp32(model, torch::Device(torch::kCPU));
+  EXPECT_TRUE(torch::equal(fp32.Predict(x), expected));
+  for (const auto& b : model->named_buffers()) {
+    if (b.key().find("num_batches_tracked") != std::string::npos) {
+      EXPECT_EQ(b.value().scalar_type(), torch::kLong) << b.key();
+    }
+  }
+  EXPECT_EQ(fp32.Describe(), "fp32 weights and compute on cpu, eager interpreter");
+
+  DeviceModel bf16(CloneModel(model), torch::Device(torch::kCPU), torch::kBFloat16);
+  const auto half = bf16.Predict(x);
+  EXPECT_EQ(half.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::allclose(half, expected, 0.1, 0.1)) << (half - expected).abs().max().item<float>();
+  EXPECT_EQ(model->parameters()[0].scalar_type(), torch::kFloat32) << "the clone moved, not the original";
+}
+
 TEST(EmitTorchScript, SkipsDropoutAndAuxiliaryHeads) {
   const auto g = *BuildGraph("inception_v3", {.in_channels = 3, .image_size = 299, .num_classes = 5, .aux_logits = true});
   const std::string src = EmitTorchScript(g);

@@ -9,28 +9,6 @@
 namespace qg::quant {
 namespace {
 
-// Eager interpreter in a 16-bit dtype on a device; logits come back as float on CPU.
-class Half16Model final : public models::InferenceModel {
- public:
-  Half16Model(models::GraphModule model, torch::Device device, torch::ScalarType dtype)
-      : model_(std::move(model)), device_(device), dtype_(dtype) {
-    model_->to(device_, dtype_);
-    model_->eval();
-  }
-  std::string Describe() const override {
-    return fmt::format("{} weights and compute on {}", dtype_ == torch::kHalf ? "fp16" : "bf16", device_.str());
-  }
-  torch::Tensor Predict(const torch::Tensor& images) override {
-    torch::NoGradGuard no_grad;
-    return model_->forward(images.to(device_, dtype_)).to(torch::kCPU, torch::kFloat32);
-  }
-
- private:
-  models::GraphModule model_;
-  torch::Device device_;
-  torch::ScalarType dtype_;
-};
-
 // FP16 storage: FP32 compute on weights rounded to half.
 class HalfStorageModel final : public models::InferenceModel {
  public:
@@ -57,12 +35,13 @@ Result<std::unique_ptr<models::InferenceModel>> MakeHalfModel(const models::Grap
   if (device == "cuda") {
     QG_RETURN_IF_ERROR(RequireCuda("fp16 on cuda"));
     return TorchCall("fp16 model on cuda", [&]() -> std::unique_ptr<models::InferenceModel> {
-      return std::make_unique<Half16Model>(models::CloneModel(model), torch::Device(torch::kCUDA), torch::kHalf);
+      return std::make_unique<models::DeviceModel>(models::CloneModel(model), torch::Device(torch::kCUDA), torch::kHalf);
     });
   }
   if (compute == "bf16") {
     return TorchCall("bf16 model", [&]() -> std::unique_ptr<models::InferenceModel> {
-      return std::make_unique<Half16Model>(models::CloneModel(model), torch::Device(torch::kCPU), torch::kBFloat16);
+      return std::make_unique<models::DeviceModel>(models::CloneModel(model), torch::Device(torch::kCPU),
+                                                   torch::kBFloat16);
     });
   }
   if (compute != "fp32") {

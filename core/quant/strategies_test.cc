@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "core/base/build_info.h"
 #include "core/base/files.h"
 #include "core/data/dataset_registry.h"
 #include "core/metrics/evaluate.h"
@@ -234,6 +235,27 @@ TEST_F(Strategies, BiasCorrectionDoesNotMoveLogitsAwayFromFp32) {
   }
   EXPECT_LE(mse_corrected, mse_plain * 1.05) << "plain " << mse_plain << " corrected " << mse_corrected;
   EXPECT_EQ(corrected_biases->report.size(), 5u);
+}
+
+}  // namespace
+}  // namespace qg::quant
+
+namespace qg::quant {
+namespace {
+
+// On a GPU, fp32 and fp16 run the eager interpreter there (the frozen
+// TorchScript path holds oneDNN weights that only run on CPU). Without one,
+// each says why rather than timing a model that cannot run.
+TEST_F(Strategies, Fp32AndFp16OnCudaWithoutAGpuSayWhy) {
+  if (QG_WITH_CUDA && torch::cuda::is_available()) GTEST_SKIP() << "a GPU is here";
+  TempDir dir;
+  StrategyContext c{.fp32 = *model_, .train_set = data_->train, .device = "cuda", .out_dir = dir.path().string()};
+  for (const std::string name : {"fp32", "fp16"}) {
+    auto applied = (*FindStrategy(name))->Apply(c, nlohmann::json::object());
+    ASSERT_FALSE(applied) << name;
+    EXPECT_EQ(applied.error().code, ErrorCode::kFailedPrecondition) << name;
+    EXPECT_NE(applied.error().message.find(name + " on cuda asked for"), std::string::npos) << applied.error().message;
+  }
 }
 
 }  // namespace

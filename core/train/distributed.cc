@@ -7,6 +7,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
@@ -51,22 +52,26 @@ class DifferentiableAllReduce : public torch::autograd::Function<DifferentiableA
  private:
   static torch::Tensor Sum(const torch::Tensor& x, int64_t group) {
     std::vector<torch::Tensor> t{x.detach().clone().contiguous()};
-    reinterpret_cast<c10d::ProcessGroup*>(group)->allreduce(t)->wait();
+    reinterpret_cast<CollectiveGroup*>(group)->allreduce(t)->wait();
     return t[0];
   }
 };
 
 class SyncBatchNormHooks final : public models::ForwardHooks {
  public:
-  explicit SyncBatchNormHooks(c10d::ProcessGroup* group) : group_(group) {}
+  explicit SyncBatchNormHooks(CollectiveGroup* group) : group_(group) {}
 
   torch::Tensor BatchNorm(int node, const models::Node& n, torch::nn::BatchNorm2dImpl& bn,
                           const torch::Tensor& x) override {
     if (!bn.is_training()) return bn.forward(x);
-    const int64_t c = x.size(1);
-    const double local_count = static_cast<double>(x.numel() / c);
-    auto stats = torch::cat({x.sum({0, 2, 3}), (x * x).sum({0, 2, 3}),
-                             torch::full({1}, local_count, x.options())});
+    // Statistics in FP32 whatever autocast made x: in FP16 a batch's element
+    // count (256 x 28 x 28) and its sums of squares overflow.
+    const auto input_type = x.scalar_type();
+    const auto xf = x.to(torch::kFloat);
+    const int64_t c = xf.size(1);
+    const double local_count = static_cast<double>(xf.numel() / c);
+    auto stats = torch::cat({xf.sum({0, 2, 3}), (xf * xf).sum({0, 2, 3}),
+                             torch::full({1}, local_count, xf.options())});
     stats = DifferentiableAllReduce::apply(stats, reinterpret_cast<int64_t>(group_));
     const auto count = stats[2 * c].detach();
     const auto mean = stats.narrow(0, 0, c) / count;
@@ -81,18 +86,18 @@ class SyncBatchNormHooks final : public models::ForwardHooks {
     }
     const auto scale = bn.weight * torch::rsqrt(var + bn.options.eps());
     const auto shift = bn.bias - mean * scale;
-    return x * scale.view({1, c, 1, 1}) + shift.view({1, c, 1, 1});
+    return (xf * scale.view({1, c, 1, 1}) + shift.view({1, c, 1, 1})).to(input_type);
   }
 
  private:
-  c10d::ProcessGroup* group_;
+  CollectiveGroup* group_;
 };
 
 // GradientSync over any c10d process group; tensors live on `device`.
 class C10dGradientSync final : public GradientSync {
  public:
   C10dGradientSync(const DistributedConfig& config, c10::intrusive_ptr<c10d::Store> store,
-                   c10::intrusive_ptr<c10d::ProcessGroup> group, torch::Device device)
+                   c10::intrusive_ptr<CollectiveGroup> group, torch::Device device)
       : config_(config), store_(std::move(store)), group_(std::move(group)), device_(device) {
     if (config_.sync_batchnorm) hooks_ = std::make_unique<SyncBatchNormHooks>(group_.get());
     if (config_.overlap_backward) {
@@ -128,6 +133,14 @@ class C10dGradientSync final : public GradientSync {
   }
 
   ~C10dGradientSync() override {
+#if TORCH_VERSION_MAJOR >= 2
+    // LibTorch 2's NCCL group warns (and may leak) when destroyed unshut.
+    try {
+      group_->shutdown();
+    } catch (const std::exception& e) {
+      Log("train")->warn("rank {}: shutting the process group down: {}", config_.rank, e.what());
+    }
+#endif
     if (sync_steps_ > 0) {
       if (overlap_) {
         Log("train")->info("rank {}/{}: {} gradient all-reduces, {:.3f} ms per step (waited for after backward; "
@@ -196,7 +209,7 @@ class C10dGradientSync final : public GradientSync {
 
   DistributedConfig config_;
   c10::intrusive_ptr<c10d::Store> store_;
-  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  c10::intrusive_ptr<CollectiveGroup> group_;
   torch::Device device_;
   std::unique_ptr<SyncBatchNormHooks> hooks_;
   std::unique_ptr<OverlappedAllReduce> overlap_;

@@ -1,6 +1,7 @@
 #include "core/train/trainer.h"
 
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -58,33 +59,26 @@ torch::Tensor Loss(const std::vector<torch::Tensor>& outputs, const torch::Tenso
   return loss;
 }
 
-// Validation on the training device: batches come from the loader on CPU.
-class OnDevice final : public models::InferenceModel {
- public:
-  OnDevice(models::GraphModule model, torch::Device device) : inner_(std::move(model)), device_(device) {}
-  std::string Describe() const override { return inner_.Describe() + " on " + device_.str(); }
-  torch::Tensor Predict(const torch::Tensor& images) override {
-    return inner_.Predict(images.to(device_)).to(torch::kCPU);
-  }
-
- private:
-  models::EagerFp32Model inner_;
-  torch::Device device_;
-};
-
 // FP16 autocast for the forward pass (AMP), off again at scope exit.
 class AutocastScope {
  public:
   explicit AutocastScope(bool on) : on_(on) {
-    if (on_) at::autocast::set_enabled(true);
+    if (on_) SetCudaAutocast(true);
   }
   ~AutocastScope() {
     if (!on_) return;
-    at::autocast::set_enabled(false);
+    SetCudaAutocast(false);
     at::autocast::clear_cache();
   }
 
  private:
+  static void SetCudaAutocast(bool on) {
+#if TORCH_VERSION_MAJOR >= 2
+    at::autocast::set_autocast_enabled(at::kCUDA, on);  // set_enabled is deprecated there
+#else
+    at::autocast::set_enabled(on);
+#endif
+  }
   bool on_;
 };
 
@@ -325,7 +319,7 @@ Status TrainingLoop::RunEpoch(int64_t epoch) {
 
 Status TrainingLoop::Validate(int64_t epoch, EpochStats& stats) {
   if (!val_loader_) return OkStatus();
-  OnDevice eval_model(model_, device_);
+  models::DeviceModel eval_model(model_, device_);  // the model being trained, where it trains
   QG_ASSIGN_OR_RETURN(auto val, metrics::Evaluate(eval_model, *val_loader_, fmt::format("validate {}", epoch + 1)));
   stats.val_accuracy = val.report.top1;
   if (stopper_.Record(epoch, stats.val_accuracy) && o_.early_stopping_patience > 0) best_state_ = SnapshotState(*model_);
