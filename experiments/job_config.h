@@ -236,6 +236,9 @@ inline constexpr const char* kParams = "params";
 inline constexpr const char* kPrecision = "precision";
 inline constexpr const char* kRuntime = "runtime";
 inline constexpr const char* kFormat = "format";
+// The GPU a cuda job's latencies were timed on ("NVIDIA H200"): its machine
+// in tables and nightly compares, where a CPU job's is its CPU.
+inline constexpr const char* kGpuModel = "gpu_model";
 // A quantize job's FP32 model ({"path", "sha256"}): the export job times its
 // ONNX Runtime model alternately with this model's FP32 graph.
 inline constexpr const char* kReferenceFp32 = "reference_fp32";

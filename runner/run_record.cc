@@ -54,6 +54,7 @@ void AddAccuracy(const metrics::ClassificationReport& r, storage::RunRecord& run
 void AddLatency(const std::vector<metrics::LatencyStats>& latency, storage::RunRecord& run) {
   for (const auto& l : latency) {
     auto name = [&](const char* stat) { return metric::Latency(l.device, l.batch_size, stat); };
+    if (!l.device_name.empty()) run.documents[document::kGpuModel] = l.device_name;
     run.metrics[name(metric::kMeanMs)] = l.mean_ms;
     run.metrics[name(metric::kStdMs)] = l.std_ms;
     run.metrics[name(metric::kP50Ms)] = l.p50_ms;

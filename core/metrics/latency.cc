@@ -14,6 +14,7 @@
 #if QG_WITH_CUDA
 #include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDAStream.h>
+#include <cuda_runtime_api.h>
 #endif
 
 namespace qg::metrics {
@@ -78,6 +79,16 @@ Times TimeOnCpu(models::InferenceModel& model, models::InferenceModel* reference
 }
 
 #if QG_WITH_CUDA
+// The current GPU's name, as the driver gives it ("NVIDIA H200").
+std::string CudaDeviceName() {
+  int device = 0;
+  cudaDeviceProp properties{};
+  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&properties, device) != cudaSuccess) {
+    return "CUDA device";
+  }
+  return properties.name;
+}
+
 std::vector<double> TimeOnCuda(models::InferenceModel& model, const torch::Tensor& input, const LatencyOptions& o) {
   for (int i = 0; i < o.warmup_runs; ++i) model.Predict(input);
   torch::cuda::synchronize();
@@ -130,6 +141,9 @@ Result<std::vector<LatencyStats>> MeasureLatency(models::InferenceModel& model, 
     }
     stats.threads = at::get_num_threads();
     stats.device = options.device;
+#if QG_WITH_CUDA
+    if (options.device == "cuda") stats.device_name = CudaDeviceName();
+#endif
     all.push_back(stats);
   }
   return all;

@@ -40,12 +40,14 @@ LatencyStats Summarize(std::vector<double> batch_ms, int64_t batch_size) {
 }
 
 nlohmann::json LatencyStats::ToJson() const {
-  return {{"batch_size", batch_size}, {"runs", runs},     {"mean_ms", mean_ms},
-          {"std_ms", std_ms},         {"p50_ms", p50_ms}, {"p95_ms", p95_ms},
-          {"min_ms", min_ms},         {"ms_per_image", ms_per_image}, {"threads", threads},
-          {"device", device},         {"reference_p50_ms", reference_p50_ms},
-          {"speedup_vs_reference", speedup_vs_reference}, {"replicates", replicates},
-          {"p50_ci_low_ms", p50_ci_low_ms},   {"p50_ci_high_ms", p50_ci_high_ms}};
+  nlohmann::json j{{"batch_size", batch_size}, {"runs", runs},     {"mean_ms", mean_ms},
+                   {"std_ms", std_ms},         {"p50_ms", p50_ms}, {"p95_ms", p95_ms},
+                   {"min_ms", min_ms},         {"ms_per_image", ms_per_image}, {"threads", threads},
+                   {"device", device},         {"reference_p50_ms", reference_p50_ms},
+                   {"speedup_vs_reference", speedup_vs_reference}, {"replicates", replicates},
+                   {"p50_ci_low_ms", p50_ci_low_ms},   {"p50_ci_high_ms", p50_ci_high_ms}};
+  if (!device_name.empty()) j["device_name"] = device_name;
+  return j;
 }
 
 LatencyStats LatencyStats::FromJson(const nlohmann::json& j) {
@@ -60,6 +62,7 @@ LatencyStats LatencyStats::FromJson(const nlohmann::json& j) {
   s.ms_per_image = j.value("ms_per_image", 0.0);
   s.threads = j.value("threads", 0);
   s.device = j.value("device", "cpu");
+  s.device_name = j.value("device_name", "");
   s.replicates = j.value("replicates", 0);
   s.p50_ci_low_ms = j.value("p50_ci_low_ms", 0.0);
   s.p50_ci_high_ms = j.value("p50_ci_high_ms", 0.0);

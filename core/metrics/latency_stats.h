@@ -27,6 +27,7 @@ struct LatencyStats {
   double ms_per_image = 0;  // mean_ms / batch_size
   int threads = 0;
   std::string device = "cpu";
+  std::string device_name;  // on cuda, the GPU that timed it ("NVIDIA H200"); empty on cpu
   // Set when a reference model was timed alternately with this one (see
   // MeasureLatency): its median, and the speedup reference / this, the median
   // over rounds of the ratio of round medians. 0 when not measured.

@@ -253,6 +253,9 @@ Result<std::unique_ptr<LoadedResults>> LoadResults(storage::ResultStore& store, 
 }
 
 std::string TimedOn(const RunRecord& run) {
+  if (const auto gpu = run.documents.find(document::kGpuModel); gpu != run.documents.end() && gpu->second.is_string()) {
+    return fmt::format("{} (CUDA)", gpu->second.get<std::string>());
+  }
   if (run.cpu_model.empty()) return "";
   return fmt::format("{}, {} thread{}", run.cpu_model, run.threads, run.threads == 1 ? "" : "s");
 }

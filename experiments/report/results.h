@@ -75,7 +75,8 @@ struct ResultRow {
 };
 
 // The machine a run timed its latencies on: "AMD EPYC (family 25, AVX2, no
-// VNNI), 2 threads"; "" for a run stored without its CPU.
+// VNNI), 2 threads", or for a run timed on a GPU "NVIDIA H200 (CUDA)"; "" for
+// a run stored without its CPU.
 std::string TimedOn(const storage::RunRecord& run);
 
 // The FP32 row every Speedup is quoted against: the fastest FP32 measured on
