@@ -169,3 +169,33 @@ TEST(Distributed, ConfigComesFromTheLauncherEnvironment) {
 
 }  // namespace
 }  // namespace qg::train
+
+namespace qg::train {
+namespace {
+
+// Under AMP, convs hand SyncBatchNorm FP16 activations. Its statistics must be
+// summed in FP32: in FP16 a batch's element count per channel (here 256 x 28
+// x 28 = 200704) is past FP16's largest value, 65504, and LibTorch refuses
+// it (seen on a GPU). Checked on a Gloo group of one, against FP32 batch norm.
+TEST(Distributed, SyncBatchNormSumsHalfActivationsInFloat) {
+  DistributedConfig config{.master_port = qg::testing::FreeLoopbackPort(), .launcher = "quantgrid"};
+  auto sync = ConnectProcessGroup(config, "cpu");
+  ASSERT_TRUE(sync) << sync.error().ToString();
+  models::ForwardHooks* hooks = (*sync)->TrainingHooks();
+  ASSERT_NE(hooks, nullptr);
+
+  torch::manual_seed(5);
+  torch::nn::BatchNorm2d bn(2);
+  bn->train();
+  const auto x = (torch::randn({256, 2, 28, 28}) * 0.5 + 0.25).to(torch::kHalf);
+  const auto y = hooks->BatchNorm(0, models::Node{}, *bn, x);
+  ASSERT_EQ(y.scalar_type(), torch::kHalf);
+  const auto expected = torch::batch_norm(x.to(torch::kFloat), bn->weight, bn->bias, {}, {}, /*training=*/true, 0.1,
+                                          1e-5, /*cudnn_enabled=*/false);
+  EXPECT_TRUE(torch::allclose(y.to(torch::kFloat), expected, 2e-3, 2e-3))
+      << (y.to(torch::kFloat) - expected).abs().max().item<float>();
+  EXPECT_NEAR(bn->running_mean.mean().item<double>(), 0.1 * 0.25, 2e-3);  // momentum 0.1 of the batch mean
+}
+
+}  // namespace
+}  // namespace qg::train
