@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Downloads, where Debian's apt works, the .debs of the build dependencies that
 # a GPU machine's image lacks and cannot fetch (it has no network): Boost 1.74
-# with Filesystem, SQLite, tl-expected, ONNX, stb and Gloo's headers (PyTorch's wheel has none). deploy/gpu-check.sh unpacks them
-# there when QG_GPU_DEBS names the folder.
+# with Filesystem, SQLite, tl-expected, ONNX, stb, and Gloo's headers (PyTorch's
+# wheel has none). deploy/gpu-check.sh unpacks them there when QG_GPU_DEBS
+# names the folder.
 #
 #   deploy/gpu-debs.sh [folder]      (default .gpu-deps, which git ignores)
 set -euo pipefail

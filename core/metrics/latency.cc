@@ -118,6 +118,10 @@ Result<std::vector<LatencyStats>> MeasureLatency(models::InferenceModel& model, 
   }
   if (options.device == "cuda") QG_RETURN_IF_ERROR(RequireCuda("latency on cuda"));
   if (options.replicates < 1) return Error::InvalidArgument("latency replicates {} must be >= 1", options.replicates);
+  std::string device_name;  // the GPU's, on cuda
+#if QG_WITH_CUDA
+  if (options.device == "cuda") device_name = CudaDeviceName();
+#endif
   std::vector<LatencyStats> all;
   for (int64_t batch : options.batch_sizes) {
     if (batch <= 0) return Error::InvalidArgument("latency batch size {} must be positive", batch);
@@ -141,9 +145,7 @@ Result<std::vector<LatencyStats>> MeasureLatency(models::InferenceModel& model, 
     }
     stats.threads = at::get_num_threads();
     stats.device = options.device;
-#if QG_WITH_CUDA
-    if (options.device == "cuda") stats.device_name = CudaDeviceName();
-#endif
+    stats.device_name = device_name;
     all.push_back(stats);
   }
   return all;

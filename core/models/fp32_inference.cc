@@ -5,6 +5,7 @@
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
 #include <torch/torch.h>
 
+#include "core/base/cuda_check.h"
 #include "core/base/torch_call.h"
 
 namespace qg::models {
@@ -166,9 +167,23 @@ DeviceModel::DeviceModel(GraphModule model, torch::Device device, torch::ScalarT
   model_->eval();
 }
 
+namespace {
+
+const char* DtypeName(torch::ScalarType dtype) {
+  return dtype == torch::kHalf ? "fp16" : dtype == torch::kBFloat16 ? "bf16" : "fp32";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<InferenceModel>> DeviceModel::OnCuda(const GraphModule& model, torch::ScalarType dtype) {
+  QG_RETURN_IF_ERROR(RequireCuda(fmt::format("{} on cuda", DtypeName(dtype))));
+  return TorchCall(fmt::format("{} model on cuda", DtypeName(dtype)), [&]() -> std::unique_ptr<InferenceModel> {
+    return std::make_unique<DeviceModel>(CloneModel(model), torch::Device(torch::kCUDA), dtype);
+  });
+}
+
 std::string DeviceModel::Describe() const {
-  const char* type = dtype_ == torch::kHalf ? "fp16" : dtype_ == torch::kBFloat16 ? "bf16" : "fp32";
-  return fmt::format("{} weights and compute on {}, eager interpreter", type, device_.str());
+  return fmt::format("{} weights and compute on {}, eager interpreter", DtypeName(dtype_), device_.str());
 }
 
 torch::Tensor DeviceModel::Predict(const torch::Tensor& images) {

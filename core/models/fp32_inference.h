@@ -49,6 +49,9 @@ class EagerFp32Model final : public InferenceModel {
 class DeviceModel final : public InferenceModel {
  public:
   DeviceModel(GraphModule model, torch::Device device, torch::ScalarType dtype = torch::kFloat32);
+  // A clone of `model` on the GPU in `dtype` (what fp32 and fp16 run on cuda);
+  // FailedPrecondition "<fp32|fp16> on cuda asked for, but ..." without one.
+  static Result<std::unique_ptr<InferenceModel>> OnCuda(const GraphModule& model, torch::ScalarType dtype);
   std::string Describe() const override;
   torch::Tensor Predict(const torch::Tensor& images) override;
 

@@ -2,7 +2,6 @@
 
 #include <torch/torch.h>
 
-#include "core/base/cuda_check.h"
 #include "core/base/torch_call.h"
 #include "core/models/fp32_inference.h"
 
@@ -32,12 +31,7 @@ models::GraphModule HalfCopy(const models::GraphModule& model) {
 
 Result<std::unique_ptr<models::InferenceModel>> MakeHalfModel(const models::GraphModule& model,
                                                                const std::string& device, const std::string& compute) {
-  if (device == "cuda") {
-    QG_RETURN_IF_ERROR(RequireCuda("fp16 on cuda"));
-    return TorchCall("fp16 model on cuda", [&]() -> std::unique_ptr<models::InferenceModel> {
-      return std::make_unique<models::DeviceModel>(models::CloneModel(model), torch::Device(torch::kCUDA), torch::kHalf);
-    });
-  }
+  if (device == "cuda") return models::DeviceModel::OnCuda(model, torch::kHalf);
   if (compute == "bf16") {
     return TorchCall("bf16 model", [&]() -> std::unique_ptr<models::InferenceModel> {
       return std::make_unique<models::DeviceModel>(models::CloneModel(model), torch::Device(torch::kCPU),

@@ -6,9 +6,7 @@
 #include <filesystem>
 #include <map>
 
-#include "core/base/cuda_check.h"
 #include "core/base/logging.h"
-#include "core/base/torch_call.h"
 #include "core/data/dataset.h"
 #include "core/metrics/evaluate.h"
 #include "core/models/fp32_inference.h"
@@ -65,11 +63,7 @@ class Fp32Strategy final : public StrategyWithOptions<NoOptions> {
     result.model_path = ModelFile(c, "model_fp32.pt");
     QG_RETURN_IF_ERROR(models::SaveModel(c.fp32, result.model_path));
     if (c.device == "cuda") {  // the frozen TorchScript path holds CPU (oneDNN) weights
-      QG_RETURN_IF_ERROR(RequireCuda("fp32 on cuda"));
-      QG_ASSIGN_OR_RETURN(result.model, TorchCall("fp32 model on cuda", [&]() -> std::unique_ptr<models::InferenceModel> {
-                            return std::make_unique<models::DeviceModel>(models::CloneModel(c.fp32),
-                                                                         torch::Device(torch::kCUDA));
-                          }));
+      QG_ASSIGN_OR_RETURN(result.model, models::DeviceModel::OnCuda(c.fp32, torch::kFloat32));
     } else {
       QG_ASSIGN_OR_RETURN(result.model, models::CompiledFp32Model::Compile(c.fp32));
     }
