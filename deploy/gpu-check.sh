@@ -3,7 +3,10 @@
 # PyTorch ships, then measure what a CPU box cannot:
 #   1. training images/s on the GPU: FP32, and AMP (FP16 autocast + loss scaling),
 #      both through an NCCL process group of one rank (QG_WORLD_SIZE=1);
-#   2. FP32 and FP16 inference latency, timed with CUDA events (quantize --device cuda).
+#   2. FP32 and FP16 inference latency, timed with CUDA events (quantize --device cuda),
+#      and the GPU's name that the results carry;
+#   3. a whole experiment through `quantgrid run`, CPU and GPU rows in one table
+#      (QG_GPU_SPEC, default experiments/seed-002.json; QG_GPU_SPEC=none skips it).
 #
 #   deploy/gpu-check.sh [build dir]     (default build-cuda)
 #
@@ -60,17 +63,20 @@ grep -q "define QG_WITH_CUDA 1" "$build/generated/core/base/build_info.h" ||
 say "building quantgrid"
 cmake --build "$build" --target quantgrid -j "$(nproc)"
 qg="$build/cli/quantgrid"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+if [[ -n "${QG_GPU_WORK:-}" ]]; then  # keep logs and results there
+  work="$QG_GPU_WORK" && mkdir -p "$work"
+else
+  work="$(mktemp -d)" && trap 'rm -rf "$work"' EXIT
+fi
 
 train() {  # $1: tag, then extra flags
   local tag="$1"; shift
   QG_RANK=0 QG_WORLD_SIZE=1 QG_MASTER_PORT=$((20000 + RANDOM % 20000)) \
-    "$qg" train --model resnet18_cifar --dataset synthetic --epochs 1 --batch-size 256 --max-steps-per-epoch 100 \
+    "$qg" train --model resnet18_cifar --dataset synthetic --epochs 4 --batch-size 256 \
     --device cuda --fresh --out "$work/$tag" "$@" > "$work/$tag.log" 2>&1 || { tail -20 "$work/$tag.log" >&2; die "train $tag failed"; }
   grep -o '[0-9]* img/s' "$work/$tag.log" | tail -1
 }
-say "training resnet18_cifar on the GPU through NCCL (1 rank), 100 steps of batch 256"
+say "training resnet18_cifar on the GPU through NCCL (1 rank): synthetic 2048 images, batch 256, 4 epochs (the last one timed)"
 fp32_rate=$(train fp32)
 amp_rate=$(train amp --amp)
 grep -q "NCCL group" "$work/fp32.log" || die "training did not join an NCCL group"
@@ -88,11 +94,37 @@ def walk(x, path):  # every p50 latency in the result, with its path
         for i, v in enumerate(x): yield from walk(v, path + [str(i)])
     elif isinstance(x, (int, float)) and "p50" in ".".join(path):
         yield ".".join(path), x
-print(" ".join(f"{k}={v:.4f}" for k, v in walk(json.load(open(sys.argv[1])), [])))' "$work/q-$1.json"
+def names(x):  # the GPU named by each latency result
+    if isinstance(x, dict):
+        if "device_name" in x: yield x["device_name"]
+        for v in x.values(): yield from names(v)
+    elif isinstance(x, list):
+        for v in x: yield from names(v)
+result = json.load(open(sys.argv[1]))
+print(" ".join(f"{k}={v:.4f}" for k, v in walk(result, [])), "| timed on:", ", ".join(sorted(set(names(result)))) or "no GPU name")' "$work/q-$1.json"
 }
 say "inference latency with CUDA events"
 fp32_lat=$(latency fp32)
 fp16_lat=$(latency fp16)
+
+spec="${QG_GPU_SPEC:-$root/experiments/seed-002.json}"
+if [[ "$spec" != none ]]; then
+  # Fit a short GPU lease: train on the GPU (cuda listed first) and cut QAT's
+  # fine-tuning, which runs on the CPU, to 10 steps.
+  python3 - "$spec" "$work/gpu-spec.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["name"] += "-gpu-check"
+s["grid"]["devices"] = ["cuda"] + [d for d in s["grid"].get("devices", ["cpu"]) if d != "cuda"]
+for st in s["grid"]["strategies"]:
+    if isinstance(st, dict) and st.get("name") == "qat": st.setdefault("params", {})["max_steps_per_epoch"] = 10
+json.dump(s, open(sys.argv[2], "w"), indent=1)
+PY
+  say "running $spec end to end (quantgrid run, training on the GPU): CPU and GPU rows in one table"
+  "$qg" run "$work/gpu-spec.json" --db "$work/runs.db" --root "$work/runs" > "$work/run.md" 2> >(tee "$work/run.log" >&2) ||
+    { tail -20 "$work/run.log" >&2; die "quantgrid run $spec failed"; }
+  cat "$work/run.md"
+fi
 
 echo "=== quantgrid GPU check ($(nvidia-smi --query-gpu=name --format=csv,noheader | head -1), PyTorch $torch_version)"
 echo "train resnet18_cifar FP32 (NCCL, 1 rank): $fp32_rate"

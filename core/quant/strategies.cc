@@ -14,11 +14,10 @@
 #include "core/quant/adaround.h"
 #include "core/quant/bias_correction.h"
 #include "core/quant/engine.h"
-#include "core/quant/fake_quant.h"
 #include "core/quant/fp16_model.h"
 #include "core/quant/ptq.h"
+#include "core/quant/qat.h"
 #include "core/quant/sensitivity.h"
-#include "core/train/trainer.h"
 
 namespace qg::quant {
 namespace {
@@ -313,10 +312,7 @@ class MpqStrategy final : public StrategyWithOptions<MpqOptions> {
 
 struct QatOptions {
   PtqParams ptq;
-  int64_t epochs = 1;
-  int64_t batch_size = 128;
-  double lr = 0.005;
-  int64_t max_steps_per_epoch = 0;
+  QatRecipe recipe;
 };
 
 class QatStrategy final : public StrategyWithOptions<QatOptions> {
@@ -330,43 +326,24 @@ class QatStrategy final : public StrategyWithOptions<QatOptions> {
   Result<QatOptions> Read(JsonFields& r) const override {
     QatOptions o;
     QG_ASSIGN_OR_RETURN(o.ptq, ReadPtqParams(r, /*fold_bn_default=*/true));
-    QG_ASSIGN_OR_RETURN(o.epochs, r.Integer("epochs", 1, 1, 1000));
-    QG_ASSIGN_OR_RETURN(o.batch_size, r.Integer("batch_size", 128, 1, 1 << 16));
-    QG_ASSIGN_OR_RETURN(o.lr, r.Number("lr", 0.005, 1e-8, 10.0));
-    QG_ASSIGN_OR_RETURN(o.max_steps_per_epoch, r.Integer("max_steps_per_epoch", 0, 0, 1 << 30));
+    QG_ASSIGN_OR_RETURN(o.recipe.epochs, r.Integer("epochs", 1, 1, 1000));
+    QG_ASSIGN_OR_RETURN(o.recipe.batch_size, r.Integer("batch_size", 128, 1, 1 << 16));
+    QG_ASSIGN_OR_RETURN(o.recipe.lr, r.Number("lr", 0.005, 1e-8, 10.0));
+    QG_ASSIGN_OR_RETURN(o.recipe.max_steps_per_epoch, r.Integer("max_steps_per_epoch", 0, 0, 1 << 30));
     return o;
   }
 
   Result<StrategyResult> Run(const StrategyContext& c, QatOptions o, const nlohmann::json& params) const override {
-    // Calibrate first so the fake-quant ranges start where PTQ would.
     QG_ASSIGN_OR_RETURN(PreparedModel prepared, PrepareAndCalibrate(c, o.ptq));
-    FakeQuantHooks hooks(prepared.plan, o.ptq.activation_spec, o.ptq.convert);
-    {
-      torch::NoGradGuard no_grad;
-      auto epoch = CalibrationLoader(c, o.ptq.calibration_size).Epoch(0);
-      while (true) {
-        QG_ASSIGN_OR_RETURN(auto b, epoch->Next());
-        if (!b) break;
-        prepared.model->ForwardAll(b->images, &hooks);
-      }
-    }
-    train::TrainOptions recipe;
-    recipe.epochs = o.epochs;
-    recipe.batch_size = o.batch_size;
-    recipe.lr = o.lr;
-    recipe.momentum = 0.9;
-    recipe.weight_decay = 0;
-    recipe.seed = c.seed;
-    recipe.max_steps_per_epoch = o.max_steps_per_epoch;
-    QG_ASSIGN_OR_RETURN(auto report, train::Train(prepared.model, {.options = recipe,
-                                                                   .train_set = c.train_set,
-                                                                   .observer = c.progress,
-                                                                   .hooks = &hooks}));
-    prepared.qparams = hooks.Compute();
+    QG_ASSIGN_OR_RETURN(auto tuned, FineTuneQuantAware(c, prepared, o.ptq, o.recipe));
+    prepared.qparams = std::move(tuned.qparams);
     o.ptq.convert.meta = {{"strategy", Name()}, {"params", params}};
     QG_ASSIGN_OR_RETURN(auto model, Convert(prepared.model, prepared.plan, prepared.qparams, o.ptq.convert));
     return FinishInt8(c, prepared, std::move(model),
-                      {{"folded_batch_norms", o.ptq.fold_bn}, {"fine_tune", report.ToJson()}});
+                      {{"folded_batch_norms", o.ptq.fold_bn},
+                       {"fine_tune", tuned.report.ToJson()},
+                       {"fine_tune_lr", tuned.lr},
+                       {"diverged_fine_tunes", std::move(tuned.diverged)}});
   }
 };
 

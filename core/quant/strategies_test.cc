@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "core/base/build_info.h"
 #include "core/base/files.h"
 #include "core/data/dataset_registry.h"
@@ -12,6 +14,7 @@
 #include "core/quant/engine.h"
 #include "core/quant/internal/qstep.h"
 #include "core/quant/ptq.h"
+#include "core/quant/qat.h"
 #include "core/quant/quantized_model.h"
 #include "core/quant/strategy.h"
 #include "core/train/trainer.h"
@@ -256,6 +259,53 @@ TEST_F(Strategies, Fp32AndFp16OnCudaWithoutAGpuSayWhy) {
     EXPECT_EQ(applied.error().code, ErrorCode::kFailedPrecondition) << name;
     EXPECT_NE(applied.error().message.find(name + " on cuda asked for"), std::string::npos) << applied.error().message;
   }
+}
+
+}  // namespace
+}  // namespace qg::quant
+
+namespace qg::quant {
+namespace {
+
+TEST(QatDivergence, KnowsALossThatWentTheWrongWay) {
+  EXPECT_FALSE(FineTuneDiverged({}));
+  EXPECT_FALSE(FineTuneDiverged({0.3, 0.5, 0.28, 0.25}));         // noisy, ends lower
+  EXPECT_FALSE(FineTuneDiverged({0.01, 0.02, 0.05, 0.1}));        // tiny losses: the +0.1 margin
+  EXPECT_TRUE(FineTuneDiverged({0.28, 3.0, 8.0, 9.7, 12.3}));     // the ResNet-18 at lr 0.005
+  EXPECT_TRUE(FineTuneDiverged({0.3, 0.4, 0.5, std::nan("")}));  // non-finite at the end
+  EXPECT_FALSE(FineTuneDiverged({0.3, 9.0, 0.3, 0.2}));           // a spike it recovered from
+}
+
+// A rate that blows up: the fine-tuning starts again from the calibrated
+// weights at a tenth of it, keeps the one that worked, and records the other.
+TEST_F(Strategies, QatBacksOffFromADivergingLearningRate) {
+  TempDir dir;
+  const Strategy* s = *FindStrategy("qat");
+  auto params = *s->ResolveParams({{"calibration_size", 256}, {"max_steps_per_epoch", 8}, {"lr", 10.0}}, "qat");
+  auto r = s->Apply({.fp32 = *model_, .train_set = data_->train, .engine = DefaultEngine(), .out_dir = dir.File("q"),
+                     .seed = 0, .fp32_model_bytes = 1'600'000},
+                    params);
+  ASSERT_TRUE(r) << r.error().ToString();
+  const auto& diverged = r->details["diverged_fine_tunes"];
+  ASSERT_GE(diverged.size(), 1u);
+  EXPECT_DOUBLE_EQ(diverged[0]["lr"].get<double>(), 10.0);
+  EXPECT_DOUBLE_EQ(r->details["fine_tune_lr"].get<double>(), 10.0 / std::pow(10.0, diverged.size()));
+  auto fp32 = *models::CompiledFp32Model::Compile(*model_);
+  EXPECT_NEAR(Top1(*r->model), Top1(*fp32), 1.0);
+}
+
+TEST_F(Strategies, QatThatDivergesAtEveryRateSaysSo) {
+  ASSERT_TRUE(UseEngine(DefaultEngine()));
+  StrategyContext c{.fp32 = *model_, .train_set = data_->train, .engine = DefaultEngine(), .seed = 0};
+  PtqParams p;
+  p.calibration_size = 256;
+  auto prepared = *PrepareAndCalibrate(c, p);
+  auto tuned = FineTuneQuantAware(c, prepared, p, {.lr = 10.0, .max_steps_per_epoch = 8, .max_backoffs = 0});
+  ASSERT_FALSE(tuned);
+  EXPECT_EQ(tuned.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(tuned.error().message.find("qat: fine-tuning diverged at every learning rate tried ([{"), std::string::npos)
+      << tuned.error().message;
+  EXPECT_NE(tuned.error().message.find("\"lr\":10.0"), std::string::npos) << tuned.error().message;
 }
 
 }  // namespace
