@@ -43,9 +43,17 @@ nlohmann::json LatencyStats::ToJson() const {
   nlohmann::json j{{"batch_size", batch_size}, {"runs", runs},     {"mean_ms", mean_ms},
                    {"std_ms", std_ms},         {"p50_ms", p50_ms}, {"p95_ms", p95_ms},
                    {"min_ms", min_ms},         {"ms_per_image", ms_per_image}, {"threads", threads},
-                   {"device", device},         {"reference_p50_ms", reference_p50_ms},
-                   {"speedup_vs_reference", speedup_vs_reference}, {"replicates", replicates},
-                   {"p50_ci_low_ms", p50_ci_low_ms},   {"p50_ci_high_ms", p50_ci_high_ms}};
+                   {"device", device}};
+  // Only what was measured: a 0 interval or speedup reads as a measurement.
+  if (speedup_vs_reference > 0) {
+    j["reference_p50_ms"] = reference_p50_ms;
+    j["speedup_vs_reference"] = speedup_vs_reference;
+  }
+  if (replicates > 1) {
+    j["replicates"] = replicates;
+    j["p50_ci_low_ms"] = p50_ci_low_ms;
+    j["p50_ci_high_ms"] = p50_ci_high_ms;
+  }
   if (!device_name.empty()) j["device_name"] = device_name;
   return j;
 }

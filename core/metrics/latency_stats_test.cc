@@ -27,5 +27,21 @@ TEST(LatencyStats, SingleSampleAndJsonRoundTrip) {
   EXPECT_DOUBLE_EQ(back.speedup_vs_reference, 4.0);
 }
 
+TEST(LatencyStats, JsonLeavesOutWhatWasNotMeasured) {
+  auto s = Summarize({7.5, 7.0, 8.0}, 1);
+  const auto plain = s.ToJson();
+  for (const char* key : {"reference_p50_ms", "speedup_vs_reference", "replicates", "p50_ci_low_ms", "p50_ci_high_ms",
+                          "device_name"}) {
+    EXPECT_FALSE(plain.contains(key)) << key;
+  }
+  SetReplicates(s, {7.0, 7.5, 8.0, 7.2});
+  const auto back = LatencyStats::FromJson(s.ToJson());
+  EXPECT_EQ(back.replicates, 4);
+  EXPECT_DOUBLE_EQ(back.p50_ci_low_ms, s.p50_ci_low_ms);
+  EXPECT_DOUBLE_EQ(back.p50_ci_high_ms, s.p50_ci_high_ms);
+  EXPECT_LE(back.p50_ci_low_ms, back.p50_ms);
+  EXPECT_GE(back.p50_ci_high_ms, back.p50_ms);
+}
+
 }  // namespace
 }  // namespace qg::metrics
