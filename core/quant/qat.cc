@@ -27,17 +27,23 @@ Result<QatOutcome> FineTuneQuantAware(const StrategyContext& context, PreparedMo
   double lr = recipe.lr;
   for (int attempt = 0;; ++attempt) {
     if (attempt > 0) prepared.model = models::CloneModel(start);
-    // The observers start from the calibration images' ranges, as PTQ's would.
+    // The observers start from the calibration images' ranges, as PTQ's
+    // would; those images' loss is where the fine-tuning starts from.
     FakeQuantHooks hooks(prepared.plan, ptq.activation_spec, ptq.convert);
+    double start_loss = 0, images = 0;
     {
       torch::NoGradGuard no_grad;
       auto epoch = CalibrationLoader(context, ptq.calibration_size).Epoch(0);
       while (true) {
         QG_ASSIGN_OR_RETURN(auto b, epoch->Next());
         if (!b) break;
-        prepared.model->ForwardAll(b->images, &hooks);
+        const auto logits = prepared.model->ForwardAll(b->images, &hooks)[0];
+        const double n = static_cast<double>(b->labels.size(0));
+        start_loss += torch::nn::functional::cross_entropy(logits, b->labels).item<double>() * n;
+        images += n;
       }
     }
+    if (images > 0) start_loss /= images;
     train::TrainOptions o;
     o.epochs = recipe.epochs;
     o.batch_size = recipe.batch_size;
@@ -46,19 +52,24 @@ Result<QatOutcome> FineTuneQuantAware(const StrategyContext& context, PreparedMo
     o.weight_decay = 0;
     o.seed = context.seed;
     o.max_steps_per_epoch = recipe.max_steps_per_epoch;
-    auto report = train::Train(prepared.model,
-                               {.options = o, .train_set = context.train_set, .observer = context.progress, .hooks = &hooks});
+    // A single step far above the start has diverged: no need to finish.
+    auto report = train::Train(prepared.model, {.options = o,
+                                                .train_set = context.train_set,
+                                                .observer = context.progress,
+                                                .hooks = &hooks,
+                                                .stop_above_loss = images > 0 ? 5 * start_loss + 1 : 0});
     nlohmann::json failure{{"lr", lr}};
     if (report && !FineTuneDiverged(report->step_losses)) {
       outcome.qparams = hooks.Compute();
       outcome.report = std::move(*report);
       outcome.lr = lr;
+      outcome.start_loss = start_loss;
       return outcome;
     }
     if (report) {
       failure["first_loss"] = report->step_losses.front();
       failure["last_loss"] = report->step_losses.back();
-    } else if (report.error().code == ErrorCode::kFailedPrecondition) {  // a non-finite loss
+    } else if (report.error().code == ErrorCode::kFailedPrecondition) {  // stopped: non-finite or far too high
       failure["error"] = report.error().message;
     } else {
       return report.error();

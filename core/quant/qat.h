@@ -4,9 +4,10 @@
 //
 // A learning rate that suits one model can blow up another: BN folded away, a
 // ResNet-18 that trained at lr 0.05 diverged within 4 QAT steps at lr 0.005.
-// So a fine-tuning that diverges (FineTuneDiverged) starts again from the same
-// weights at a tenth of the rate, at most twice, and says so; the one it keeps
-// and the ones it dropped go into the strategy's details.
+// So a fine-tuning that diverges starts again from the same weights at a tenth
+// of the rate, at most twice, and says so; the one it keeps and the ones it
+// dropped go into the strategy's details. Diverged: a step loss above 5x the
+// calibration images' loss + 1 (stops it there), or FineTuneDiverged at the end.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -30,6 +31,7 @@ struct QatOutcome {
   train::TrainReport report;  // of the kept fine-tuning
   double lr = 0;              // its learning rate
   nlohmann::json diverged = nlohmann::json::array();  // dropped ones: [{lr, first_loss, last_loss | error}]
+  double start_loss = 0;  // the calibration images' loss, fake-quantized, before fine-tuning
 };
 
 // Fine-tunes `prepared.model` in place. Errors: every try diverged

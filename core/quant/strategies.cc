@@ -343,6 +343,7 @@ class QatStrategy final : public StrategyWithOptions<QatOptions> {
                       {{"folded_batch_norms", o.ptq.fold_bn},
                        {"fine_tune", tuned.report.ToJson()},
                        {"fine_tune_lr", tuned.lr},
+                       {"fine_tune_start_loss", tuned.start_loss},
                        {"diverged_fine_tunes", std::move(tuned.diverged)}});
   }
 };

@@ -292,7 +292,7 @@ Status TrainingLoop::RunEpoch(int64_t epoch) {
     QG_ASSIGN_OR_RETURN(auto local, Step(*batch, lr, epoch, step));
     QG_ASSIGN_OR_RETURN(auto sums, Apply(std::move(local)));
     const double step_loss = sums[0] / sums[2];
-    if (!std::isfinite(step_loss)) {
+    if (!std::isfinite(step_loss) || (run_.stop_above_loss > 0 && step_loss > run_.stop_above_loss)) {
       return Error::FailedPrecondition("training diverged at epoch {} step {} (loss {}); lower the learning rate",
                                        epoch + 1, step + 1, step_loss);
     }

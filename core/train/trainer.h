@@ -47,10 +47,11 @@ struct TrainRun {
   models::ForwardHooks* hooks = nullptr;  // QAT fake-quantization; not together with sync hooks
   std::string state_path;        // resumable state written after every epoch; "" = none
   bool resume = false;           // continue from state_path when it exists
+  double stop_above_loss = 0;    // > 0: a step loss above it ends training as diverged
 };
 
 // Trains `model` in place. Errors: the dataset's, a diverged loss
-// (FailedPrecondition), a state file that belongs to another recipe.
+// (non-finite, or above stop_above_loss: FailedPrecondition), a state file that belongs to another recipe.
 Result<TrainReport> Train(models::GraphModule& model, const TrainRun& run);
 
 }  // namespace qg::train

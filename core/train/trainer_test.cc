@@ -55,6 +55,18 @@ TEST(Trainer, LearnsSyntheticDataAndReportsEachEpoch) {
   EXPECT_FALSE(model->is_training());
 }
 
+// An untrained model's loss is about ln 10 = 2.3: a bound of 1 stops the first step.
+TEST(Trainer, AStepLossAboveStopAboveLossEndsTrainingAsDiverged) {
+  auto model = NewModel();
+  const auto report = Train(model, {.options = Quick(), .train_set = Synthetic().train, .stop_above_loss = 1.0});
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_NE(report.error().message.find("training diverged at epoch 1 step 1 (loss 2."), std::string::npos)
+      << report.error().message;
+  auto unbounded = NewModel();
+  EXPECT_TRUE(Train(unbounded, {.options = Quick(), .train_set = Synthetic().train, .stop_above_loss = 100.0}));
+}
+
 TEST(Trainer, SameSeedSameWeights) {
   auto a = NewModel(), b = NewModel();
   ASSERT_TRUE(Train(a, {.options = Quick(), .train_set = Synthetic().train}));
