@@ -207,12 +207,6 @@ TEST(StrategyParams, DefaultsAreFilledSoHashesDoNotDependOnSpelling) {
   EXPECT_EQ((*(*FindStrategy("naive_ptq"))->ResolveParams({}, "s"))["fold_bn"], false);
 }
 
-}  // namespace
-}  // namespace qg::quant
-
-namespace qg::quant {
-namespace {
-
 // Bias correction exists to pull INT8 outputs towards FP32: on the very images
 // it was fitted on, it must not push them further away.
 TEST_F(Strategies, BiasCorrectionDoesNotMoveLogitsAwayFromFp32) {
@@ -240,12 +234,6 @@ TEST_F(Strategies, BiasCorrectionDoesNotMoveLogitsAwayFromFp32) {
   EXPECT_EQ(corrected_biases->report.size(), 5u);
 }
 
-}  // namespace
-}  // namespace qg::quant
-
-namespace qg::quant {
-namespace {
-
 // On a GPU, fp32 and fp16 run the eager interpreter there (the frozen
 // TorchScript path holds oneDNN weights that only run on CPU). Without one,
 // each says why rather than timing a model that cannot run.
@@ -260,12 +248,6 @@ TEST_F(Strategies, Fp32AndFp16OnCudaWithoutAGpuSayWhy) {
     EXPECT_NE(applied.error().message.find(name + " on cuda asked for"), std::string::npos) << applied.error().message;
   }
 }
-
-}  // namespace
-}  // namespace qg::quant
-
-namespace qg::quant {
-namespace {
 
 TEST(QatDivergence, KnowsALossThatWentTheWrongWay) {
   EXPECT_FALSE(FineTuneDiverged({}));

@@ -167,12 +167,6 @@ TEST(Distributed, ConfigComesFromTheLauncherEnvironment) {
   unsetenv("QG_MASTER_PORT");
 }
 
-}  // namespace
-}  // namespace qg::train
-
-namespace qg::train {
-namespace {
-
 // Under AMP, convs hand SyncBatchNorm FP16 activations. Its statistics must be
 // summed in FP32: in FP16 a batch's element count per channel (here 256 x 28
 // x 28 = 200704) is past FP16's largest value, 65504, and LibTorch refuses
