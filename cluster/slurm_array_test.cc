@@ -69,6 +69,31 @@ TEST_F(ArrayTaskTest, AFailingJobIsStoredAsFailedAndItsDependentsAreCancelledNot
   EXPECT_EQ(cancelled, 1);
 }
 
+// An export that follows its quantize job in the task runs after it, on the
+// same host; one whose quantize job failed is cancelled, not run, and the task
+// says the quantize job's error.
+TEST_F(ArrayTaskTest, AJobThatFollowsRunsAfterItsDependencyOnTheSameHost) {
+  auto jobs = Grid();
+  jobs[2].kind = "fail";  // quantize/naive_ptq
+  for (const char* name : {"fp32", "naive_ptq"}) {
+    const std::string quantize = std::string("quantize/") + name;
+    jobs.push_back(Job(std::string("export/") + name, "noop", {quantize}, {{"cpus", 2}, {"same_cpu_as", quantize}}));
+  }
+  ASSERT_TRUE(Submit(jobs));
+  ASSERT_TRUE(RunTask(100, 0));
+  ASSERT_TRUE(RunTask(103, 0));  // a3-w1-noop+noop: quantize/fp32, then export/fp32
+  EXPECT_EQ(Stored("quantize/fp32").state, JobState::kCompleted);
+  EXPECT_EQ(Stored("export/fp32").state, JobState::kCompleted);
+  EXPECT_EQ(Stored("export/fp32").worker, "slurm:103_0@node1");
+  EXPECT_EQ(Stored("quantize/fp16").state, JobState::kPending) << "another array's task";
+  const auto failed = RunTask(101, 0);  // a1-w1-fail+noop
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().ToString().find("quantize/naive_ptq"), std::string::npos) << failed.error().ToString();
+  EXPECT_EQ(Stored("quantize/naive_ptq").state, JobState::kFailed);
+  EXPECT_EQ(Stored("export/naive_ptq").state, JobState::kCancelled);
+  EXPECT_FALSE(*store_->FindRun(Stored("export/naive_ptq").config_hash));
+}
+
 TEST_F(ArrayTaskTest, ACancelledJobIsNotRun) {
   ASSERT_TRUE(Submit(Grid()));
   ASSERT_TRUE(backend_->Cancel("grid", "train/seed0"));

@@ -38,12 +38,11 @@ Result<storage::RunRecord> DependencyRun(const protocol::TaskManifest& m, const 
   return std::move(*outcome->run);
 }
 
-}  // namespace
-
-Status RunArrayTask(const TaskOptions& options) {
+// Runs one job of the task (its own, or one that follows it) and writes its
+// outcome; the job's error when it failed.
+Status RunEntry(const TaskOptions& options, const protocol::TaskManifest& manifest,
+                const protocol::TaskEntry& entry) {
   auto log = Log("slurm-task");
-  protocol::TaskManifest manifest;
-  QG_ASSIGN_OR_RETURN(auto entry, ReadEntry(options, manifest));
   const storage::JobRecord& job = entry.job;
   TaskOutcome outcome{.job_id = job.id, .key = job.key, .config_hash = job.config_hash, .host = options.host};
   QG_ASSIGN_OR_RETURN(auto earlier, protocol::ReadOutcome(manifest.results_dir, job.config_hash));
@@ -85,6 +84,22 @@ Status RunArrayTask(const TaskOptions& options) {
   QG_RETURN_IF_ERROR(protocol::WriteOutcome(manifest.results_dir, outcome));
   log->info("{} done", job.key);
   return OkStatus();
+}
+
+}  // namespace
+
+Status RunArrayTask(const TaskOptions& options) {
+  protocol::TaskManifest manifest;
+  QG_ASSIGN_OR_RETURN(auto entry, ReadEntry(options, manifest));
+  Status status = RunEntry(options, manifest, entry);
+  // The followers run even when the task's own job failed: each then writes
+  // a cancelled outcome (its dependency has no result) instead of leaving
+  // Slurm to say the task ended without one.
+  for (const auto& next : entry.then) {
+    Status ran = RunEntry(options, manifest, next);
+    if (status && !ran) status = ran;
+  }
+  return status;
 }
 
 }  // namespace qg::worker

@@ -3,7 +3,8 @@
 // by SLURM_ARRAY_TASK_ID, run it like a worker would (JobExecution), and write
 // its outcome file next to the others (coordinator/protocol/task_files.h).
 // It never opens the SQLite store: the client that submitted the arrays
-// ingests the outcomes.
+// ingests the outcomes. The jobs that follow its job in the task (an export
+// that must run on the CPU that quantized its model) run after it, the same way.
 //
 // A job with an outcome already (resume), or cancelled by a client (its cancel
 // mark), is not run and the task succeeds. A job whose dependency has no

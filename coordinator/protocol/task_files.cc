@@ -1,5 +1,7 @@
 #include "coordinator/protocol/task_files.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 
 #include "core/base/config_hash.h"
@@ -20,9 +22,14 @@ Result<std::string> HashField(JsonFields& f, const std::string& key) {
   return hash;
 }
 
-Result<TaskEntry> EntryFromJson(const json& j, const std::string& path) {
+// `followers`: whether the entry may carry jobs that run after it (one level).
+Result<TaskEntry> EntryFromJson(const json& j, const std::string& path, bool followers) {
   JsonFields f(j, path);
-  QG_RETURN_IF_ERROR(f.AllowOnly({"id", "key", "kind", "config", "config_hash", "deps", "dep_hashes"}));
+  if (followers) {
+    QG_RETURN_IF_ERROR(f.AllowOnly({"id", "key", "kind", "config", "config_hash", "deps", "dep_hashes", "then"}));
+  } else {
+    QG_RETURN_IF_ERROR(f.AllowOnly({"id", "key", "kind", "config", "config_hash", "deps", "dep_hashes"}));
+  }
   TaskEntry e;
   QG_ASSIGN_OR_RETURN(e.job.id, f.Integer("id", 0, 1, INT64_MAX));
   QG_ASSIGN_OR_RETURN(e.job.key, f.RequiredString("key"));
@@ -37,17 +44,31 @@ Result<TaskEntry> EntryFromJson(const json& j, const std::string& path) {
     }
     e.dep_hashes[key] = hash.get<std::string>();
   }
+  if (const auto then = f.Raw("then")) {
+    if (!then->is_array()) return Error::InvalidArgument("{}.then: must be a list", path);
+    for (size_t i = 0; i < then->size(); ++i) {
+      QG_ASSIGN_OR_RETURN(auto next, EntryFromJson((*then)[i], fmt::format("{}.then[{}]", path, i), false));
+      e.then.push_back(std::move(next));
+    }
+  }
   return e;
+}
+
+json EntryToJson(const TaskEntry& t) {
+  json j{{"id", t.job.id}, {"key", t.job.key}, {"kind", t.job.kind}, {"config", t.job.config},
+         {"config_hash", t.job.config_hash}, {"deps", t.job.deps}, {"dep_hashes", t.dep_hashes}};
+  if (!t.then.empty()) {
+    j["then"] = json::array();
+    for (const auto& next : t.then) j["then"].push_back(EntryToJson(next));
+  }
+  return j;
 }
 
 }  // namespace
 
 json TaskManifest::ToJson() const {
   json tasks_json = json::array();
-  for (const auto& t : tasks) {
-    tasks_json.push_back({{"id", t.job.id}, {"key", t.job.key}, {"kind", t.job.kind}, {"config", t.job.config},
-                          {"config_hash", t.job.config_hash}, {"deps", t.job.deps}, {"dep_hashes", t.dep_hashes}});
-  }
+  for (const auto& t : tasks) tasks_json.push_back(EntryToJson(t));
   return {{"experiment", experiment}, {"artifact_root", artifact_root}, {"results_dir", results_dir},
           {"tasks", tasks_json}};
 }
@@ -64,7 +85,7 @@ Result<TaskManifest> TaskManifest::FromJson(const json& j, const std::string& pa
     const auto tasks = f.Raw("tasks");
     if (!tasks || !tasks->is_array()) return Error::InvalidArgument("manifest.tasks: must be a list");
     for (size_t i = 0; i < tasks->size(); ++i) {
-      QG_ASSIGN_OR_RETURN(auto e, EntryFromJson((*tasks)[i], "manifest.tasks[" + std::to_string(i) + "]"));
+      QG_ASSIGN_OR_RETURN(auto e, EntryFromJson((*tasks)[i], "manifest.tasks[" + std::to_string(i) + "]", true));
       m.tasks.push_back(std::move(e));
     }
     return m;

@@ -27,6 +27,10 @@ namespace qg::protocol {
 struct TaskEntry {
   storage::JobRecord job;                          // id, key, kind, config, config hash, deps
   std::map<std::string, std::string> dep_hashes;   // dependency key -> its config hash
+  // Jobs this task runs after `job`, in the same allocation and so on its CPU:
+  // each asks for the CPU that ran `job` (resources.same_cpu_as), e.g. the
+  // ONNX export of a quantized model. They have no followers of their own.
+  std::vector<TaskEntry> then;
 };
 
 struct TaskManifest {

@@ -35,14 +35,16 @@ std::string SafeName(const std::string& name) {
 
 bool Unfinished(JobState s) { return s == JobState::kPending || s == JobState::kRunning; }
 
-// Jobs that run in one array: same dependency depth, kind and resources.
-using GroupKey = std::tuple<int, std::string, int, int, int64_t>;  // depth, kind, cpus, gpus, memory_mb
+// Jobs that run in one array: same dependency depth, kind, resources and
+// kinds of the jobs that follow each in its task ("" or e.g. "+export").
+using GroupKey = std::tuple<int, std::string, int, int, int64_t, std::string>;  // ..., cpus, gpus, memory_mb, then
 
 }  // namespace
 
 struct SlurmBackend::Plan {
   std::map<std::string, JobRecord*> by_key;
   std::map<std::string, int64_t> array_of;  // unfinished job -> the array it is (or will be) in
+  std::map<std::string, std::vector<JobRecord*>> followers;  // job -> the jobs that run after it in its task
   std::vector<std::pair<GroupKey, std::vector<JobRecord*>>> groups;
   std::vector<int64_t> held;  // arrays submitted so far, held until all are known
 };
@@ -101,11 +103,46 @@ Result<SlurmBackend::Plan> SlurmBackend::PlanArrays(int64_t experiment_id, std::
     }
     return depth[key] = d;
   };
+  // A job that asks for the CPU of a dependency that runs now (an export of
+  // a quantized model) follows it in its task, on its node: a separate array's
+  // task could land on another CPU. Only when nothing else it needs is still
+  // to run, and one level deep: a job that follows has no followers.
+  auto leader_of = [&](const std::string& key) -> std::string {
+    const JobRecord& job = *plan.by_key.at(key);
+    const std::string leader = coord::JobQueue::NeedOf(job).same_cpu_as;  // validated by StoreSubmission
+    if (leader.empty() || !to_run.count(leader)) return "";
+    const bool rest_done = std::all_of(job.deps.begin(), job.deps.end(), [&](const std::string& dep) {
+      return dep == leader || plan.by_key.at(dep)->state == JobState::kCompleted;
+    });
+    return rest_done ? leader : "";
+  };
+  std::set<std::string> follows;
+  for (const auto& key : to_run) {
+    const std::string leader = leader_of(key);
+    if (!leader.empty() && leader_of(leader).empty()) {
+      plan.followers[leader].push_back(plan.by_key.at(key));
+      follows.insert(key);
+    }
+  }
   std::map<GroupKey, std::vector<JobRecord*>> groups;
   for (const auto& key : to_run) {
+    if (follows.count(key)) continue;
+    if (const auto cpu_of = coord::JobQueue::NeedOf(*plan.by_key.at(key)).same_cpu_as; !cpu_of.empty()) {
+      Log("slurm")->warn("{} runs in a task of its own: Slurm may put it on another CPU than the one that ran {}",
+                         key, cpu_of);
+    }
     JobRecord* job = plan.by_key.at(key);
-    const auto need = coord::JobQueue::NeedOf(*job);  // validated by StoreSubmission
-    groups[{depth_of(key), job->kind, static_cast<int>(std::ceil(need.cpus - 1e-9)), need.gpus, need.memory_mb}]
+    // The task asks for what the most demanding of its jobs needs.
+    auto need = coord::JobQueue::NeedOf(*job);
+    std::string then;
+    for (const JobRecord* next : plan.followers[key]) {
+      const auto more = coord::JobQueue::NeedOf(*next);
+      need.cpus = std::max(need.cpus, more.cpus);
+      need.gpus = std::max(need.gpus, more.gpus);
+      need.memory_mb = std::max(need.memory_mb, more.memory_mb);
+      then += "+" + next->kind;
+    }
+    groups[{depth_of(key), job->kind, static_cast<int>(std::ceil(need.cpus - 1e-9)), need.gpus, need.memory_mb, then}]
         .push_back(job);
   }
   plan.groups.assign(groups.begin(), groups.end());
@@ -120,23 +157,30 @@ Status SlurmBackend::PrepareOutcomes(const std::string& experiment, const Plan& 
   std::error_code ec;
   std::filesystem::create_directories(results, ec);
   if (ec) return Error::IOError("cannot create {}: {}", results, ec.message());
+  std::vector<const JobRecord*> to_run;
   for (const auto& [group, members] : plan.groups) {
     for (const JobRecord* job : members) {
-      QG_ASSIGN_OR_RETURN(auto earlier, protocol::ReadOutcome(results, job->config_hash));
-      if (earlier && earlier->state != JobState::kCompleted) {
-        std::filesystem::remove(protocol::OutcomePath(results, job->config_hash), ec);
+      to_run.push_back(job);
+      if (auto it = plan.followers.find(job->key); it != plan.followers.end()) {
+        to_run.insert(to_run.end(), it->second.begin(), it->second.end());
       }
-      std::filesystem::remove(protocol::CancelMarkPath(results, job->config_hash), ec);
-      for (const auto& dep : job->deps) {
-        const JobRecord& d = *plan.by_key.at(dep);
-        if (d.state != JobState::kCompleted) continue;
-        QG_ASSIGN_OR_RETURN(auto written, protocol::ReadOutcome(results, d.config_hash));
-        if (written && written->state == JobState::kCompleted) continue;
-        QG_ASSIGN_OR_RETURN(auto run, store_.FindRun(d.config_hash));
-        if (!run) return Error::Internal("job '{}' is completed but has no stored run", d.key);
-        QG_RETURN_IF_ERROR(protocol::WriteOutcome(
-            results, {.job_id = d.id, .key = d.key, .config_hash = d.config_hash, .run = std::move(*run)}));
-      }
+    }
+  }
+  for (const JobRecord* job : to_run) {
+    QG_ASSIGN_OR_RETURN(auto earlier, protocol::ReadOutcome(results, job->config_hash));
+    if (earlier && earlier->state != JobState::kCompleted) {
+      std::filesystem::remove(protocol::OutcomePath(results, job->config_hash), ec);
+    }
+    std::filesystem::remove(protocol::CancelMarkPath(results, job->config_hash), ec);
+    for (const auto& dep : job->deps) {
+      const JobRecord& d = *plan.by_key.at(dep);
+      if (d.state != JobState::kCompleted) continue;
+      QG_ASSIGN_OR_RETURN(auto written, protocol::ReadOutcome(results, d.config_hash));
+      if (written && written->state == JobState::kCompleted) continue;
+      QG_ASSIGN_OR_RETURN(auto run, store_.FindRun(d.config_hash));
+      if (!run) return Error::Internal("job '{}' is completed but has no stored run", d.key);
+      QG_RETURN_IF_ERROR(protocol::WriteOutcome(
+          results, {.job_id = d.id, .key = d.key, .config_hash = d.config_hash, .run = std::move(*run)}));
     }
   }
   return OkStatus();
@@ -146,17 +190,29 @@ Status SlurmBackend::PrepareOutcomes(const std::string& experiment, const Plan& 
 Result<SubmittedArray> SlurmBackend::SubmitArray(const std::string& experiment, const exp::SlurmSection& section,
                                                  const SubmitOptions& options, Plan& plan, size_t group, int seq) {
   const auto& [key, members] = plan.groups[group];
-  const auto& [d, kind, cpus, gpus, memory_mb] = key;
+  const auto& [d, kind, cpus, gpus, memory_mb, then] = key;
   const std::string dir = ExperimentDir(experiment);
-  SubmittedArray array{.name = fmt::format("a{}-w{}-{}", seq, d, kind), .tasks = static_cast<int>(members.size())};
+  SubmittedArray array{.name = fmt::format("a{}-w{}-{}{}", seq, d, kind, then),
+                       .tasks = static_cast<int>(members.size())};
   protocol::TaskManifest manifest{.experiment = experiment, .artifact_root = root_,
                                   .results_dir = ResultsDir(experiment)};
   std::set<int64_t> after;
-  for (const JobRecord* job : members) {
-    protocol::TaskEntry entry{.job = *job};
-    for (const auto& dep : job->deps) {
+  auto entry_of = [&](const JobRecord& job) {
+    protocol::TaskEntry entry{.job = job};
+    for (const auto& dep : job.deps) {
       entry.dep_hashes[dep] = plan.by_key.at(dep)->config_hash;
       if (auto it = plan.array_of.find(dep); it != plan.array_of.end()) after.insert(it->second);
+    }
+    return entry;
+  };
+  // The task's time is its jobs' time together, when the spec gives each one.
+  std::optional<int64_t> time_limit_min = section.TimeLimitFor(kind);
+  for (const JobRecord* job : members) {
+    protocol::TaskEntry entry = entry_of(*job);
+    for (const JobRecord* next : plan.followers[job->key]) {
+      entry.then.push_back(entry_of(*next));
+      const auto more = section.TimeLimitFor(next->kind);
+      time_limit_min = time_limit_min && more ? std::optional(*time_limit_min + *more) : std::nullopt;
     }
     manifest.tasks.push_back(std::move(entry));
   }
@@ -167,7 +223,7 @@ Result<SubmittedArray> SlurmBackend::SubmitArray(const std::string& experiment, 
                            .cpus = std::max(cpus, 1),
                            .gpus = gpus,
                            .memory_mb = memory_mb,
-                           .time_limit_min = section.TimeLimitFor(kind),
+                           .time_limit_min = time_limit_min,
                            .partition = section.partition,
                            .account = section.account,
                            .qos = section.qos,
@@ -181,7 +237,10 @@ Result<SubmittedArray> SlurmBackend::SubmitArray(const std::string& experiment, 
   if (!id) return id.error().WithContext(fmt::format("'{}': array {} of {} jobs", experiment, array.name, array.tasks));
   array.slurm_id = *id;
   plan.held.push_back(*id);
-  for (const JobRecord* job : members) plan.array_of[job->key] = *id;
+  for (const JobRecord* job : members) {
+    plan.array_of[job->key] = *id;
+    for (const JobRecord* next : plan.followers[job->key]) plan.array_of[next->key] = *id;
+  }
   return array;
 }
 
@@ -210,11 +269,15 @@ Result<Submission> SlurmBackend::Submit(const std::string& name, const nlohmann:
   }
   for (auto& [group, members] : plan.groups) {
     for (size_t i = 0; i < members.size(); ++i) {
-      JobRecord& job = *members[i];
-      job = coord::Ended(std::move(job), JobState::kPending, "", 0);
-      job.worker = job.lease_id = LeaseFor({plan.array_of.at(job.key), static_cast<int64_t>(i)});
-      job.started_ms = 0;
-      if (auto u = store_.UpdateJob(job); !u) return undo(u.error());
+      std::vector<JobRecord*> in_task{members[i]};
+      const auto& then = plan.followers[members[i]->key];
+      in_task.insert(in_task.end(), then.begin(), then.end());
+      for (JobRecord* job : in_task) {
+        *job = coord::Ended(std::move(*job), JobState::kPending, "", 0);
+        job->worker = job->lease_id = LeaseFor({plan.array_of.at(members[i]->key), static_cast<int64_t>(i)});
+        job->started_ms = 0;
+        if (auto u = store_.UpdateJob(*job); !u) return undo(u.error());
+      }
     }
   }
   if (auto released = slurm_.Release(plan.held); !released) return undo(released.error());
@@ -313,19 +376,25 @@ Result<std::vector<JobView>> SlurmBackend::Refresh(const std::string& experiment
 Result<int> SlurmBackend::Cancel(const std::string& experiment, const std::string& key) {
   QG_ASSIGN_OR_RETURN(int64_t experiment_id, ExperimentId(experiment));
   QG_ASSIGN_OR_RETURN(auto jobs, store_.ListJobs(experiment_id));
-  if (!key.empty() && std::none_of(jobs.begin(), jobs.end(), [&](const auto& j) { return j.key == key; })) {
-    return Error::NotFound("experiment '{}' has no job '{}'", experiment, key);
+  // The jobs to cancel: all, or the one named and those that follow it in its
+  // task (they cannot run without it).
+  std::set<std::string> named;
+  if (!key.empty()) {
+    auto it = std::find_if(jobs.begin(), jobs.end(), [&](const auto& j) { return j.key == key; });
+    if (it == jobs.end()) return Error::NotFound("experiment '{}' has no job '{}'", experiment, key);
+    if (!Unfinished(it->state)) {
+      return Error::FailedPrecondition("job '{}' is already {}", key, storage::JobStateName(it->state));
+    }
+    named.insert(key);
+    const auto task = TaskOf(*it);
+    for (const auto& j : jobs) {
+      if (task && TaskOf(j) == task && std::count(j.deps.begin(), j.deps.end(), key)) named.insert(j.key);
+    }
   }
-  std::vector<TaskId> tasks;
+  std::set<TaskId> tasks;
   int cancelled = 0;
   for (auto& job : jobs) {
-    if (!key.empty() && job.key != key) continue;
-    if (!Unfinished(job.state)) {
-      if (!key.empty()) {
-        return Error::FailedPrecondition("job '{}' is already {}", key, storage::JobStateName(job.state));
-      }
-      continue;
-    }
+    if ((!key.empty() && !named.count(job.key)) || !Unfinished(job.state)) continue;
     // The mark first: a task that starts now, or finishes, sees it.
     QG_RETURN_IF_ERROR(WriteFileAtomic(protocol::CancelMarkPath(ResultsDir(experiment), job.config_hash), ""));
     const auto task = TaskOf(job);
@@ -333,9 +402,16 @@ Result<int> SlurmBackend::Cancel(const std::string& experiment, const std::strin
     if (task) job.lease_id = LeaseFor(*task);  // status still shows which task it was
     QG_RETURN_IF_ERROR(store_.UpdateJob(job));
     ++cancelled;
-    if (task) tasks.push_back(*task);
+    if (task) tasks.insert(*task);
   }
-  QG_RETURN_IF_ERROR(slurm_.Cancel(tasks));
+  // A task that still carries a job left running keeps running: the cancel
+  // mark alone keeps it from running the cancelled one.
+  std::set<TaskId> busy;
+  for (const auto& job : jobs) {
+    if (auto task = TaskOf(job); task && Unfinished(job.state)) busy.insert(*task);
+  }
+  std::erase_if(tasks, [&](const TaskId& t) { return busy.count(t) > 0; });
+  QG_RETURN_IF_ERROR(slurm_.Cancel({tasks.begin(), tasks.end()}));
   return cancelled;
 }
 

@@ -6,7 +6,9 @@
 // hash: jobs with stored results do not run), then groups the jobs left by
 // dependency depth, kind and resources into arrays, one sbatch script and one
 // manifest each (--cpus-per-task, --gres, --mem and --time from the job and
-// the spec's "slurm" section), chained with --dependency=afterany. Each array
+// the spec's "slurm" section), chained with --dependency=afterany. A job that
+// asks for its dependency's CPU (same_cpu_as: an ONNX export) runs after it in
+// the dependency's own task, so on the same node. Each array
 // task runs `quantgrid slurm-task` (worker/slurm_task.h), which writes its
 // outcome as a file under <root>/slurm/<experiment>/results/ and never opens
 // the store (coordinator/protocol/task_files.h). A job's lease is its Slurm
@@ -82,8 +84,9 @@ class SlurmBackend {
 
   // Cancels the experiment's pending and running jobs, or only the one named
   // `key`: the store says cancelled and a cancel mark tells the task first,
-  // then scancel stops it. How many jobs were cancelled. NotFound for an
-  // unknown experiment or key.
+  // then scancel stops it (unless the task still carries another job). The
+  // jobs that follow the named one in its task go with it. How many jobs
+  // were cancelled. NotFound for an unknown experiment or key.
   Result<int> Cancel(const std::string& experiment, const std::string& key = "");
 
   // The Slurm task a job's lease (or, once finished, its worker) names, if any.

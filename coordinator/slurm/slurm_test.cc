@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "coordinator/protocol/task_files.h"
 #include "coordinator/slurm/sbatch_script.h"
 #include "coordinator/slurm/slurm_backend.h"
 #include "coordinator/slurm/fake_slurm.h"
@@ -185,6 +186,87 @@ TEST_F(SlurmBackendTest, CancelMarksTheStoreThenScancelsOnlyTheNamedJob) {
   EXPECT_EQ(backend_->Cancel("grid", "quantize/naive_ptq").error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(backend_->Cancel("grid", "quantize/int4").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(*backend_->Cancel("grid"), 3);
+}
+
+// An export asks for the CPU that quantized its model (same_cpu_as): an
+// array of its own could start on any node, so it runs after its quantize job
+// in that job's task, which asks for what the more demanding of the two needs
+// and for both jobs' time.
+TEST_F(SlurmBackendTest, AJobThatAsksForItsDependencysCpuRunsInThatDependencysTask) {
+  auto jobs = Grid();
+  jobs.push_back(Job("export/fp32", "noop", {"quantize/fp32"}, {{"cpus", 2}, {"same_cpu_as", "quantize/fp32"}}));
+  jobs.push_back(
+      Job("export/naive_ptq", "noop", {"quantize/naive_ptq"}, {{"cpus", 4}, {"same_cpu_as", "quantize/naive_ptq"}}));
+  const auto sub = Submit(jobs, {{"slurm", {{"time_limits", {{"noop", 30}}}}}});
+  ASSERT_TRUE(sub) << sub.error().ToString();
+  EXPECT_EQ(sub->jobs, 6);
+  std::vector<std::string> names;
+  for (const auto& a : sub->arrays) names.push_back(a.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"a0-w0-noop", "a1-w1-noop", "a2-w1-noop+noop", "a3-w1-noop+noop"}));
+  EXPECT_EQ(Stored("export/fp32").lease_id, Stored("quantize/fp32").lease_id);
+  EXPECT_EQ(Stored("export/naive_ptq").lease_id, Stored("quantize/naive_ptq").lease_id);
+  EXPECT_EQ(Stored("export/naive_ptq").lease_id, "slurm:103_0");
+  EXPECT_NE(slurm_.scripts[1].find("--time=30\n"), std::string::npos);
+  EXPECT_NE(slurm_.scripts[3].find("--time=60\n"), std::string::npos) << slurm_.scripts[3];
+  EXPECT_NE(slurm_.scripts[3].find("--cpus-per-task=4\n"), std::string::npos) << slurm_.scripts[3];
+  const auto manifest = nlohmann::json::parse(*ReadFile((dir_.path() / "slurm" / "grid" / "a3-w1-noop+noop.json").string()));
+  const auto parsed = protocol::TaskManifest::FromJson(manifest, "a3");
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  ASSERT_EQ(parsed->tasks.size(), 1u);
+  ASSERT_EQ(parsed->tasks[0].then.size(), 1u);
+  EXPECT_EQ(parsed->tasks[0].then[0].job.key, "export/naive_ptq");
+  EXPECT_EQ(parsed->tasks[0].then[0].dep_hashes.at("quantize/naive_ptq"), Stored("quantize/naive_ptq").config_hash);
+
+  // Cancelling the export leaves the task to its quantize job; cancelling a
+  // quantize job cancels its export too, and then the task.
+  ASSERT_EQ(*backend_->Cancel("grid", "export/fp32"), 1);
+  EXPECT_TRUE(slurm_.cancelled.empty()) << "quantize/fp32 still runs in that task";
+  EXPECT_EQ(Stored("quantize/fp32").state, JobState::kPending);
+  ASSERT_EQ(*backend_->Cancel("grid", "quantize/naive_ptq"), 2);
+  EXPECT_EQ(Stored("export/naive_ptq").state, JobState::kCancelled);
+  EXPECT_EQ(slurm_.cancelled, (std::vector<TaskId>{{103, 0}}));
+}
+
+// When its quantize job finished in an earlier submit, an export that runs
+// again has no task to follow: it gets an array of its own.
+TEST_F(SlurmBackendTest, AJobWhoseCpuDependencyIsDoneRunsInAnArrayOfItsOwn) {
+  std::vector<JobRecord> jobs{Job("quantize/fp32", "noop"),
+                              Job("export/fp32", "noop", {"quantize/fp32"}, {{"cpus", 2}, {"same_cpu_as", "quantize/fp32"}})};
+  ASSERT_TRUE(Submit(jobs));
+  ASSERT_EQ(slurm_.scripts.size(), 1u);
+  const auto quantize = Stored("quantize/fp32");
+  ASSERT_TRUE(store_->CompleteJob(quantize.id, {.config_hash = quantize.config_hash, .kind = "noop", .job_key = quantize.key}));
+  const auto again = Submit(jobs);
+  ASSERT_TRUE(again) << again.error().ToString();
+  EXPECT_EQ(again->cached, 1);
+  ASSERT_EQ(again->arrays.size(), 1u);
+  EXPECT_EQ(again->arrays[0].name, "a0-w0-noop");
+  EXPECT_EQ(Stored("export/fp32").lease_id, "slurm:101_0");
+}
+
+// A manifest's followers are one level deep: a follower that has followers
+// of its own is a damaged manifest.
+TEST(TaskManifest, RoundTripsFollowersAndRefusesThemNested) {
+  protocol::TaskManifest m{.experiment = "grid", .artifact_root = "/r", .results_dir = "/r/results"};
+  protocol::TaskEntry lead{.job = Job("quantize/fp32", "noop")}, next{.job = Job("export/fp32", "noop")};
+  lead.job.id = 1;
+  next.job.id = 2;
+  next.job.deps = {"quantize/fp32"};
+  next.dep_hashes["quantize/fp32"] = lead.job.config_hash;
+  lead.then.push_back(next);
+  m.tasks.push_back(lead);
+  const auto back = protocol::TaskManifest::FromJson(m.ToJson(), "m.json");
+  ASSERT_TRUE(back) << back.error().ToString();
+  EXPECT_EQ(back->ToJson(), m.ToJson());
+  auto nested = m.ToJson();
+  nested["tasks"][0]["then"][0]["then"] = nlohmann::json::array({nested["tasks"][0]["then"][0]});
+  const auto refused = protocol::TaskManifest::FromJson(nested, "m.json");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(refused.error().message.find("manifest.tasks[0].then[0]"), std::string::npos) << refused.error().message;
+  nested["tasks"][0]["then"] = "export/fp32";
+  EXPECT_NE(protocol::TaskManifest::FromJson(nested, "m.json").error().message.find("then: must be a list"),
+            std::string::npos);
 }
 
 }  // namespace
