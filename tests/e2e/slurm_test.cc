@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <thread>
 
@@ -80,6 +81,7 @@ TEST(Slurm, AGridRunsAsJobArraysIntoSqliteAndCancelledJobsShowAsCancelled) {
     "train": {"epochs": 1, "batch_size": 64},
     "grid": {"strategies": ["fp32", "naive_ptq", "fp16"], "calibration_sizes": [128]},
     "measure": {"batch_sizes": [1], "runs": 5, "warmup_runs": 2},
+    "export": {"onnx": true},
     "slurm": {"time_limits": {"train": "0:20:00", "default": 10}}
   })";
   const std::vector<std::string> where{"--backend", "slurm", "--db", dir.File("q.db"), "--root", dir.File("runs")};
@@ -106,24 +108,36 @@ TEST(Slurm, AGridRunsAsJobArraysIntoSqliteAndCancelledJobsShowAsCancelled) {
   EXPECT_NE(seen.find("| RUNNING "), std::string::npos) << "status never showed a RUNNING task:\n" << seen;
   EXPECT_NE(seen.find("| PENDING "), std::string::npos) << "quantize tasks wait on training:\n" << seen;
   for (const char* row : {"| fp32 ", "| naive_ptq ", "| fp16 "}) EXPECT_NE(log.find(row), std::string::npos) << log;
+  // Each export ran in its quantize job's task (same_cpu_as), not in an array of its own.
+  EXPECT_NE(log.find("quantize+export"), std::string::npos) << log;
+  EXPECT_EQ(log.find("-export"), std::string::npos) << log;
 
   {
     auto store = *storage::SqliteResultStore::Open(dir.File("q.db"));
     const auto id = (*store->GetExperiment("tiny-slurm"))->id;
-    EXPECT_EQ(store->RunsOfExperiment(id)->size(), 4u);  // train + 3 strategies
+    EXPECT_EQ(store->RunsOfExperiment(id)->size(), 7u);  // train + 3 strategies + their 3 exports
     const auto jobs = store->ListJobs(id);
-    ASSERT_EQ(jobs->size(), 4u);
+    ASSERT_EQ(jobs->size(), 7u);
+    std::map<std::string, std::string> task_of;
     for (const auto& job : *jobs) {
       EXPECT_EQ(job.state, storage::JobState::kCompleted) << job.key << ": " << job.last_error;
       EXPECT_EQ(job.worker.rfind("slurm:", 0), 0u) << job.key << " ran on " << job.worker;
+      task_of[job.key] = job.worker;
     }
+    int exports = 0;
+    for (const auto& [key, task] : task_of) {
+      if (key.rfind("export/", 0) != 0) continue;
+      ++exports;
+      EXPECT_EQ(task, task_of["quantize/" + key.substr(7)]) << key;
+    }
+    EXPECT_EQ(exports, 3);
   }
   const auto done = RunQuantgrid(with({"status", "--experiment", "tiny-slurm"}), cwd);
-  EXPECT_NE(done.out.find("4 completed"), std::string::npos) << done.out;
+  EXPECT_NE(done.out.find("7 completed"), std::string::npos) << done.out;
   EXPECT_NE(done.out.find("| COMPLETED "), std::string::npos) << done.out;
   const auto again = RunQuantgrid(with({"submit", dir.File("grid.json")}), cwd);
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_NE(again.out.find("4 jobs, 4 already done"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("7 jobs, 7 already done"), std::string::npos) << again.out;
   EXPECT_EQ(again.out.find("array"), std::string::npos) << "nothing is submitted again:\n" << again.out;
 
   // Cancel one running job, then the rest of its experiment.
