@@ -3,6 +3,10 @@
 #include <onnx/checker.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <filesystem>
 
 #include "core/base/files.h"
@@ -34,11 +38,32 @@ Status CheckInitializerSizes(const onnx::ModelProto& model, const std::string& p
   for (const auto& t : model.graph().initializer()) {
     const int64_t element = ElementSize(t.data_type());
     if (element == 0 || !t.has_raw_data()) continue;
-    int64_t count = 1;
-    for (int64_t d : t.dims()) count *= d;
-    if (static_cast<int64_t>(t.raw_data().size()) != count * element) {
-      return Error::Corruption("{}: initializer '{}' holds {} bytes, its shape needs {}", path, t.name(),
-                               t.raw_data().size(), count * element);
+    int64_t bytes = element;  // a hostile shape must not overflow it
+    bool fits = true;
+    for (int64_t d : t.dims()) fits = fits && d >= 0 && !__builtin_mul_overflow(bytes, d, &bytes);
+    if (!fits || static_cast<int64_t>(t.raw_data().size()) != bytes) {
+      return Error::Corruption("{}: initializer '{}' holds {} bytes, its shape [{}] needs {}", path, t.name(),
+                               t.raw_data().size(), fmt::join(t.dims(), ", "),
+                               fits ? std::to_string(bytes) : "more than 2^63");
+    }
+  }
+  return OkStatus();
+}
+
+// libonnx 1.12's shape inference divides by Conv and pooling strides without
+// checking them: a stride of 0 is a SIGFPE inside InferShapes, not an error
+// (and LibTorch takes a Conv's group as a divisor the same way).
+Status CheckDivisors(const onnx::GraphProto& graph, const std::string& what) {
+  for (const auto& n : graph.node()) {
+    for (const auto& a : n.attribute()) {
+      const bool bad_strides = a.name() == "strides" &&
+                               std::any_of(a.ints().begin(), a.ints().end(), [](int64_t s) { return s <= 0; });
+      if (bad_strides || (a.name() == "group" && a.i() <= 0)) {
+        return Error::InvalidArgument("{}: node '{}' ({}): {} must be positive", what, n.name(), n.op_type(),
+                                      a.name());
+      }
+      if (a.has_g()) QG_RETURN_IF_ERROR(CheckDivisors(a.g(), what));
+      for (const auto& g : a.graphs()) QG_RETURN_IF_ERROR(CheckDivisors(g, what));
     }
   }
   return OkStatus();
@@ -47,6 +72,7 @@ Status CheckInitializerSizes(const onnx::ModelProto& model, const std::string& p
 }  // namespace
 
 Status CheckOnnxModel(const onnx::ModelProto& model, const std::string& what) {
+  QG_RETURN_IF_ERROR(CheckDivisors(model.graph(), what));
   try {
     onnx::checker::check_model(model);
     // What onnx.checker's full_check adds: strict shape and type inference,

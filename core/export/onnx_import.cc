@@ -7,6 +7,7 @@
 #include <onnx/shape_inference/implementation.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -126,16 +127,93 @@ Result<std::vector<int64_t>> Importer::IntsInput(const onnx::NodeProto& n, int i
   return Unsupported(n, fmt::format("input '{}' must be a constant", n.input(i)));
 }
 
-int Importer::Emit(const onnx::NodeProto& n, Node node) {
-  std::string name = NodeName(n);
-  for (int k = 2; !names_.insert(name).second; ++k) name = fmt::format("{}#{}", NodeName(n), k);
+int Importer::Emit(const onnx::NodeProto& n, Node node, int output) {
+  const std::string base = output == 0 ? NodeName(n) : fmt::format("{}:{}", NodeName(n), output);
+  std::string name = base;
+  for (int k = 2; !names_.insert(name).second; ++k) name = fmt::format("{}#{}", base, k);
   node.name = name;
   const int index = graph_.Add(std::move(node));
   Value v;
   v.node = index;
-  if (auto it = shapes_.find(n.output(0)); it != shapes_.end()) v.shape = it->second;
-  values_[n.output(0)] = std::move(v);
+  if (auto it = shapes_.find(n.output(output)); it != shapes_.end()) v.shape = it->second;
+  const bool known = !v.shape.empty() && std::none_of(v.shape.begin(), v.shape.end(), [](int64_t d) { return d < 0 && d != kBatch; });
+  if (!known) v.shape = OutputShape(graph_.nodes[index]);
+  node_shapes_[index] = v.shape;
+  values_[n.output(output)] = std::move(v);
   return index;
+}
+
+std::vector<int64_t> Importer::OutputShape(const Node& n) const {
+  auto in = [&](size_t k) -> std::vector<int64_t> {
+    auto it = k < n.inputs.size() ? node_shapes_.find(n.inputs[k]) : node_shapes_.end();
+    return it == node_shapes_.end() ? std::vector<int64_t>{} : it->second;
+  };
+  std::vector<int64_t> x = in(0);
+  // Output size of a window sliding over `size` (LibTorch's rule, ceil_mode's
+  // last window starting inside the input or its left padding).
+  // Attributes come from the file: absurd ones leave the shape unknown (the
+  // layer refuses them when it runs) rather than divide by zero or overflow.
+  auto slide = [&](int64_t size, int d, int64_t dilation) -> int64_t {
+    constexpr int64_t kSane = int64_t{1} << 24;
+    for (int64_t v : {size, n.stride[d], dilation, n.kernel[d]}) {
+      if (v <= 0 || v > kSane) return -1;
+    }
+    if (n.padding[d] < 0 || n.padding[d] > kSane) return -1;
+    const int64_t span = size + 2 * n.padding[d] - dilation * (n.kernel[d] - 1) - 1;
+    if (span < 0) return -1;
+    int64_t out = (n.ceil_mode ? (span + n.stride[d] - 1) / n.stride[d] : span / n.stride[d]) + 1;
+    if (n.ceil_mode && (out - 1) * n.stride[d] >= size + n.padding[d]) --out;
+    return out;
+  };
+  const bool image = x.size() == 4;
+  switch (n.op) {
+    case Op::kConv2d:
+      if (!image) return {};
+      return {x[0], n.out_channels, slide(x[2], 0, n.dilation[0]), slide(x[3], 1, n.dilation[1])};
+    case Op::kMaxPool2d:
+    case Op::kAvgPool2d:
+      if (!image) return {};
+      return {x[0], x[1], slide(x[2], 0, 1), slide(x[3], 1, 1)};
+    case Op::kAdaptiveAvgPool2d:
+      if (!image) return {};
+      return {x[0], x[1], n.output_size[0], n.output_size[1]};
+    case Op::kLinear:
+      return x.empty() ? x : std::vector<int64_t>{x[0], n.out_channels};
+    case Op::kFlatten: {
+      if (x.size() < 2) return {};
+      int64_t features = 1;
+      for (size_t d = 1; d < x.size(); ++d) {
+        const bool fits = x[d] > 0 && features > 0 && features <= std::numeric_limits<int64_t>::max() / x[d];
+        features = fits ? features * x[d] : -1;
+      }
+      return {x[0], features};
+    }
+    case Op::kConcat: {
+      for (size_t k = 1; k < n.inputs.size() && x.size() > 1; ++k) {
+        const auto more = in(k);
+        const bool fits = more.size() == x.size() && x[1] > 0 && more[1] > 0 &&
+                          x[1] <= std::numeric_limits<int64_t>::max() - more[1];
+        x[1] = fits ? x[1] + more[1] : -1;
+      }
+      return x;
+    }
+    case Op::kSlice:
+      if (x.size() > 1) x[1] = n.out_channels;
+      return x;
+    case Op::kAdd:
+    case Op::kMul: {  // broadcast, aligned at the right
+      const auto y = in(1);
+      std::vector<int64_t> out(std::max(x.size(), y.size()));
+      for (size_t i = 0; i < out.size(); ++i) {
+        const int64_t a = i < out.size() - x.size() ? 1 : x[i - (out.size() - x.size())];
+        const int64_t b = i < out.size() - y.size() ? 1 : y[i - (out.size() - y.size())];
+        out[i] = a == 1 ? b : a;
+      }
+      return out;
+    }
+    default:  // batch norm, activations, channel shuffle, dropout: the input's shape
+      return x;
+  }
 }
 
 Status Importer::Translate(const onnx::NodeProto& n) {
@@ -164,6 +242,7 @@ const std::map<std::string, Importer::Handler>& Importer::Dispatch() {
     add({"Concat"}, &Importer::TranslateConcat);
     add({"Identity", "Dropout"}, &Importer::TranslateIdentity);
     add({"Pad"}, &Importer::TranslatePad);
+    add({"Slice", "Split"}, &Importer::TranslateSlice);
     return t;
   }();
   return table;
@@ -211,7 +290,7 @@ Status Importer::ReadInput(const ImportOptions& options) {
   v.node = 0;
   v.shape = {kBatch, channels_, image_size_, image_size_};
   values_[input->name()] = v;
-  graph_.Add(Node{.name = "input", .op = Op::kInput});
+  node_shapes_[graph_.Add(Node{.name = "input", .op = Op::kInput})] = v.shape;
   names_.insert("input");
   return OkStatus();
 }
@@ -342,7 +421,7 @@ const std::vector<std::string>& SupportedOnnxOps() {
       "Conv", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Add",
       "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "Flatten", "Reshape",
       "Transpose", "Gemm", "MatMul", "Dropout", "Identity", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze",
-      "Cast", "Div", "Sub", "Pad"};
+      "Cast", "Div", "Sub", "Pad", "Slice", "Split"};
   return ops;
 }
 

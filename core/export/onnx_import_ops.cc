@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/export/internal/onnx_importer.h"
@@ -190,7 +191,9 @@ Status Importer::TranslatePool(const onnx::NodeProto& n) {
       const int pooled = Emit(n, std::move(node));
       Node flatten{.op = Op::kFlatten, .inputs = {pooled}};
       flatten.name = graph_.nodes[pooled].name + ":flatten";
-      values_[n.output(0)].node = graph_.Add(std::move(flatten));
+      const int flat = graph_.Add(std::move(flatten));
+      node_shapes_[flat] = OutputShape(graph_.nodes[flat]);
+      values_[n.output(0)].node = flat;
     } else {
       Emit(n, std::move(node));
     }
@@ -431,6 +434,70 @@ Status Importer::TranslatePad(const onnx::NodeProto& n) {
   v.pending_pad = {x->pending_pad[0] + pads[2], x->pending_pad[1] + pads[3]};
   if (auto it = shapes_.find(n.output(0)); it != shapes_.end()) v.shape = it->second;
   Alias(n, std::move(v));
+  return OkStatus();
+}
+
+// A slice of channels (ShuffleNetV2 splits its input in two halves): Slice
+// of axis 1 with step 1, or Split of axis 1, one slice per output. Its bounds
+// are constants or computed from Shape nodes (folded).
+Status Importer::TranslateSlice(const onnx::NodeProto& n) {
+  QG_ASSIGN_OR_RETURN(int x, GraphInput(n, 0));
+  const std::vector<int64_t>& shape = values_.at(n.input(0)).shape;
+  if (shape.size() != 4 || shape[1] <= 0) return Unsupported(n, "the channels of its input are not known");
+  const int64_t channels = shape[1];
+  auto emit = [&](int output, int64_t start, int64_t length) {
+    if (start == 0 && length == channels) {  // all of it: the value itself
+      values_[n.output(output)] = values_.at(n.input(0));
+      return;
+    }
+    Emit(n, Node{.op = Op::kSlice, .inputs = {x}, .in_channels = channels, .out_channels = length, .start = start},
+         output);
+  };
+  auto of_channels = [](int64_t axis) { return axis == 1 || axis == -3; };
+  const bool inputs = n.input_size() > 1;  // opset 10+ (Slice) and 13+ (Split) take them as inputs
+  auto optional_ints = [&](int i, const char* attr) -> Result<std::vector<int64_t>> {
+    if (inputs) {
+      if (n.input_size() > i && !n.input(i).empty()) return IntsInput(n, i);
+      return std::vector<int64_t>{};
+    }
+    return IntsAttr(n, attr, {});
+  };
+  if (n.op_type() == "Split") {
+    if (!of_channels(IntAttr(n, "axis", 0))) return Unsupported(n, "only a split of channels (axis 1) is imported");
+    QG_ASSIGN_OR_RETURN(auto sizes, optional_ints(1, "split"));
+    const int64_t outputs = n.output_size();
+    if (sizes.empty() && outputs > 0 && channels % outputs == 0) sizes.assign(outputs, channels / outputs);
+    int64_t total = 0;
+    bool fits = static_cast<int64_t>(sizes.size()) == outputs;
+    for (int64_t size : sizes) {
+      if (size <= 0 || size > channels - total) {
+        fits = false;
+        break;
+      }
+      total += size;
+    }
+    if (!fits || total != channels) {
+      return Unsupported(n, fmt::format("splits {} channels into [{}]", channels, fmt::join(sizes, ", ")));
+    }
+    int64_t start = 0;
+    for (int i = 0; i < outputs; ++i) {
+      emit(i, start, sizes[i]);
+      start += sizes[i];
+    }
+    return OkStatus();
+  }
+  QG_ASSIGN_OR_RETURN(auto starts, optional_ints(1, "starts"));
+  QG_ASSIGN_OR_RETURN(auto ends, optional_ints(2, "ends"));
+  QG_ASSIGN_OR_RETURN(auto axes, optional_ints(3, "axes"));
+  QG_ASSIGN_OR_RETURN(auto steps, optional_ints(4, ""));
+  if (axes.empty()) axes = {0};
+  if (starts.size() != 1 || ends.size() != 1 || axes.size() != 1) return Unsupported(n, "only a slice of one axis is imported");
+  if (!of_channels(axes[0])) return Unsupported(n, "only a slice of channels (axis 1) is imported");
+  if (!steps.empty() && (steps.size() != 1 || steps[0] != 1)) return Unsupported(n, "only a slice with step 1 is imported");
+  auto clamp = [&](int64_t i) { return std::clamp(i < 0 ? i + channels : i, int64_t{0}, channels); };
+  const int64_t start = clamp(starts[0]), end = clamp(ends[0]);
+  if (end <= start) return Unsupported(n, "the slice is empty");
+  emit(0, start, end - start);
   return OkStatus();
 }
 

@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <array>
 #include <filesystem>
 #include <set>
 
+#include "core/base/files.h"
 #include "core/export/onnx_export.h"
 #include "core/export/onnx_file.h"
 #include "core/export/ort_runtime.h"
@@ -65,7 +67,30 @@ TEST_P(ImportMatchesOnnxRuntime, AtBatch1And4) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ImportMatchesOnnxRuntime,
                          ::testing::Values("resnet18", "mobilenet_v2", "squeezenet1_1", "googlenet",
-                                           "mobilenet_v3_small", "op_zoo", "auto_pad"));
+                                           "mobilenet_v3_small", "shufflenet_v2_x0_5", "efficientnet_b0", "op_zoo",
+                                           "auto_pad", "channel_split"));
+
+// Channels taken apart: Split into its sizes, Slice with constant bounds (a
+// negative end counts from the last channel), and ShuffleNetV2's Slice whose
+// bounds Shape nodes compute from a value shape inference leaves unknown.
+TEST(OnnxImport, SplitsAndSlicesOfChannelsBecomeSliceNodes) {
+  auto split = ImportOnnx(Fixture("channel_split"));
+  ASSERT_TRUE(split) << split.error().ToString();
+  std::vector<std::array<int64_t, 3>> slices;  // start, count, of
+  for (const auto& n : split->model->graph().nodes) {
+    if (n.op == models::Op::kSlice) slices.push_back({n.start, n.out_channels, n.in_channels});
+  }
+  EXPECT_EQ(slices, (std::vector<std::array<int64_t, 3>>{{0, 6, 16}, {6, 10, 16}, {2, 7, 10}, {0, 6, 10}}));
+  auto shufflenet = ImportOnnx(Fixture("shufflenet_v2_x0_5"));
+  ASSERT_TRUE(shufflenet) << shufflenet.error().ToString();
+  int halves = 0, shuffles = 0;
+  for (const auto& n : shufflenet->model->graph().nodes) {
+    halves += n.op == models::Op::kSlice && n.out_channels * 2 == n.in_channels;
+    shuffles += n.op == models::Op::kChannelShuffle;
+  }
+  EXPECT_EQ(halves, 2 * 13);  // both halves of each of the 13 blocks that split (3 + 7 + 3)
+  EXPECT_EQ(shuffles, 16);
+}
 
 TEST(OnnxImport, KeepsBatchNormAndDepthwiseGroupsAndTheOpZoosOps) {
   auto mobilenet = ImportOnnx(Fixture("mobilenet_v2"));
@@ -168,6 +193,73 @@ TEST(OnnxImport, AnAsymmetricPadIsRefusedNotDropped) {
   ASSERT_FALSE(r);
   EXPECT_THAT(r.error().message, HasSubstr("conv_same"));
   EXPECT_THAT(r.error().message, HasSubstr("asymmetric padding"));
+}
+
+// Splits and slices the importer cannot express are refused naming the node,
+// and a stride of 0 is an error, not a division by zero inside ONNX's shape
+// inference.
+TEST(OnnxImport, ASplitOrSliceOfAnotherShapeIsRefusedNamingTheNode) {
+  auto original = ReadOnnxFile(Fixture("channel_split"));
+  ASSERT_TRUE(original) << original.error().ToString();
+  // The Constant `input` of the first node of type `op` reads, set to `values`.
+  auto set_input = [](onnx::ModelProto& m, const std::string& op, int input, std::vector<int64_t> values) {
+    auto* graph = m.mutable_graph();
+    std::string name;
+    for (const auto& n : graph->node()) {
+      if (n.op_type() == op) {
+        name = n.input(input);
+        break;
+      }
+    }
+    for (auto& n : *graph->mutable_node()) {
+      if (n.op_type() == "Constant" && n.output(0) == name) {
+        auto* t = n.mutable_attribute(0)->mutable_t();
+        t->clear_dims();
+        t->add_dims(static_cast<int64_t>(values.size()));
+        t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(int64_t)));
+        return true;
+      }
+    }
+    return false;
+  };
+  qg::testing::TempDir dir;
+  auto refused = [&](const onnx::ModelProto& m) {
+    const std::string path = dir.File("mutated.onnx");
+    std::string bytes;  // past WriteOnnxFile's checker: a file written by anything
+    EXPECT_TRUE(m.SerializeToString(&bytes));
+    EXPECT_TRUE(WriteFileAtomic(path, bytes));
+    auto r = ImportOnnx(path);
+    return r ? std::string("imported") : r.error().message;
+  };
+  // Sizes that do not add up: ONNX's checker already names the node (the
+  // importer's own check is for channels shape inference does not know).
+  auto split = *original;
+  ASSERT_TRUE(set_input(split, "Split", 1, {5, 5}));
+  EXPECT_THAT(refused(split), HasSubstr("node name: /Split"));
+  ASSERT_TRUE(set_input(split, "Split", 1, {INT64_MAX, INT64_MAX}));
+  EXPECT_THAT(refused(split), HasSubstr("node name: /Split"));
+  auto stepped = *original;
+  ASSERT_TRUE(set_input(stepped, "Slice", 4, {2}));
+  EXPECT_THAT(refused(stepped), HasSubstr("(Slice): only a slice with step 1 is imported"));
+  auto batch = *original;
+  ASSERT_TRUE(set_input(batch, "Slice", 3, {0}));  // the batch
+  EXPECT_THAT(refused(batch), HasSubstr("only a slice of channels (axis 1) is imported"));
+  auto still = *original;
+  auto* conv = still.mutable_graph()->mutable_node(0);
+  for (auto& attr : *conv->mutable_attribute()) {
+    if (attr.name() == "strides") {
+      attr.clear_ints();
+      attr.add_ints(0);
+      attr.add_ints(0);
+    }
+  }
+  EXPECT_THAT(refused(still), HasSubstr("(Conv): strides must be positive"));  // was a SIGFPE in libonnx
+  auto ungrouped = *original;
+  auto* group = ungrouped.mutable_graph()->mutable_node(0)->add_attribute();
+  group->set_name("group");
+  group->set_type(onnx::AttributeProto::INT);
+  group->set_i(0);
+  EXPECT_THAT(refused(ungrouped), HasSubstr("(Conv): group must be positive"));
 }
 
 }  // namespace

@@ -139,6 +139,15 @@ Result<std::string> EmitActivation(OnnxGraphWriter& w, const std::string& name, 
       OnnxGraphWriter::SetInts(t, "perm", {0, 2, 1, 3});
       return EmitSimple(w, "Reshape", name, {name + ":swap", name + ":shape"});
     }
+    case Op::kSlice: {
+      auto ints = [&](const char* what, int64_t v) {
+        return w.AddInitializer(name + ":" + what, torch::tensor(std::vector<int64_t>{v}));
+      };
+      QG_ASSIGN_OR_RETURN(auto starts, ints("starts", fn.start));
+      QG_ASSIGN_OR_RETURN(auto ends, ints("ends", fn.start + fn.out_channels));
+      QG_ASSIGN_OR_RETURN(auto axes, ints("axes", 1));
+      return EmitSimple(w, "Slice", name, {inputs[0], starts, ends, axes});
+    }
     default:
       return Error::InvalidArgument("ONNX export: '{}' ({}) has no ONNX form here", name, models::OpName(fn.op));
   }

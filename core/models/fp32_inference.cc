@@ -108,6 +108,9 @@ std::string EmitTorchScript(const Graph& graph) {
       case Op::kChannelShuffle:
         expr = fmt::format("torch.channel_shuffle({}, {})", in(0), n.groups);
         break;
+      case Op::kSlice:
+        expr = fmt::format("torch.narrow({}, 1, {}, {})", in(0), n.start, n.out_channels);
+        break;
     }
     src += fmt::format("    v{} = {}\n", id, expr);
   }

@@ -6,7 +6,7 @@
 namespace qg::models {
 namespace {
 
-constexpr std::array<std::pair<Op, std::string_view>, 19> kOps = {{
+constexpr std::array<std::pair<Op, std::string_view>, 20> kOps = {{
     {Op::kInput, "input"},
     {Op::kConv2d, "conv2d"},
     {Op::kBatchNorm2d, "batch_norm2d"},
@@ -26,6 +26,7 @@ constexpr std::array<std::pair<Op, std::string_view>, 19> kOps = {{
     {Op::kHardSigmoid, "hard_sigmoid"},
     {Op::kHardSwish, "hard_swish"},
     {Op::kChannelShuffle, "channel_shuffle"},
+    {Op::kSlice, "slice"},
 }};
 
 // How many inputs an op takes; -1 for "two or more".
@@ -127,6 +128,9 @@ nlohmann::json Graph::ToJson() const {
       case Op::kChannelShuffle:
         j.update({{"groups", n.groups}, {"out", n.out_channels}});
         break;
+      case Op::kSlice:
+        j.update({{"start", n.start}, {"in", n.in_channels}, {"out", n.out_channels}});
+        break;
       case Op::kLinear:
         j.update({{"in", n.in_channels}, {"out", n.out_channels}, {"bias", n.bias}});
         break;
@@ -178,6 +182,7 @@ Result<Graph> Graph::FromJson(const nlohmann::json& j) {
       n.output_size = jn.value("output_size", n.output_size);
       n.p = jn.value("p", 0.0);
       n.dim = jn.value("dim", int64_t{1});
+      n.start = jn.value("start", int64_t{0});
       n.dilation = jn.value("dilation", n.dilation);
       n.alpha = jn.value("alpha", 0.0);
       n.beta = jn.value("beta", 0.0);

@@ -39,6 +39,7 @@ enum class Op {
   kHardSigmoid,     // clamp(alpha * x + beta, 0, 1); LibTorch's is alpha 1/6, beta 1/2
   kHardSwish,       // x * hardsigmoid(x) with alpha 1/6, beta 1/2
   kChannelShuffle,  // groups
+  kSlice,           // channels [start, start + out_channels) of in_channels (ShuffleNetV2's split)
 };
 
 std::string_view OpName(Op op);
@@ -70,6 +71,8 @@ struct Node {
   double p = 0.0;
   // Flatten start dim / Concat dim.
   int64_t dim = 1;
+  // Slice: the first channel it takes.
+  int64_t start = 0;
   // Activations: LeakyReLU's slope and HardSigmoid's alpha, beta; Clamp's bounds.
   double alpha = 0.0;
   double beta = 0.0;

@@ -99,6 +99,8 @@ torch::Tensor Activation(const Node& n, const torch::Tensor& x, const torch::Ten
       return torch::clamp(x * n.alpha + n.beta, 0.0, 1.0);
     case Op::kHardSwish:
       return torch::hardswish(x);
+    case Op::kSlice:
+      return x.narrow(1, n.start, n.out_channels).contiguous(x.suggest_memory_format());
     case Op::kChannelShuffle: {
       // (N, g, C/g, H, W) -> swap the group axes -> (N, C, H, W)
       const auto s = x.sizes();

@@ -99,7 +99,8 @@ Result<QuantPlan> PlanQuantization(const models::Graph& g) {
       case Op::kSigmoid:
       case Op::kHardSigmoid:
       case Op::kHardSwish:
-      case Op::kChannelShuffle: b.kind = BlockKind::kActivation; break;
+      case Op::kChannelShuffle:
+      case Op::kSlice: b.kind = BlockKind::kActivation; break;
       case Op::kInput:
         return Error::InvalidArgument("graph node '{}': a second input cannot be quantized", n.name);
     }

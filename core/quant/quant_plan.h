@@ -30,7 +30,7 @@ enum class BlockKind {
   kReLU,
   kIdentity,
   kMul,         // elementwise product (broadcasting): quantized::mul
-  kActivation,  // Clamp, LeakyReLU, Sigmoid, HardSigmoid, HardSwish, ChannelShuffle (`op` says which)
+  kActivation,  // Clamp, LeakyReLU, Sigmoid, HardSigmoid, HardSwish, ChannelShuffle, Slice (`op` says which)
 };
 
 struct Block {

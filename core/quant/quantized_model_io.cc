@@ -32,6 +32,7 @@ nlohmann::json StepToJson(const Step& s) {
   if (s.kind == StepKind::kActivation || s.kind == StepKind::kFp32Op) {
     j["fn"] = {{"op", models::OpName(s.fn.op)}, {"alpha", s.fn.alpha}, {"beta", s.fn.beta},
                {"min", s.fn.clamp_min}, {"max", s.fn.clamp_max}, {"groups", s.fn.groups}, {"out", s.fn.out_channels}};
+    if (s.fn.op == models::Op::kSlice) j["fn"]["start"] = s.fn.start;
   }
   if (s.qweight.defined()) {
     j["weight_qscheme"] = s.qweight.qscheme() == torch::kPerChannelAffine ? "per_channel" : "per_tensor";
@@ -71,6 +72,7 @@ Result<Step> StepFromJson(const nlohmann::json& j) {
     s.fn.clamp_max = f.at("max");
     s.fn.groups = f.at("groups");
     s.fn.out_channels = f.value("out", int64_t{0});
+    s.fn.start = f.value("start", int64_t{0});
   }
   return s;
 }

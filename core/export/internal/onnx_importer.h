@@ -78,6 +78,7 @@ class Importer {
   Status TranslateConcat(const onnx::NodeProto& n);
   Status TranslateIdentity(const onnx::NodeProto& n);
   Status TranslatePad(const onnx::NodeProto& n);
+  Status TranslateSlice(const onnx::NodeProto& n);
   Status ReadInput(const ImportOptions& options);
   Status ReadOutput();
 
@@ -90,8 +91,12 @@ class Importer {
   Result<int> GraphInput(const onnx::NodeProto& n, int i, bool padded = false) const;
   Result<torch::Tensor> ConstantInput(const onnx::NodeProto& n, int i) const;
   Result<std::vector<int64_t>> IntsInput(const onnx::NodeProto& n, int i) const;
-  // Adds `node` producing the node's output 0; its index.
-  int Emit(const onnx::NodeProto& n, Node node);
+  // Adds `node` producing the node's output `output`; its index.
+  int Emit(const onnx::NodeProto& n, Node node, int output = 0);
+  // The shape of a graph node's output from its inputs' (kBatch for N, -1
+  // unknown), for values shape inference leaves open: after a Reshape whose
+  // target Shape nodes compute (ShuffleNetV2's channel shuffle) it knows none.
+  std::vector<int64_t> OutputShape(const Node& node) const;
   void Alias(const onnx::NodeProto& n, Value v) { values_[n.output(0)] = std::move(v); }
   std::string NodeName(const onnx::NodeProto& n) const;
   Error Unsupported(const onnx::NodeProto& n, const std::string& why = "") const;
@@ -104,6 +109,7 @@ class Importer {
   std::map<int, Params> params_;
   std::map<std::string, Value> values_;
   std::map<std::string, std::vector<int64_t>> shapes_;  // every value shape inference knows
+  std::map<int, std::vector<int64_t>> node_shapes_;     // each graph node's output
   std::set<std::string> names_;
   int64_t channels_ = 0, image_size_ = 0, num_classes_ = 0;
 };

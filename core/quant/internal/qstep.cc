@@ -81,7 +81,7 @@ constexpr std::pair<StepKind, const char*> kNames[] = {
 torch::Tensor AsFloat(const torch::Tensor& t) { return t.is_quantized() ? t.dequantize() : t; }
 
 // An activation on a quantized tensor, on LibTorch's INT8 kernels: clamp,
-// leaky ReLU and channel shuffle keep the input's scale, sigmoid and hard
+// leaky ReLU, channel shuffle and slice keep the input's scale, sigmoid and hard
 // sigmoid write theirs (1/256), hard swish takes the step's.
 torch::Tensor QuantizedActivation(const Step& s, const torch::Tensor& x) {
   switch (s.fn.op) {
@@ -91,6 +91,7 @@ torch::Tensor QuantizedActivation(const Step& s, const torch::Tensor& x) {
     case models::Op::kHardSigmoid: return at::hardsigmoid(x);
     case models::Op::kHardSwish: return QHardswish().call(x, s.out.scale, s.out.zero_point);
     case models::Op::kChannelShuffle: return at::channel_shuffle(x, s.fn.groups);
+    case models::Op::kSlice: return x.narrow(1, s.fn.start, s.fn.out_channels).contiguous(x.suggest_memory_format());
     default: TORCH_CHECK(false, "INT8 step '", s.name, "' has no quantized kernel for its op");
   }
 }
