@@ -209,7 +209,8 @@ TEST_F(SlurmBackendTest, AJobThatAsksForItsDependencysCpuRunsInThatDependencysTa
   EXPECT_NE(slurm_.scripts[1].find("--time=30\n"), std::string::npos);
   EXPECT_NE(slurm_.scripts[3].find("--time=60\n"), std::string::npos) << slurm_.scripts[3];
   EXPECT_NE(slurm_.scripts[3].find("--cpus-per-task=4\n"), std::string::npos) << slurm_.scripts[3];
-  const auto manifest = nlohmann::json::parse(*ReadFile((dir_.path() / "slurm" / "grid" / "a3-w1-noop+noop.json").string()));
+  const auto manifest =
+      nlohmann::json::parse(*ReadFile((dir_.path() / "slurm" / "grid" / "a3-w1-noop+noop.json").string()));
   const auto parsed = protocol::TaskManifest::FromJson(manifest, "a3");
   ASSERT_TRUE(parsed) << parsed.error().ToString();
   ASSERT_EQ(parsed->tasks.size(), 1u);
@@ -230,12 +231,14 @@ TEST_F(SlurmBackendTest, AJobThatAsksForItsDependencysCpuRunsInThatDependencysTa
 // When its quantize job finished in an earlier submit, an export that runs
 // again has no task to follow: it gets an array of its own.
 TEST_F(SlurmBackendTest, AJobWhoseCpuDependencyIsDoneRunsInAnArrayOfItsOwn) {
-  std::vector<JobRecord> jobs{Job("quantize/fp32", "noop"),
-                              Job("export/fp32", "noop", {"quantize/fp32"}, {{"cpus", 2}, {"same_cpu_as", "quantize/fp32"}})};
+  std::vector<JobRecord> jobs{
+      Job("quantize/fp32", "noop"),
+      Job("export/fp32", "noop", {"quantize/fp32"}, {{"cpus", 2}, {"same_cpu_as", "quantize/fp32"}})};
   ASSERT_TRUE(Submit(jobs));
   ASSERT_EQ(slurm_.scripts.size(), 1u);
   const auto quantize = Stored("quantize/fp32");
-  ASSERT_TRUE(store_->CompleteJob(quantize.id, {.config_hash = quantize.config_hash, .kind = "noop", .job_key = quantize.key}));
+  ASSERT_TRUE(
+      store_->CompleteJob(quantize.id, {.config_hash = quantize.config_hash, .kind = "noop", .job_key = quantize.key}));
   const auto again = Submit(jobs);
   ASSERT_TRUE(again) << again.error().ToString();
   EXPECT_EQ(again->cached, 1);

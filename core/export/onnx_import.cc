@@ -136,8 +136,16 @@ int Importer::Emit(const onnx::NodeProto& n, Node node, int output) {
   Value v;
   v.node = index;
   if (auto it = shapes_.find(n.output(output)); it != shapes_.end()) v.shape = it->second;
-  const bool known = !v.shape.empty() && std::none_of(v.shape.begin(), v.shape.end(), [](int64_t d) { return d < 0 && d != kBatch; });
-  if (!known) v.shape = OutputShape(graph_.nodes[index]);
+  // What shape inference left open, the layers built so far may know.
+  auto open = [](int64_t d) { return d < 0 && d != kBatch; };
+  if (v.shape.empty() || std::any_of(v.shape.begin(), v.shape.end(), open)) {
+    const auto computed = OutputShape(graph_.nodes[index]);
+    if (v.shape.empty()) {
+      v.shape = computed;
+    } else if (computed.size() == v.shape.size()) {
+      for (size_t d = 0; d < v.shape.size(); ++d) v.shape[d] = open(v.shape[d]) ? computed[d] : v.shape[d];
+    }
+  }
   node_shapes_[index] = v.shape;
   values_[n.output(output)] = std::move(v);
   return index;
@@ -150,9 +158,9 @@ std::vector<int64_t> Importer::OutputShape(const Node& n) const {
   };
   std::vector<int64_t> x = in(0);
   // Output size of a window sliding over `size` (LibTorch's rule, ceil_mode's
-  // last window starting inside the input or its left padding).
-  // Attributes come from the file: absurd ones leave the shape unknown (the
-  // layer refuses them when it runs) rather than divide by zero or overflow.
+  // last window starting inside the input or its left padding). Attributes
+  // come from the file: absurd ones leave the size unknown (-1) rather than
+  // divide by zero or overflow.
   auto slide = [&](int64_t size, int d, int64_t dilation) -> int64_t {
     constexpr int64_t kSane = int64_t{1} << 24;
     for (int64_t v : {size, n.stride[d], dilation, n.kernel[d]}) {

@@ -491,9 +491,13 @@ Status Importer::TranslateSlice(const onnx::NodeProto& n) {
   QG_ASSIGN_OR_RETURN(auto axes, optional_ints(3, "axes"));
   QG_ASSIGN_OR_RETURN(auto steps, optional_ints(4, ""));
   if (axes.empty()) axes = {0};
-  if (starts.size() != 1 || ends.size() != 1 || axes.size() != 1) return Unsupported(n, "only a slice of one axis is imported");
+  if (starts.size() != 1 || ends.size() != 1 || axes.size() != 1) {
+    return Unsupported(n, "only a slice of one axis is imported");
+  }
   if (!of_channels(axes[0])) return Unsupported(n, "only a slice of channels (axis 1) is imported");
-  if (!steps.empty() && (steps.size() != 1 || steps[0] != 1)) return Unsupported(n, "only a slice with step 1 is imported");
+  if (!steps.empty() && (steps.size() != 1 || steps[0] != 1)) {
+    return Unsupported(n, "only a slice with step 1 is imported");
+  }
   auto clamp = [&](int64_t i) { return std::clamp(i < 0 ? i + channels : i, int64_t{0}, channels); };
   const int64_t start = clamp(starts[0]), end = clamp(ends[0]);
   if (end <= start) return Unsupported(n, "the slice is empty");

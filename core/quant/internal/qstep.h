@@ -56,7 +56,8 @@ enum class StepKind {
   kFp32Linear,
   kFp32BatchNorm,
   kMul,             // quantized::mul (broadcasting)
-  kActivation,      // a quantized kernel chosen by `op`: clamp, leaky_relu, sigmoid, hardsigmoid, hardswish, channel_shuffle, slice
+  kActivation,      // a quantized kernel chosen by `op`: clamp, leaky_relu, sigmoid, hardsigmoid, hardswish,
+                    // channel_shuffle, slice
   kFp32Op,          // an op without an INT8 kernel: dequantize, run it in FP32, quantize when read by INT8
 };
 
