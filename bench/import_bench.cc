@@ -53,7 +53,8 @@ void Import(const Options& o) {
                    "ORT QDQ INT8 (ms)", "INT8 vs LibTorch FP32", "INT8 vs ORT FP32"},
                   {true, true, true, true, true, true, true, true});
   const fs::path work = fs::temp_directory_path() / "qg-import-bench" / "work";
-  for (const std::string name : {"resnet18", "mobilenet_v2", "squeezenet1_1", "googlenet"}) {
+  for (const std::string name :
+       {"resnet18", "mobilenet_v2", "squeezenet1_1", "googlenet", "shufflenet_v2_x0_5", "efficientnet_b0"}) {
     const std::string file = Fixture(o, name);
     std::vector<double> import_ms;
     onnx_export::ImportedModel imported;

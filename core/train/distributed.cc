@@ -217,7 +217,10 @@ class C10dGradientSync final : public GradientSync {
   int64_t sync_steps_ = 0;
 };
 
-int PortFromJobId(const std::string& id) { return 20000 + static_cast<int>(std::hash<std::string>{}(id) % 20000); }
+// Below Linux's ephemeral range (32768-60999 by default): a port in it can be
+// any outgoing connection's on the host, and rank 0 then cannot bind it (a CI
+// run's mpirun test drew 35574 while other tests were connecting).
+int PortFromJobId(const std::string& id) { return 20000 + static_cast<int>(std::hash<std::string>{}(id) % 12000); }
 
 }  // namespace
 

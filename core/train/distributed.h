@@ -18,7 +18,8 @@
 //   SLURM_PROCID, SLURM_NTASKS                                  srun / sbatch
 // Without QG_MASTER_ADDR the store is on 127.0.0.1 (mpirun) or
 // SLURM_LAUNCH_NODE_IPADDR (Slurm); without QG_MASTER_PORT the port is
-// derived from the launcher's job id so every rank picks the same one.
+// derived from the launcher's job id so every rank picks the same one, in
+// 20000-31999, below the ports the kernel hands out to outgoing connections.
 #pragma once
 
 #include <memory>

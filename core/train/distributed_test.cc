@@ -2,6 +2,7 @@
 // binary) against one process with the same global batch.
 #include "core/train/distributed.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <torch/torch.h>
@@ -150,6 +151,15 @@ TEST(Distributed, ConfigComesFromTheLauncherEnvironment) {
   EXPECT_EQ((*mpi)->launcher, "mpirun");
   EXPECT_EQ((*mpi)->rank, 1);
   EXPECT_EQ((*mpi)->world_size, 2);
+  // The port every rank derives from the job id stays below the kernel's
+  // ephemeral ports (32768 up), which any outgoing connection may hold.
+  for (int job = 0; job < 200; ++job) {
+    setenv("PMIX_NAMESPACE", fmt::format("prterun-node-{}@1", job).c_str(), 1);
+    const int port = (*DistributedConfigFromEnv())->master_port;
+    EXPECT_GE(port, 20000);
+    EXPECT_LT(port, 32000) << "job " << job;
+  }
+  unsetenv("PMIX_NAMESPACE");
   setenv("OMPI_COMM_WORLD_RANK", "2", 1);
   EXPECT_EQ(DistributedConfigFromEnv().error().code, ErrorCode::kInvalidArgument);
   unsetenv("OMPI_COMM_WORLD_RANK");
