@@ -205,16 +205,17 @@ Result<SubmittedArray> SlurmBackend::SubmitArray(const std::string& experiment, 
     }
     return entry;
   };
-  // The task's time is its jobs' time together, when the spec gives each one.
-  std::optional<int64_t> time_limit_min = section.TimeLimitFor(kind);
   for (const JobRecord* job : members) {
     protocol::TaskEntry entry = entry_of(*job);
-    for (const JobRecord* next : plan.followers[job->key]) {
-      entry.then.push_back(entry_of(*next));
-      const auto more = section.TimeLimitFor(next->kind);
-      time_limit_min = time_limit_min && more ? std::optional(*time_limit_min + *more) : std::nullopt;
-    }
+    for (const JobRecord* next : plan.followers[job->key]) entry.then.push_back(entry_of(*next));
     manifest.tasks.push_back(std::move(entry));
+  }
+  // A task's time is its jobs' time together, when the spec gives each one
+  // (every task of the array runs the same kinds: the group's key says so).
+  std::optional<int64_t> time_limit_min = section.TimeLimitFor(kind);
+  for (const JobRecord* next : plan.followers[members.front()->key]) {
+    const auto more = section.TimeLimitFor(next->kind);
+    time_limit_min = time_limit_min && more ? std::optional(*time_limit_min + *more) : std::nullopt;
   }
   const std::string manifest_path = dir + "/" + array.name + ".json";
   array.script = dir + "/" + array.name + ".sbatch";

@@ -194,24 +194,30 @@ TEST_F(SlurmBackendTest, CancelMarksTheStoreThenScancelsOnlyTheNamedJob) {
 // and for both jobs' time.
 TEST_F(SlurmBackendTest, AJobThatAsksForItsDependencysCpuRunsInThatDependencysTask) {
   auto jobs = Grid();
-  jobs.push_back(Job("export/fp32", "noop", {"quantize/fp32"}, {{"cpus", 2}, {"same_cpu_as", "quantize/fp32"}}));
+  for (const char* name : {"fp32", "fp16"}) {
+    const std::string quantize = std::string("quantize/") + name;
+    jobs.push_back(Job(std::string("export/") + name, "noop", {quantize}, {{"cpus", 2}, {"same_cpu_as", quantize}}));
+  }
   jobs.push_back(
       Job("export/naive_ptq", "noop", {"quantize/naive_ptq"}, {{"cpus", 4}, {"same_cpu_as", "quantize/naive_ptq"}}));
   const auto sub = Submit(jobs, {{"slurm", {{"time_limits", {{"noop", 30}}}}}});
   ASSERT_TRUE(sub) << sub.error().ToString();
-  EXPECT_EQ(sub->jobs, 6);
+  EXPECT_EQ(sub->jobs, 7);
   std::vector<std::string> names;
   for (const auto& a : sub->arrays) names.push_back(a.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"a0-w0-noop", "a1-w1-noop", "a2-w1-noop+noop", "a3-w1-noop+noop"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"a0-w0-noop", "a1-w1-noop+noop", "a2-w1-noop+noop"}));
+  EXPECT_EQ(sub->arrays[1].tasks, 2);
   EXPECT_EQ(Stored("export/fp32").lease_id, Stored("quantize/fp32").lease_id);
+  EXPECT_EQ(Stored("export/fp16").lease_id, Stored("quantize/fp16").lease_id);
   EXPECT_EQ(Stored("export/naive_ptq").lease_id, Stored("quantize/naive_ptq").lease_id);
-  EXPECT_EQ(Stored("export/naive_ptq").lease_id, "slurm:103_0");
-  EXPECT_NE(slurm_.scripts[1].find("--time=30\n"), std::string::npos);
-  EXPECT_NE(slurm_.scripts[3].find("--time=60\n"), std::string::npos) << slurm_.scripts[3];
-  EXPECT_NE(slurm_.scripts[3].find("--cpus-per-task=4\n"), std::string::npos) << slurm_.scripts[3];
+  EXPECT_EQ(Stored("export/naive_ptq").lease_id, "slurm:102_0");
+  EXPECT_NE(slurm_.scripts[0].find("--time=30\n"), std::string::npos);
+  EXPECT_NE(slurm_.scripts[1].find("--time=60\n"), std::string::npos) << "each task's own two jobs, not the array's";
+  EXPECT_NE(slurm_.scripts[2].find("--time=60\n"), std::string::npos) << slurm_.scripts[2];
+  EXPECT_NE(slurm_.scripts[2].find("--cpus-per-task=4\n"), std::string::npos) << slurm_.scripts[2];
   const auto manifest =
-      nlohmann::json::parse(*ReadFile((dir_.path() / "slurm" / "grid" / "a3-w1-noop+noop.json").string()));
-  const auto parsed = protocol::TaskManifest::FromJson(manifest, "a3");
+      nlohmann::json::parse(*ReadFile((dir_.path() / "slurm" / "grid" / "a2-w1-noop+noop.json").string()));
+  const auto parsed = protocol::TaskManifest::FromJson(manifest, "a2");
   ASSERT_TRUE(parsed) << parsed.error().ToString();
   ASSERT_EQ(parsed->tasks.size(), 1u);
   ASSERT_EQ(parsed->tasks[0].then.size(), 1u);
@@ -225,7 +231,7 @@ TEST_F(SlurmBackendTest, AJobThatAsksForItsDependencysCpuRunsInThatDependencysTa
   EXPECT_EQ(Stored("quantize/fp32").state, JobState::kPending);
   ASSERT_EQ(*backend_->Cancel("grid", "quantize/naive_ptq"), 2);
   EXPECT_EQ(Stored("export/naive_ptq").state, JobState::kCancelled);
-  EXPECT_EQ(slurm_.cancelled, (std::vector<TaskId>{{103, 0}}));
+  EXPECT_EQ(slurm_.cancelled, (std::vector<TaskId>{{102, 0}}));
 }
 
 // When its quantize job finished in an earlier submit, an export that runs
