@@ -1,6 +1,7 @@
-// The ONNX importer's inner parts, shared by its two files: onnx_import.cc
+// The ONNX importer's inner parts, shared by its three files: onnx_import.cc
 // (the file, the graph input and output, dispatch, parameters) and
-// onnx_import_ops.cc (one translation per ONNX op). Not for other users.
+// onnx_import_ops.cc and onnx_import_channels.cc (one translation per ONNX
+// op). Not for other users.
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -49,6 +50,12 @@ struct Params {
 };
 
 std::string Joined(const std::vector<std::string>& v);
+// A node's attribute, or `fallback` when the node does not set it.
+const onnx::AttributeProto* Attr(const onnx::NodeProto& n, const std::string& name);
+int64_t IntAttr(const onnx::NodeProto& n, const std::string& name, int64_t fallback);
+double FloatAttr(const onnx::NodeProto& n, const std::string& name, double fallback);
+std::vector<int64_t> IntsAttr(const onnx::NodeProto& n, const std::string& name, std::vector<int64_t> fallback);
+std::string StringAttr(const onnx::NodeProto& n, const std::string& name, const std::string& fallback);
 torch::Tensor TensorFromProto(const onnx::TensorProto& t);
 // A tensor as a Value: integer tensors become foldable ints.
 Value ConstantValue(const torch::Tensor& t);
