@@ -25,11 +25,9 @@ Result<std::string> HashField(JsonFields& f, const std::string& key) {
 // `followers`: whether the entry may carry jobs that run after it (one level).
 Result<TaskEntry> EntryFromJson(const json& j, const std::string& path, bool followers) {
   JsonFields f(j, path);
-  if (followers) {
-    QG_RETURN_IF_ERROR(f.AllowOnly({"id", "key", "kind", "config", "config_hash", "deps", "dep_hashes", "then"}));
-  } else {
-    QG_RETURN_IF_ERROR(f.AllowOnly({"id", "key", "kind", "config", "config_hash", "deps", "dep_hashes"}));
-  }
+  std::vector<std::string> known{"id", "key", "kind", "config", "config_hash", "deps", "dep_hashes"};
+  if (followers) known.push_back("then");
+  QG_RETURN_IF_ERROR(f.AllowOnly(known));
   TaskEntry e;
   QG_ASSIGN_OR_RETURN(e.job.id, f.Integer("id", 0, 1, INT64_MAX));
   QG_ASSIGN_OR_RETURN(e.job.key, f.RequiredString("key"));

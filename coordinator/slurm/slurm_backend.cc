@@ -47,6 +47,15 @@ struct SlurmBackend::Plan {
   std::map<std::string, std::vector<JobRecord*>> followers;  // job -> the jobs that run after it in its task
   std::vector<std::pair<GroupKey, std::vector<JobRecord*>>> groups;
   std::vector<int64_t> held;  // arrays submitted so far, held until all are known
+
+  // The jobs of `job`'s task: itself, then those that follow it.
+  std::vector<JobRecord*> InTask(JobRecord* job) const {
+    std::vector<JobRecord*> jobs{job};
+    if (auto it = followers.find(job->key); it != followers.end()) {
+      jobs.insert(jobs.end(), it->second.begin(), it->second.end());
+    }
+    return jobs;
+  }
 };
 
 std::optional<TaskId> SlurmBackend::TaskOf(const JobRecord& job) {
@@ -159,11 +168,8 @@ Status SlurmBackend::PrepareOutcomes(const std::string& experiment, const Plan& 
   if (ec) return Error::IOError("cannot create {}: {}", results, ec.message());
   std::vector<const JobRecord*> to_run;
   for (const auto& [group, members] : plan.groups) {
-    for (const JobRecord* job : members) {
-      to_run.push_back(job);
-      if (auto it = plan.followers.find(job->key); it != plan.followers.end()) {
-        to_run.insert(to_run.end(), it->second.begin(), it->second.end());
-      }
+    for (JobRecord* member : members) {
+      for (const JobRecord* job : plan.InTask(member)) to_run.push_back(job);
     }
   }
   for (const JobRecord* job : to_run) {
@@ -238,9 +244,8 @@ Result<SubmittedArray> SlurmBackend::SubmitArray(const std::string& experiment, 
   if (!id) return id.error().WithContext(fmt::format("'{}': array {} of {} jobs", experiment, array.name, array.tasks));
   array.slurm_id = *id;
   plan.held.push_back(*id);
-  for (const JobRecord* job : members) {
-    plan.array_of[job->key] = *id;
-    for (const JobRecord* next : plan.followers[job->key]) plan.array_of[next->key] = *id;
+  for (JobRecord* member : members) {
+    for (const JobRecord* job : plan.InTask(member)) plan.array_of[job->key] = *id;
   }
   return array;
 }
@@ -270,10 +275,7 @@ Result<Submission> SlurmBackend::Submit(const std::string& name, const nlohmann:
   }
   for (auto& [group, members] : plan.groups) {
     for (size_t i = 0; i < members.size(); ++i) {
-      std::vector<JobRecord*> in_task{members[i]};
-      const auto& then = plan.followers[members[i]->key];
-      in_task.insert(in_task.end(), then.begin(), then.end());
-      for (JobRecord* job : in_task) {
+      for (JobRecord* job : plan.InTask(members[i])) {
         *job = coord::Ended(std::move(*job), JobState::kPending, "", 0);
         job->worker = job->lease_id = LeaseFor({plan.array_of.at(members[i]->key), static_cast<int64_t>(i)});
         job->started_ms = 0;
