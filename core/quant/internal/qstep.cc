@@ -56,7 +56,7 @@ const auto& QMul() {
   return mul;
 }
 const auto& QHardswish() {
-  static const auto op = Op<at::Tensor(at::Tensor, double, int64_t)>("quantized::hardswish");
+  static const auto op = Op<at::Tensor(const at::Tensor&, double, int64_t)>("quantized::hardswish");
   return op;
 }
 const auto& QBatchNorm(bool relu) {
