@@ -15,12 +15,14 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "bench/bench_timing.h"
 #include "bench/cpu_peaks.h"
 #include "bench/four_paths.h"
 #include "bench/verbs.h"
+#include "core/base/memory_policy.h"
 #include "core/base/text_table.h"
 #include "core/export/onnx_export.h"
 #include "core/export/onnx_file.h"
@@ -169,6 +171,9 @@ void Onnx(const Options& o) {
 }  // namespace qg::bench
 
 int main(int argc, char** argv) {
+  // Ours and the Python references alike keep freed memory (core/base/memory_policy.h).
+  qg::KeepFreedMemoryInProcess();
+  setenv("GLIBC_TUNABLES", qg::KeepFreedMemoryTunables(), /*overwrite=*/0);
   CLI::App app{"quantgrid benchmarks: ours beside the reference, ratios from one run"};
   app.require_subcommand(1);
   qg::bench::Options o;

@@ -6,8 +6,10 @@
 #include "cli/command.h"
 #include "core/base/build_info.h"
 #include "core/base/logging.h"
+#include "core/base/memory_policy.h"
 
 int main(int argc, char** argv) {
+  qg::KeepFreedMemoryInProcess();
   CLI::App app{"quantgrid: quantization studies as reproducible, distributed experiments"};
   app.set_version_flag("--version", std::string("quantgrid ") + qg::kQuantgridVersion + " (" + qg::kGitCommit + ")");
   app.require_subcommand(1);
