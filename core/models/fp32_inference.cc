@@ -5,6 +5,8 @@
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
 #include <torch/torch.h>
 
+#include <chrono>
+
 #include "core/base/cuda_check.h"
 #include "core/base/torch_call.h"
 
@@ -160,6 +162,30 @@ EagerFp32Model::EagerFp32Model(GraphModule model) : model_(std::move(model)) { m
 torch::Tensor EagerFp32Model::Predict(const torch::Tensor& images) {
   torch::NoGradGuard no_grad;
   return model_->forward(images);
+}
+
+namespace {
+// Each node's time: from the previous node's output to its own.
+class LayerTimer final : public ForwardHooks {
+ public:
+  torch::Tensor AfterNode(int, const Node& n, torch::Tensor out) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (n.op != Op::kInput) {
+      times.push_back({n.name, std::string(OpName(n.op)), std::chrono::duration<double, std::milli>(now - last).count()});
+    }
+    last = now;
+    return out;
+  }
+  std::vector<LayerTime> times;
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+};
+}  // namespace
+
+std::vector<LayerTime> EagerFp32Model::PredictTimingLayers(const torch::Tensor& images) {
+  torch::NoGradGuard no_grad;
+  LayerTimer timer;
+  model_->ForwardAll(images, &timer);
+  return std::move(timer.times);
 }
 
 DeviceModel::DeviceModel(GraphModule model, torch::Device device, torch::ScalarType dtype)

@@ -38,6 +38,7 @@ class EagerFp32Model final : public InferenceModel {
   explicit EagerFp32Model(GraphModule model);
   std::string Describe() const override { return "fp32, eager interpreter, channels-last"; }
   torch::Tensor Predict(const torch::Tensor& images) override;
+  std::vector<LayerTime> PredictTimingLayers(const torch::Tensor& images) override;
 
  private:
   GraphModule model_;

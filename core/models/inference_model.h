@@ -9,10 +9,18 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/base/small_batch_threads.h"
 
 namespace qg::models {
+
+// One layer's share of a forward pass (see InferenceModel::PredictTimingLayers).
+struct LayerTime {
+  std::string layer;  // the graph node's name
+  std::string kind;   // what ran: "conv", "add", "fp32_op", "conv2d", ...
+  double ms = 0;
+};
 
 class InferenceModel {
  public:
@@ -22,6 +30,13 @@ class InferenceModel {
   // Logits [B, classes] for float images [B, C, H, W]. Throws c10::Error on
   // shape mismatch; callers at a boundary wrap it with TorchCall.
   virtual torch::Tensor Predict(const torch::Tensor& images) = 0;
+  // Predict, timing each layer on the steady clock: per layer in execution
+  // order, the milliseconds it took. Models that run as one compiled graph
+  // (TorchScript, ONNX Runtime) time only as a whole and return nothing.
+  virtual std::vector<LayerTime> PredictTimingLayers(const torch::Tensor& images) {
+    Predict(images);
+    return {};
+  }
 
   // The compiled FP32 and the INT8 models run small batches on one intra-op
   // thread or on all, whichever the model measured faster on its first calls

@@ -58,15 +58,41 @@ Status SaveModel(const GraphModule& model, const std::string& path) {
   return OkStatus();
 }
 
-Result<GraphModule> LoadModel(const std::string& path) {
+namespace {
+
+Status OpenArchive(const std::string& path, torch::serialize::InputArchive& archive) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return Error::NotFound("model file '{}' does not exist", path);
-  torch::serialize::InputArchive archive;
   auto loaded = TorchCall("", [&] { archive.load_from(path); });
   if (!loaded) return Error::Corruption("model file '{}' is not a readable LibTorch archive ({})", path, loaded.error().message);
+  return OkStatus();
+}
+
+Result<ModelFileKind> KindOf(const std::string& path, torch::serialize::InputArchive& archive, c10::IValue& record) {
+  if (archive.try_read(kRecordKey, record) && record.isString()) return ModelFileKind::kModel;
+  if (c10::IValue int8; archive.try_read(kInt8RecordKey, int8) && int8.isString()) return ModelFileKind::kInt8;
+  return Error::Corruption("model file '{}' has no quantgrid record (not written by quantgrid?)", path);
+}
+
+}  // namespace
+
+Result<ModelFileKind> ModelFileKindOf(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  QG_RETURN_IF_ERROR(OpenArchive(path, archive));
+  c10::IValue record;
+  return KindOf(path, archive, record);
+}
+
+Result<GraphModule> LoadModel(const std::string& path) {
+  torch::serialize::InputArchive archive;
+  QG_RETURN_IF_ERROR(OpenArchive(path, archive));
   c10::IValue record_value;
-  if (!archive.try_read(kRecordKey, record_value) || !record_value.isString()) {
-    return Error::Corruption("model file '{}' has no quantgrid record (not written by quantgrid?)", path);
+  QG_ASSIGN_OR_RETURN(const ModelFileKind kind, KindOf(path, archive, record_value));
+  if (kind == ModelFileKind::kInt8) {
+    return Error::FailedPrecondition(
+        "'{}' is an INT8 model file (quantgrid quantize wrote it); this needs an FP32 model file, such as the one it "
+        "was quantized from",
+        path);
   }
   const auto record = nlohmann::json::parse(record_value.toStringRef(), nullptr, /*allow_exceptions=*/false);
   if (record.is_discarded() || !record.contains("graph")) {

@@ -14,6 +14,17 @@ namespace qg::models {
 // Writes atomically (temporary file + rename). IOError names the path.
 Status SaveModel(const GraphModule& model, const std::string& path);
 // NotFound when missing; Corruption when the archive or its record is damaged.
+// An INT8 model file (a quantize job's model_int8.pt) is FailedPrecondition,
+// named as such: it holds quantized steps, not a graph module.
 Result<GraphModule> LoadModel(const std::string& path);
+
+// The record key of INT8 model files (core/quant/quantized_model.h writes
+// them); here so that LoadModel and ModelFileKindOf tell the two apart.
+inline constexpr const char* kInt8RecordKey = "quantgrid_int8_model";
+
+enum class ModelFileKind { kModel, kInt8 };
+// Which kind of quantgrid model file `path` is, by its record; NotFound or
+// Corruption as LoadModel says them when it is neither.
+Result<ModelFileKind> ModelFileKindOf(const std::string& path);
 
 }  // namespace qg::models

@@ -9,6 +9,12 @@ bool IsOnnxFile(const std::string& path) {
   return path.size() >= 5 && path.compare(path.size() - 5, 5, ".onnx") == 0;
 }
 
+Result<bool> IsInt8ModelFile(const std::string& path) {
+  if (IsOnnxFile(path)) return false;
+  QG_ASSIGN_OR_RETURN(const auto kind, models::ModelFileKindOf(path));
+  return kind == models::ModelFileKind::kInt8;
+}
+
 Result<models::GraphModule> LoadAnyModel(const std::string& path, const onnx_export::ImportOptions& import) {
   if (!IsOnnxFile(path)) return models::LoadModel(path);
   QG_ASSIGN_OR_RETURN(auto imported, onnx_export::ImportOnnx(path, import));

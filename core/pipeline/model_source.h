@@ -16,6 +16,11 @@ namespace qg::pipeline {
 
 bool IsOnnxFile(const std::string& path);
 
+// Whether `path` is an INT8 model file (a quantize job's model_int8.pt, for
+// quant::QuantizedModel::Load) rather than one LoadAnyModel reads; NotFound or
+// Corruption for a file that is neither. ONNX files are not.
+Result<bool> IsInt8ModelFile(const std::string& path);
+
 // A model file by its kind: ".onnx" files are imported with `import`.
 Result<models::GraphModule> LoadAnyModel(const std::string& path, const onnx_export::ImportOptions& import = {});
 

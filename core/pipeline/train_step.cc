@@ -28,7 +28,11 @@ nlohmann::json TrainStepResult::ToJson() const {
 }
 
 Status CheckDataFitsModel(const data::DatasetInfo& info, const models::GraphModule& model) {
-  QG_ASSIGN_OR_RETURN(auto o, models::ModelOptions::FromJson(model->meta().options));
+  return CheckDataFitsOptions(info, model->meta().options);
+}
+
+Status CheckDataFitsOptions(const data::DatasetInfo& info, const nlohmann::json& options) {
+  QG_ASSIGN_OR_RETURN(auto o, models::ModelOptions::FromJson(options));
   if (info.channels != o.in_channels || info.height != o.image_size || info.width != o.image_size ||
       info.num_classes > o.num_classes) {
     return Error::InvalidArgument(

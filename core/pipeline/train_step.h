@@ -48,6 +48,8 @@ models::ModelOptions OptionsFor(const std::string& model, const data::DatasetInf
 
 // InvalidArgument when the dataset's images are not what the model takes.
 Status CheckDataFitsModel(const data::DatasetInfo& info, const models::GraphModule& model);
+// The same from a model's recorded options (an INT8 model's meta carries them).
+Status CheckDataFitsOptions(const data::DatasetInfo& info, const nlohmann::json& options);
 
 Result<TrainStepResult> RunTrainStep(const TrainStepSpec& spec, train::TrainObserver* observer,
                                      train::GradientSync* sync = nullptr);

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <chrono>
+
 #include "core/quant/engine.h"
+#include "core/quant/internal/byte_table.h"
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/qstep.h"
 #include "core/quant/internal/small_linear.h"
@@ -31,8 +34,44 @@ QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int pred
   PlanOwnPasses();
 }
 
+void QuantizedModel::PlanByteTables() {
+  std::vector<int> producer(static_cast<size_t>(num_values_), -1), readers(static_cast<size_t>(num_values_), 0);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    producer[steps_[i].output] = static_cast<int>(i);
+    for (int in : steps_[i].inputs) ++readers[in];
+  }
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const Step& s = steps_[i];
+    if (internal::IsBytewiseStep(s)) own_passes_[i].lookup_chain = {static_cast<int>(i)};
+    if (s.kind != StepKind::kMul || s.inputs.size() != 2) continue;
+    // x * f(x), where only this multiply reads f(x): SiLU (sigmoid), and hard
+    // swish as opset 13 exports it (hard sigmoid).
+    for (int k = 0; k < 2; ++k) {
+      const int x = s.inputs[k], gate = s.inputs[1 - k], j = producer[gate];
+      if (j < 0 || !internal::IsBytewiseStep(steps_[j]) || steps_[j].inputs.size() != 1 || steps_[j].inputs[0] != x ||
+          readers[gate] != 1 || gate == prediction_) {
+        continue;
+      }
+      own_passes_[i].lookup_chain = {j, static_cast<int>(i)};
+      own_passes_[j].lookup_chain.clear();
+      own_passes_[j].skipped = true;
+      break;
+    }
+  }
+}
+
+std::vector<std::string> QuantizedModel::ByteTableSteps() const {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (!own_passes_[i].lookup_chain.empty()) names.push_back(steps_[i].name);
+  }
+  return names;
+}
+
 void QuantizedModel::PlanOwnPasses() {
   own_passes_.assign(steps_.size(), OwnPass{});
+  // Tables are written by the engine's own kernels: bit for bit on any engine.
+  PlanByteTables();
   // Bit for bit oneDNN's requantization: other engines round their own way.
   if (engine_ != "onednn") return;
   for (size_t i = 0; i < steps_.size(); ++i) {
@@ -85,32 +124,72 @@ std::string QuantizedModel::Describe() const {
   return fmt::format("int8 ({}): {} INT8 layers, {} FP32 layers", engine_, Int8Layers().size(), Fp32Layers().size());
 }
 
+const char* QuantizedModel::RunStepAt(size_t i) {
+  const Step& s = steps_[i];
+  OwnPass& own = own_passes_[i];
+  const torch::Tensor& x = values_[s.inputs.empty() ? 0 : s.inputs[0]];
+  const char* kind = internal::StepKindName(s.kind);
+  if (!own.lookup_chain.empty()) {
+    const torch::Tensor& in = values_[steps_[own.lookup_chain.front()].inputs[0]];
+    if (!own.table || !internal::ByteTableFits(*own.table, in)) {
+      std::vector<const Step*> chain;
+      for (int j : own.lookup_chain) chain.push_back(&steps_[j]);
+      // A float input (a layer kept in FP32 before it) has no bytes to look up.
+      if (internal::ByteTableTakes(in)) {
+        own.table = std::make_shared<const internal::ByteTable>(
+            internal::MakeByteTable(chain, in.q_scale(), in.q_zero_point()));
+      }
+    }
+    if (own.table && internal::ByteTableFits(*own.table, in)) {
+      values_[s.output] = internal::LookUpBytes(in, *own.table);
+      kind = own.lookup_chain.size() > 1 ? "activation+mul (table)" : "activation (table)";
+    } else {
+      for (int j : own.lookup_chain) internal::RunStep(steps_[j], values_);
+    }
+  } else if (own.pool >= 0) {
+    values_[steps_[own.pool].output] =
+        internal::ConvPool(x, *own.conv_pool, s.padding[0], s.relu, s.out.scale, s.out.zero_point);
+    kind = "conv+max_pool";
+  } else if (own.small_linear && internal::SmallLinearTakes(x, s.qweight.size(1))) {
+    if (!own.small_linear_weights) {
+      own.small_linear_weights =
+          std::make_shared<const internal::SmallLinearWeights>(internal::PrepareSmallLinear(s.qweight, s.bias));
+    }
+    values_[s.output] = internal::SmallLinear(x, *own.small_linear_weights, s.relu, s.out.scale, s.out.zero_point);
+    kind = "linear (small batch)";
+  } else if (!own.skipped) {
+    internal::RunStep(s, values_);
+  } else {
+    kind = nullptr;
+  }
+  for (int in : s.inputs) {
+    if (last_use_[in] == static_cast<int>(i)) values_[in].reset();
+  }
+  return kind;
+}
+
 torch::Tensor QuantizedModel::Predict(const torch::Tensor& images) {
   torch::InferenceMode guard;
   const auto threads = ThreadsFor(images);
   values_[0] = images;
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    const Step& s = steps_[i];
-    OwnPass& own = own_passes_[i];
-    const torch::Tensor& x = values_[s.inputs.empty() ? 0 : s.inputs[0]];
-    if (own.pool >= 0) {
-      values_[steps_[own.pool].output] =
-          internal::ConvPool(x, *own.conv_pool, s.padding[0], s.relu, s.out.scale, s.out.zero_point);
-    } else if (own.small_linear && internal::SmallLinearTakes(x, s.qweight.size(1))) {
-      if (!own.small_linear_weights) {
-        own.small_linear_weights =
-            std::make_shared<const internal::SmallLinearWeights>(internal::PrepareSmallLinear(s.qweight, s.bias));
-      }
-      values_[s.output] = internal::SmallLinear(x, *own.small_linear_weights, s.relu, s.out.scale, s.out.zero_point);
-    } else if (!own.skipped) {
-      internal::RunStep(s, values_);
-    }
-    for (int in : s.inputs) {
-      if (last_use_[in] == static_cast<int>(i)) values_[in].reset();
-    }
-  }
+  for (size_t i = 0; i < steps_.size(); ++i) RunStepAt(i);
   torch::Tensor out = std::move(values_[prediction_]);
   return out.is_quantized() ? out.dequantize() : out;
+}
+
+std::vector<models::LayerTime> QuantizedModel::PredictTimingLayers(const torch::Tensor& images) {
+  torch::InferenceMode guard;
+  const auto threads = ThreadsFor(images);
+  std::vector<models::LayerTime> times;
+  values_[0] = images;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const char* kind = RunStepAt(i);
+    const auto end = std::chrono::steady_clock::now();
+    if (kind) times.push_back({steps_[i].name, kind, std::chrono::duration<double, std::milli>(end - start).count()});
+  }
+  values_[prediction_].reset();
+  return times;
 }
 
 std::vector<torch::Tensor> QuantizedModel::RunKeepingValues(const torch::Tensor& images) {

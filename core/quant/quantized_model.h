@@ -26,6 +26,7 @@ namespace internal {
 struct Step;
 struct ConvPoolWeights;
 struct SmallLinearWeights;
+struct ByteTable;
 }
 
 class QuantizedModel final : public models::InferenceModel {
@@ -36,6 +37,10 @@ class QuantizedModel final : public models::InferenceModel {
 
   std::string Describe() const override;
   torch::Tensor Predict(const torch::Tensor& images) override;
+  // A conv run together with the max pool it feeds (FusedConvPools) is one
+  // layer, of kind "conv+max_pool"; a linear on the small-batch pass is of
+  // kind "linear (small batch)".
+  std::vector<models::LayerTime> PredictTimingLayers(const torch::Tensor& images) override;
   // Every node's value after a forward pass (quantized where INT8 produced it),
   // for layer-wise comparisons and tests. Keeps everything alive: not for speed.
   std::vector<torch::Tensor> RunKeepingValues(const torch::Tensor& images);
@@ -68,6 +73,12 @@ class QuantizedModel final : public models::InferenceModel {
   // weights within +-64, a 3x3 conv over one input channel). RunKeepingValues
   // runs every step on its own.
   std::vector<std::string> FusedConvPools() const;
+  // The steps Predict runs as one table lookup per byte, by the name of the
+  // last step of each (internal/byte_table.h: sigmoid, hard sigmoid, hard
+  // swish, leaky ReLU, and one of them followed by the multiply by its own
+  // input: SiLU, hard swish as x * hard sigmoid). RunKeepingValues runs them
+  // as LibTorch's kernels.
+  std::vector<std::string> ByteTableSteps() const;
   // The linear steps Predict runs on its own pass at batches of one or two
   // rows (internal/small_linear.h: onednn, AVX-512 VNNI or AVX2 with weights
   // within +-64, symmetric int8 weights); larger batches, and
@@ -105,10 +116,21 @@ class QuantizedModel final : public models::InferenceModel {
     bool skipped = false;
     bool small_linear = false;
     std::shared_ptr<const internal::SmallLinearWeights> small_linear_weights;
+    // A bytewise step (internal/byte_table.h) run as a table lookup: the steps
+    // the table replaces, in order, ending with this one (SiLU: the sigmoid,
+    // then this multiply, the sigmoid skipped), and the table, written on the
+    // first call for its input's quantization.
+    std::vector<int> lookup_chain;
+    std::shared_ptr<const internal::ByteTable> table;
   };
   std::vector<OwnPass> own_passes_;
 
   void PlanOwnPasses();
+  void PlanByteTables();
+  // Runs step i of a Predict, on its own pass or LibTorch's, and frees the
+  // values no later step reads. The kind of what ran, or nullptr when nothing
+  // did (a pool run with its conv).
+  const char* RunStepAt(size_t i);
 };
 
 }  // namespace qg::quant

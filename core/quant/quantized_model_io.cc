@@ -8,6 +8,7 @@
 #include "core/base/files.h"
 #include "core/base/logging.h"
 #include "core/base/torch_call.h"
+#include "core/models/model_io.h"
 #include "core/quant/engine.h"
 #include "core/quant/internal/qstep.h"
 #include "core/quant/quantized_model.h"
@@ -19,7 +20,7 @@ using internal::StepKind;
 
 namespace {
 
-constexpr const char* kRecordKey = "quantgrid_int8_model";
+constexpr const char* kRecordKey = models::kInt8RecordKey;
 
 nlohmann::json StepToJson(const Step& s) {
   nlohmann::json j{{"kind", internal::StepKindName(s.kind)}, {"name", s.name},   {"inputs", s.inputs},
