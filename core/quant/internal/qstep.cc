@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "core/models/graph_module.h"
+#include "core/quant/internal/channel_mul.h"
 #include "core/quant/internal/im2col.h"
 #include "core/quant/internal/quantize_input.h"
 
@@ -271,9 +272,18 @@ void RunStep(const Step& s, std::vector<torch::Tensor>& values) {
                                          {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]},
                                          {s.dilation[0], s.dilation[1]}, s.groups));
       break;
-    case StepKind::kMul:
-      y = QMul().call(x, values[s.inputs[1]], s.out.scale, s.out.zero_point);
+    case StepKind::kMul: {
+      // An image times a per-channel gate (squeeze-excitation) in one pass.
+      const auto& other = values[s.inputs[1]];
+      if (ChannelMulTakes(x, other)) {
+        y = ChannelMul(x, other, s.out.scale, s.out.zero_point);
+      } else if (ChannelMulTakes(other, x)) {
+        y = ChannelMul(other, x, s.out.scale, s.out.zero_point);
+      } else {
+        y = QMul().call(x, other, s.out.scale, s.out.zero_point);
+      }
       break;
+    }
     case StepKind::kActivation:
       y = QuantizedActivation(s, x);
       break;
