@@ -1,6 +1,7 @@
 // qg_bench import: the torchvision fixtures of the import tests (ONNX files
 // written by torch.onnx.export, tests/fixtures/make_onnx_models.py), imported
-// and timed: import time, then FP32 and INT8 (naive_ptq, onednn) latency in
+// and timed: import time, then FP32 and INT8 (bn_fold: the BN layers
+// folded into their convs, as ONNX Runtime fuses them for FP32; onednn) latency in
 // LibTorch beside ONNX Runtime running the same file (FP32) and our QDQ
 // export of the INT8 model, at batch 1 and 32. Rounds alternate the runtimes.
 #include <fmt/format.h>
@@ -70,7 +71,7 @@ void Import(const Options& o) {
     const data::DatasetSpec synthetic{.name = "synthetic", .synthetic_train = 128, .synthetic_test = 64};
     auto q = pipeline::RunQuantizeStep({.fp32_model_path = file,
                                         .dataset = synthetic,
-                                        .strategy = "naive_ptq",
+                                        .strategy = "bn_fold",
                                         .params = {{"observer", "histogram"}},
                                         .measure = {.latency = {.batch_sizes = {}}},
                                         .out_dir = (work / name / "int8").string(),
