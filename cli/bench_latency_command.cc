@@ -53,6 +53,10 @@ Result<Subject> OpenSubject(const BenchFlags& f) {
   if (!f.model_file.empty()) {
     QG_ASSIGN_OR_RETURN(const bool int8, pipeline::IsInt8ModelFile(f.model_file));
     if (int8) {
+      if (f.path != "compiled") return Error::InvalidArgument("--path {}: INT8 model files have one path", f.path);
+      if (f.device != "cpu") {
+        return Error::InvalidArgument("--device {}: INT8 model files run on LibTorch's CPU kernels", f.device);
+      }
       QG_ASSIGN_OR_RETURN(auto q, quant::QuantizedModel::Load(f.model_file));
       QG_ASSIGN_OR_RETURN(auto opts, models::ModelOptions::FromJson(q->meta().value("options", nlohmann::json())));
       s.name = q->meta().value("model_name", std::string("int8 model"));
@@ -117,6 +121,7 @@ Status PrintLayers(models::InferenceModel& model, const std::vector<int64_t>& sh
 }
 
 Status RunBench(const BenchFlags& f) {
+  if (f.layers > 0 && f.device != "cpu") return Error::InvalidArgument("--layers times CPU passes only, not --device {}", f.device);
   const int threads = pipeline::ConfigureThreads(f.runtime.threads);
   QG_ASSIGN_OR_RETURN(Subject subject, OpenSubject(f));
   const auto& shape = subject.shape;
@@ -136,7 +141,6 @@ Status RunBench(const BenchFlags& f) {
   }
   fmt::print("{}", table.Render(TableFormat::kMarkdown));
   if (f.layers > 0) {
-    if (f.device != "cpu") return Error::InvalidArgument("--layers times CPU passes only; drop --device {}", f.device);
     for (int64_t batch : f.batch_sizes) QG_RETURN_IF_ERROR(PrintLayers(*subject.layered, shape, batch, f));
   }
   return OkStatus();

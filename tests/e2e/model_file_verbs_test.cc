@@ -48,6 +48,10 @@ TEST(ModelFileVerbs, EvalAndBenchLatencyTakeTheInt8FileAQuantizeJobWrote) {
   EXPECT_NE(bench.out.find("| activation (table) "), std::string::npos) << bench.out;  // leaky ReLU, sigmoids
   EXPECT_EQ(bench.out.find(" more)"), std::string::npos) << bench.out;
 
+  const auto eager = RunQuantgrid({"bench-latency", "--model-file", int8, "--path", "eager"}, dir.path().string());
+  EXPECT_NE(eager.exit_code, 0);
+  EXPECT_NE(eager.err.find("INT8 model files have one path"), std::string::npos) << eager.err;
+
   const auto fp32_layers = RunQuantgrid({"bench-latency", "--model-file", onnx, "--batch-sizes", "1", "--runs", "3",
                                          "--warmup", "1", "--threads", "1", "--layers", "2"},
                                         dir.path().string());
