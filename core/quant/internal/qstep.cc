@@ -7,6 +7,7 @@
 #include "core/models/graph_module.h"
 #include "core/quant/internal/channel_mul.h"
 #include "core/quant/internal/im2col.h"
+#include "core/quant/internal/nhwc_max_pool.h"
 #include "core/quant/internal/quantize_input.h"
 
 namespace qg::quant::internal {
@@ -248,6 +249,10 @@ void RunStep(const Step& s, std::vector<torch::Tensor>& values) {
       y = QCat(s.inputs, values, s.dim, s.out);
       break;
     case StepKind::kMaxPool:
+      if (NhwcMaxPoolTakes(x)) {
+        y = NhwcMaxPool(x, s.kernel, s.stride, s.padding, s.ceil_mode);
+        break;
+      }
       y = at::max_pool2d(x, {s.kernel[0], s.kernel[1]}, {s.stride[0], s.stride[1]}, {s.padding[0], s.padding[1]},
                          {1, 1}, s.ceil_mode);
       break;
