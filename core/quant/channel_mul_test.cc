@@ -29,7 +29,7 @@ TEST_P(ChannelMulTest, EqualsQuantizedMulByteForByte) {
     int64_t out_zero_point;
   };
   // The small output scales push many products past 255 and below 0.
-  for (const Case k : {Case{2, 32, 7, 5, 0.02, 3}, Case{3, 19, 4, 4, 0.005, 128}, Case{1, 96, 6, 6, 0.0117, 250},
+  for (const Case& k : {Case{2, 32, 7, 5, 0.02, 3}, Case{3, 19, 4, 4, 0.005, 128}, Case{1, 96, 6, 6, 0.0117, 250},
                        Case{4, 8, 3, 9, 0.05, 0}}) {
     const auto image = Quint8((torch::randn({k.n, k.c, k.h, k.w}) * 2).contiguous(torch::MemoryFormat::ChannelsLast),
                               0.037, 117);

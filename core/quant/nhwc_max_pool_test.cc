@@ -17,7 +17,7 @@ struct PoolCase {
 
 TEST(NhwcMaxPool, EqualsLibTorchsQuantizedMaxPool) {
   torch::manual_seed(13);
-  for (const PoolCase k : {PoolCase{24, 48, 48, {3, 3}, {2, 2}, {1, 1}, false},
+  for (const PoolCase& k : {PoolCase{24, 48, 48, {3, 3}, {2, 2}, {1, 1}, false},
                            PoolCase{3, 9, 7, {2, 2}, {2, 2}, {0, 0}, false},
                            PoolCase{70, 11, 13, {3, 3}, {2, 2}, {0, 0}, true},
                            PoolCase{100, 8, 8, {3, 3}, {1, 1}, {1, 1}, false},
