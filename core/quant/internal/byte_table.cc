@@ -6,14 +6,10 @@
 
 #include <algorithm>
 
+#include "core/quant/internal/requantization.h"
+
 namespace qg::quant::internal {
 namespace {
-
-bool HasAvx512Vbmi() {
-  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                                __builtin_cpu_supports("avx512vbmi");
-  return supported;
-}
 
 // 64 bytes per iteration: vpermi2b looks each byte's low 7 bits up in 128
 // table bytes, once in each half of the table; the top bit picks the half.
@@ -72,9 +68,7 @@ ByteTable MakeByteTable(const std::vector<const Step*>& chain, double in_scale, 
   return t;
 }
 
-bool ByteTableTakes(const torch::Tensor& x) {
-  return x.is_quantized() && x.scalar_type() == torch::kQUInt8 && x.qscheme() == torch::kPerTensorAffine;
-}
+bool ByteTableTakes(const torch::Tensor& x) { return IsPerTensorQuint8(x); }
 
 bool ByteTableFits(const ByteTable& t, const torch::Tensor& x) {
   return ByteTableTakes(x) && x.q_scale() == t.in_scale && x.q_zero_point() == t.in_zero_point;

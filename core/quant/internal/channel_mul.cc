@@ -8,13 +8,10 @@
 #include <cmath>
 #include <vector>
 
+#include "core/quant/internal/requantization.h"
+
 namespace qg::quant::internal {
 namespace {
-
-bool HasAvx512() {
-  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-  return supported;
-}
 
 inline uint8_t Requantize(int32_t product, float multiplier, int32_t zero_point) {
   const long q = zero_point + std::lrintf(static_cast<float>(product) * multiplier);
@@ -44,14 +41,10 @@ void PixelScalar(const uint8_t* in, uint8_t* out, const int32_t* factors, int64_
   for (int64_t c = 0; c < channels; ++c) out[c] = Requantize((in[c] - in_zero_point) * factors[c], multiplier, zero_point);
 }
 
-bool PerTensorQuint8(const torch::Tensor& t) {
-  return t.is_quantized() && t.scalar_type() == torch::kQUInt8 && t.qscheme() == torch::kPerTensorAffine;
-}
-
 }  // namespace
 
 bool ChannelMulTakes(const torch::Tensor& image, const torch::Tensor& gate) {
-  return PerTensorQuint8(image) && PerTensorQuint8(gate) && image.dim() == 4 && gate.dim() == 4 &&
+  return IsPerTensorQuint8(image) && IsPerTensorQuint8(gate) && image.dim() == 4 && gate.dim() == 4 &&
          image.is_contiguous(torch::MemoryFormat::ChannelsLast) && gate.size(0) == image.size(0) &&
          gate.size(1) == image.size(1) && gate.size(2) == 1 && gate.size(3) == 1;
 }
@@ -72,7 +65,7 @@ torch::Tensor ChannelMul(const torch::Tensor& image, const torch::Tensor& gate, 
   auto* dst = reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>());
   const int32_t in_zero_point = static_cast<int32_t>(image.q_zero_point());
   const int32_t out_zero_point = static_cast<int32_t>(zero_point);
-  const auto pixel = HasAvx512() ? PixelAvx512 : PixelScalar;
+  const auto pixel = HasAvx512Bw() ? PixelAvx512 : PixelScalar;
   // Rows of pixels over images: one image's pixels all read its own factors.
   const int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, channels));
   at::parallel_for(0, n * pixels, grain, [&](int64_t begin, int64_t end) {

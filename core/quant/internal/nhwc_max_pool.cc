@@ -9,13 +9,10 @@
 #include <cstring>
 #include <vector>
 
+#include "core/quant/internal/requantization.h"
+
 namespace qg::quant::internal {
 namespace {
-
-bool HasAvx512Bw() {
-  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-  return supported;
-}
 
 // dst[c] = max over the taps of tap[c], for c < channels.
 __attribute__((target("avx512f,avx512bw"))) void MaxAvx512(const std::vector<const uint8_t*>& taps, uint8_t* dst,
@@ -38,8 +35,7 @@ void MaxScalar(const std::vector<const uint8_t*>& taps, uint8_t* dst, int64_t ch
 }  // namespace
 
 bool NhwcMaxPoolTakes(const torch::Tensor& x) {
-  return x.is_quantized() && x.scalar_type() == torch::kQUInt8 && x.qscheme() == torch::kPerTensorAffine &&
-         x.dim() == 4 && x.is_contiguous(torch::MemoryFormat::ChannelsLast) && x.size(1) % 64 != 0;
+  return IsPerTensorQuint8(x) && x.dim() == 4 && x.is_contiguous(torch::MemoryFormat::ChannelsLast) && x.size(1) % 64 != 0;
 }
 
 torch::Tensor NhwcMaxPool(const torch::Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,

@@ -15,6 +15,21 @@ bool HasAvx2() {
   return supported;
 }
 
+bool HasAvx512Bw() {
+  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  return supported;
+}
+
+bool HasAvx512Vbmi() {
+  static const bool supported = HasAvx512Bw() && __builtin_cpu_supports("avx512vbmi");
+  return supported;
+}
+
+bool IsPerTensorQuint8(const torch::Tensor& x) {
+  return x.defined() && x.is_quantized() && x.scalar_type() == torch::kQUInt8 &&
+         x.qscheme() == torch::kPerTensorAffine;
+}
+
 bool FitsU8S8Pairs(const torch::Tensor& q) {
   return q.defined() && q.is_quantized() && q.scalar_type() == torch::kQInt8 &&
          q.int_repr().to(torch::kInt32).abs().max().item<int32_t>() <= 64;

@@ -32,11 +32,17 @@ bool HasAvx512Vnni();
 // 32640), what strategies quantize to on such CPUs (FitWeightsToEngine).
 // Heavier weights stay on oneDNN, which then saturates as it always did.
 bool HasAvx2();
+// AVX-512 byte work (BW), and byte permutes (VBMI) beside it: the byte
+// table, one-pass multiply and narrow max pool passes.
+bool HasAvx512Bw();
+bool HasAvx512Vbmi();
 bool FitsU8S8Pairs(const torch::Tensor& qweight);
 
 // A qint8 weight with zero points of 0, per tensor or per output channel:
 // what oneDNN accepts, and what the passes' requantization assumes.
 bool IsSymmetricQInt8(const torch::Tensor& qweight);
+// A quint8 tensor with one scale and zero point: what the activation passes read.
+bool IsPerTensorQuint8(const torch::Tensor& x);
 
 // Per output channel, padded with zeros to whole blocks of kChannelBlock.
 struct Requantization {
