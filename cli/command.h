@@ -27,6 +27,7 @@ void AddModelInputFlags(CLI::App& command, onnx_export::ImportOptions& import);
 
 void AddTrainCommand(CLI::App& app, Action& action);
 void AddEvalCommand(CLI::App& app, Action& action);
+void AddCheckExportCommand(CLI::App& app, Action& action);
 void AddBenchLatencyCommand(CLI::App& app, Action& action);
 void AddQuantizeCommand(CLI::App& app, Action& action);
 void AddRunCommand(CLI::App& app, Action& action);

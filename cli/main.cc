@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <exception>
+#include <string>
 
 #include "cli/command.h"
 #include "core/base/build_info.h"
@@ -19,6 +21,7 @@ int main(int argc, char** argv) {
   qg::cli::Action action;
   qg::cli::AddTrainCommand(app, action);
   qg::cli::AddEvalCommand(app, action);
+  qg::cli::AddCheckExportCommand(app, action);
   qg::cli::AddBenchLatencyCommand(app, action);
   qg::cli::AddQuantizeCommand(app, action);
   qg::cli::AddRunCommand(app, action);
@@ -39,7 +42,16 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   qg::InitLogging(log_level);
-  const qg::Status status = action ? action() : qg::Status(qg::Error::InvalidArgument("no verb given"));
+  qg::Status status = qg::Error::InvalidArgument("no verb given");
+  try {
+    if (action) status = action();
+  } catch (const std::exception& e) {
+    // A library's exception that no verb turned into an Error (LibTorch's
+    // carry a backtrace after the first line): one line, not std::terminate.
+    std::string what = e.what();
+    if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
+    status = qg::Error::Internal("uncaught exception: {}", what);
+  }
   if (!status) {
     fmt::print(stderr, "quantgrid: {}\n", status.error().ToString());
     return qg::ExitCodeFor(status.error().code);

@@ -8,8 +8,11 @@
 // two Q/DQ pairs. A conv over a grayscale image runs over groups of pixels
 // (internal/pixel_groups.h), on ONNX Runtime's fast kernels.
 #include <fmt/format.h>
+#include <onnx/shape_inference/implementation.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -83,6 +86,7 @@ class QdqExporter {
       if (p < 0 || steps[p].kind != StepKind::kConv || steps[p].relu || readers.at(bn.inputs[0]) != 1) continue;
       folded_into[p] = static_cast<int>(i);
       skip[i] = true;
+      folded_conv_of_[i] = p;
     }
     // The step that alone reads each value, if one does.
     std::vector<int> sole_reader(num_values, -1);
@@ -101,6 +105,8 @@ class QdqExporter {
     return OkStatus();
   }
   const Value& value(int slot) const { return values_.at(slot); }
+  // Step index of each BatchNorm folded into its conv -> the conv's.
+  const std::map<size_t, int>& folded_conv_of() const { return folded_conv_of_; }
 
  private:
   // `sole_reader`: the step that alone reads s's output, if one does.
@@ -303,11 +309,16 @@ class QdqExporter {
   std::vector<Value> values_;
   int quantized_image_ = -1;  // the value slot of the graph input quantized
   std::set<const Step*> emitted_early_;  // pools emitted with their pixel-group conv
+  std::map<size_t, int> folded_conv_of_;
 };
 
 }  // namespace
 
-Result<onnx::ModelProto> ExportQdq(const quant::QuantizedModel& model) {
+namespace {
+
+// The export of `model`, logits its first output; `expose` (may be null)
+// receives the INT8 values exposed as outputs after it.
+Result<onnx::ModelProto> WriteQdq(const quant::QuantizedModel& model, std::vector<ExposedInt8Value>* expose) {
   const auto& meta = model.meta();
   const std::string model_name = meta.value("model_name", "model");
   QG_ASSIGN_OR_RETURN(auto options, models::ModelOptions::FromJson(meta.value("options", nlohmann::json::object())));
@@ -321,7 +332,61 @@ Result<onnx::ModelProto> ExportQdq(const quant::QuantizedModel& model) {
   QG_RETURN_IF_ERROR(exporter.Run(model.steps(), model.num_values(), model.prediction()));
   EmitSimple(w, "Identity", kOutputName, {exporter.value(model.prediction()).name});
   w.AddLogitsOutput(kOutputName, options.num_classes);
+  if (expose != nullptr) {
+    std::set<std::string> exposed;
+    for (size_t i = 0; i < model.steps().size(); ++i) {
+      const Step& s = model.steps()[i];
+      const std::string& dq = exporter.value(s.output).name;  // "<name>:dq" after a Q/DQ pair
+      if (!dq.ends_with(":dq")) continue;
+      const std::string q = dq.substr(0, dq.size() - 3) + ":q";
+      if (!exposed.insert(q).second) continue;
+      w.AddOutput(q, onnx::TensorProto_DataType_UINT8);
+      const auto folded = exporter.folded_conv_of().find(i);
+      expose->push_back(ExposedInt8Value{s.name, s.output, q,
+                                         folded == exporter.folded_conv_of().end() ? -1 : folded->second});
+    }
+  }
   return w.Release();
+}
+
+}  // namespace
+
+Result<onnx::ModelProto> ExportQdq(const quant::QuantizedModel& model) { return WriteQdq(model, nullptr); }
+
+Result<QdqExposingValues> ExportQdqExposingInt8Values(const quant::QuantizedModel& model,
+                                                      const std::vector<torch::Tensor>& values) {
+  QdqExposingValues out;
+  QG_ASSIGN_OR_RETURN(out.model, WriteQdq(model, &out.values));
+  // The checker wants every output's shape: the ones shape inference gives,
+  // else (a Reshape to a computed shape) LibTorch's with a symbolic batch.
+  onnx::ModelProto inferred = out.model;
+  try {
+    onnx::shape_inference::InferShapes(inferred);
+  } catch (const std::exception& e) {
+    return Error::Internal("ONNX export: shape inference of the exposed values failed: {}", e.what());
+  }
+  std::map<std::string, const onnx::TypeProto*> types;
+  for (const auto& v : inferred.graph().value_info()) types[v.name()] = &v.type();
+  for (const auto& v : inferred.graph().output()) {
+    if (v.type().tensor_type().has_shape()) types[v.name()] = &v.type();
+  }
+  for (auto& output : *out.model.mutable_graph()->mutable_output()) {
+    if (output.type().tensor_type().has_shape()) continue;
+    if (const auto it = types.find(output.name()); it != types.end()) {
+      *output.mutable_type() = *it->second;
+      continue;
+    }
+    const auto exposed = std::find_if(out.values.begin(), out.values.end(),
+                                      [&](const ExposedInt8Value& v) { return v.output == output.name(); });
+    if (exposed == out.values.end() || static_cast<size_t>(exposed->slot) >= values.size() ||
+        !values[exposed->slot].defined() || values[exposed->slot].dim() == 0) {
+      return Error::Internal("ONNX export: no shape known for '{}'", output.name());
+    }
+    auto* shape = output.mutable_type()->mutable_tensor_type()->mutable_shape();
+    shape->add_dim()->set_dim_param("batch");
+    for (int64_t d = 1; d < values[exposed->slot].dim(); ++d) shape->add_dim()->set_dim_value(values[exposed->slot].size(d));
+  }
+  return out;
 }
 
 }  // namespace qg::onnx_export

@@ -19,6 +19,7 @@
 #include "core/quant/quantized_model.h"
 #include "core/quant/strategy.h"
 #include "core/train/trainer.h"
+#include "core/export/export_test_models.h"
 #include "tests/testing/dataset_fixtures.h"
 #include "tests/testing/temp_dir.h"
 
@@ -26,18 +27,6 @@ namespace qg::onnx_export {
 namespace {
 
 using qg::testing::TempDir;
-
-models::GraphModule RandomModel(const std::string& name, const models::ModelOptions& options) {
-  auto model = *models::CreateModel(name, options, 7);
-  // Non-trivial running statistics, so BatchNormalization is really tested.
-  torch::NoGradGuard no_grad;
-  for (auto& b : model->named_buffers()) {
-    if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.2, 0.2);
-    if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 1.5);
-  }
-  model->eval();
-  return model;
-}
 
 double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
@@ -249,20 +238,6 @@ TEST(QdqExport, NaivePtqCompactCnnAgreesWithLibTorchInt8OnFashionMnist) {
   std::cout << "QDQ vs LibTorch INT8 on 1000 images: agreement " << diff.top1_agreement << " %, max abs "
             << diff.max_abs << ", size ratio " << ratio << "\n";
   EXPECT_GE(diff.top1_agreement, 99.0);
-}
-
-// A registry model with random weights (RandomModel), naive PTQ calibrated on
-// 128 synthetic images of its input shape; with the splits, for test images.
-auto NaivePtqOnSynthetic(const std::string& name, const models::ModelOptions& options, int64_t test_images,
-                         const std::string& out_dir) {
-  auto splits = *data::OpenDataset({.name = "synthetic", .synthetic_train = 128, .synthetic_test = test_images,
-                                    .synthetic_channels = options.in_channels, .synthetic_size = options.image_size});
-  auto model = RandomModel(name, options);
-  const quant::Strategy* ptq = *quant::FindStrategy("naive_ptq");
-  auto params = *ptq->ResolveParams({{"calibration_size", 128}}, "naive_ptq");
-  auto applied = ptq->Apply(
-      {.fp32 = model, .train_set = splits.train, .engine = quant::DefaultEngine(), .out_dir = out_dir}, params);
-  return std::make_pair(std::move(splits), std::move(applied));
 }
 
 // Residual quantized adds and global pooling through QDQ: ResNet-18 (random

@@ -64,6 +64,12 @@ void OnnxGraphWriter::AddLogitsOutput(const std::string& name, int64_t classes) 
   SetShape(v, onnx::TensorProto_DataType_FLOAT, {-1, classes});
 }
 
+void OnnxGraphWriter::AddOutput(const std::string& name, int32_t type) {
+  auto* v = graph_->add_output();
+  v->set_name(name);
+  v->mutable_type()->mutable_tensor_type()->set_elem_type(type);
+}
+
 Result<std::string> OnnxGraphWriter::AddInitializer(const std::string& name, const torch::Tensor& tensor) {
   QG_ASSIGN_OR_RETURN(int32_t type, OnnxType(tensor.scalar_type()));
   const torch::Tensor t = tensor.contiguous().cpu();

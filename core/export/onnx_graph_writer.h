@@ -28,6 +28,10 @@ class OnnxGraphWriter {
   // A float output [batch, classes].
   void AddLogitsOutput(const std::string& name, int64_t classes);
 
+  // An output of element type `type` (onnx::TensorProto_DataType) and a
+  // shape left to shape inference.
+  void AddOutput(const std::string& name, int32_t type);
+
   // `tensor` is copied as raw little-endian data in its own dtype (float,
   // int8, uint8, int32); scalars (dim 0) become rank-0 initializers.
   // Returns `name`.

@@ -4,6 +4,9 @@
 // exit 0 on success, 2 on any failure. Diagnostics go to stderr only.
 //   --mode info    --model M
 //   --mode predict --model M --input X.f32 --shape N,C,H,W --batch B --output Y.f32 [--threads T]
+//   --mode outputs --model M --input X.f32 --shape N,C,H,W --output-prefix P [--threads T]
+//                  one run of all N rows; graph output i written raw to P<i> (float32 or uint8),
+//                  reply {"ok":true,"outputs":[{"name","type","dims"}]} in the graph's output order
 //   --mode latency --model M --input X.f32 --shape N,C,H,W --batch-sizes 1,64 --warmup W --runs R [--threads T]
 //                  [--reference M2 --rounds K]  (M2 timed alternately with M in K rounds, same input)
 //   --mode serve   --model M --input X.f32 --shape N,C,H,W [--threads T]
@@ -133,6 +136,26 @@ async function predict(ort, session, input, { batch, output }) {
   return { ok: true, rows: input.rows, cols, seconds };
 }
 
+// Every graph output of one run over all the input's rows (models exported
+// with their intermediate values as extra outputs: ExposeInt8Values).
+async function outputs(ort, session, input, { prefix }) {
+  const feed = { [session.inputNames[0]]: new ort.Tensor('float32', input.data, [input.rows, ...input.rowDims]) };
+  const result = await session.run(feed);
+  const reply = [];
+  session.outputNames.forEach((name, i) => {
+    const t = result[name];
+    if (t.type !== 'float32' && t.type !== 'uint8') throw new Error(`output ${name} is ${t.type}, expected float32 or uint8`);
+    const data = t.data;
+    try {
+      fs.writeFileSync(prefix + i, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    } catch (e) {
+      throw new Error(`cannot write output ${prefix + i}: ${e.message}`);
+    }
+    reply.push({ name, type: t.type, dims: t.dims });
+  });
+  return { ok: true, outputs: reply };
+}
+
 async function timeRuns(session, feed, runs) {
   const times = [];
   for (let i = 0; i < runs; i++) {
@@ -231,8 +254,8 @@ async function main() {
   // Validate every argument and read the input before the (slow) model load.
   const args = parseArgs(process.argv.slice(2));
   const mode = args.mode;
-  if (!['info', 'predict', 'latency', 'serve'].includes(mode)) {
-    throw new Error(`--mode must be info, predict, latency or serve, got '${mode}'`);
+  if (!['info', 'predict', 'outputs', 'latency', 'serve'].includes(mode)) {
+    throw new Error(`--mode must be info, predict, outputs, latency or serve, got '${mode}'`);
   }
   const model = need(args, 'model');
   const threads = intArg(args, 'threads', 1, 1);
@@ -240,6 +263,9 @@ async function main() {
   let opts = null;
   if (mode === 'predict') {
     opts = { batch: intArg(args, 'batch', 1), output: need(args, 'output') };
+    input = readInput(args);
+  } else if (mode === 'outputs') {
+    opts = { prefix: need(args, 'output-prefix') };
     input = readInput(args);
   } else if (mode === 'latency') {
     opts = { sizes: intList(args, 'batch-sizes'), warmup: intArg(args, 'warmup', 0), runs: intArg(args, 'runs', 1),
@@ -255,6 +281,7 @@ async function main() {
   try {
     if (mode === 'info') return { ok: true, ort_version: version, inputs: session.inputNames, outputs: session.outputNames };
     if (mode === 'predict') return await predict(ort, session, input, opts);
+    if (mode === 'outputs') return await outputs(ort, session, input, opts);
     if (mode === 'serve') return await serve(ort, session, input, version);
     return { ...(await latency(ort, session, input, opts)), ort_version: version };
   } catch (e) {

@@ -111,6 +111,33 @@ Result<torch::Tensor> OnnxRuntime::Predict(const std::string& model_path, const 
   return logits;
 }
 
+Result<std::vector<std::pair<std::string, torch::Tensor>>> OnnxRuntime::RunAllOutputs(const std::string& model_path,
+                                                                                   const torch::Tensor& images,
+                                                                                   int threads) const {
+  TempDir tmp("quantgrid-ort-");
+  if (tmp.path().empty()) return Error::IOError("cannot create a temporary folder in {}", fs::temp_directory_path().string());
+  const std::string in = tmp.File("input.f32"), prefix = tmp.File("output.");
+  QG_RETURN_IF_ERROR(WriteFloats(in, images));
+  QG_ASSIGN_OR_RETURN(auto reply, RunRunner({"--mode", "outputs", "--model", model_path, "--input", in, "--shape",
+                                             ShapeArg(images), "--output-prefix", prefix, "--threads",
+                                             std::to_string(threads)}));
+  std::vector<std::pair<std::string, torch::Tensor>> outputs;
+  for (const auto& entry : reply.value("outputs", nlohmann::json::array())) {
+    const auto name = entry.at("name").get<std::string>();
+    const auto dims = entry.at("dims").get<std::vector<int64_t>>();
+    const bool bytes_out = entry.at("type").get<std::string>() == "uint8";
+    torch::Tensor t = torch::empty(dims, bytes_out ? torch::kByte : torch::kFloat);
+    QG_ASSIGN_OR_RETURN(std::string bytes, ReadFile(prefix + std::to_string(outputs.size())));
+    if (bytes.size() != t.nbytes()) {
+      return Error::Internal("ONNX Runtime wrote {} bytes for output '{}' of shape [{}]", bytes.size(), name,
+                             fmt::join(dims, ", "));
+    }
+    std::memcpy(t.data_ptr(), bytes.data(), bytes.size());
+    outputs.emplace_back(name, std::move(t));
+  }
+  return outputs;
+}
+
 Status OnnxRuntime::WriteLatencyInput(const std::string& path, const std::vector<int64_t>& shape) {
   torch::manual_seed(1234);  // the fixed input MeasureLatency times
   return WriteFloats(path, torch::randn(shape));

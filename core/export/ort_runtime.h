@@ -10,6 +10,7 @@
 #include <torch/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/base/result.h"
@@ -31,6 +32,12 @@ class OnnxRuntime {
   // Logits [N, classes] for float images [N, C, H, W], in batches.
   Result<torch::Tensor> Predict(const std::string& model_path, const torch::Tensor& images, int64_t batch_size,
                                 int threads) const;
+  // Every graph output of one run over all of `images` (one batch), by name
+  // in the graph's order: float32 or uint8 tensors of the shapes ONNX
+  // Runtime gave them.
+  Result<std::vector<std::pair<std::string, torch::Tensor>>> RunAllOutputs(const std::string& model_path,
+                                                                          const torch::Tensor& images,
+                                                                          int threads) const;
   // Writes the graph ONNX Runtime runs for `model_path` (its optimized model:
   // fusions, inserted Casts) to `out_path`.
   Status WriteOptimizedGraph(const std::string& model_path, const std::string& out_path, int threads) const;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "core/base/files.h"
@@ -16,6 +17,7 @@
 #include "core/quant/bn_fold.h"
 #include "core/quant/engine.h"
 #include "core/quant/internal/conv_pool.h"
+#include "core/quant/internal/qstep.h"
 #include "core/quant/layer_mse.h"
 #include "tests/testing/temp_dir.h"
 
@@ -156,6 +158,50 @@ TEST(Convert, ResNetUsesQuantizedResidualAddsAndAgreesWithFp32) {
   ASSERT_GE(add_node, 0);
   // The add's ReLU is fused: the block output is layer1.0.relu.
   EXPECT_TRUE(values[c.model->graph().Find("layer1.0.relu")].is_quantized());
+}
+
+bool SameValue(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.defined() != b.defined()) return false;
+  if (!a.defined()) return true;
+  if (a.is_quantized() != b.is_quantized()) return false;
+  if (!a.is_quantized()) return torch::equal(a, b);
+  return a.q_scale() == b.q_scale() && a.q_zero_point() == b.q_zero_point() && torch::equal(a.int_repr(), b.int_repr());
+}
+
+// RunEachStepOn runs each step on the values it is given: given the model's
+// own values it reproduces every one; given one value changed, only the steps
+// that read it change; a slot left undefined is computed from its inputs.
+TEST(Convert, EachStepRunsOnTheValuesItIsGiven) {
+  ASSERT_TRUE(UseEngine(DefaultEngine()));
+  auto c = Prepare("resnet18_cifar", /*fold=*/true, 3, 32);
+  auto q = *Convert(c.model, c.plan, c.qparams, {});
+  const auto x = torch::randn({2, 3, 32, 32});
+  const auto values = q->RunKeepingValues(x);
+  const auto own = q->RunEachStepOn(x, values);
+  for (const auto& s : q->steps()) EXPECT_TRUE(SameValue(own[s.output], values[s.output])) << s.name;
+
+  // The first residual add's first input, moved up 3 steps.
+  const auto add = std::find_if(q->steps().begin(), q->steps().end(),
+                                [&](const internal::Step& s) { return s.kind == internal::StepKind::kAdd; });
+  ASSERT_NE(add, q->steps().end());
+  const int changed = add->inputs.at(0);
+  auto given = values;
+  const torch::Tensor& v = values[changed];
+  given[changed] = at::_make_per_tensor_quantized_tensor((v.int_repr().to(torch::kInt) + 3).clamp(0, 255).to(torch::kByte),
+                                                         v.q_scale(), v.q_zero_point());
+  const auto moved = q->RunEachStepOn(x, given);
+  int readers = 0;
+  for (const auto& s : q->steps()) {
+    const bool reads = std::find(s.inputs.begin(), s.inputs.end(), changed) != s.inputs.end();
+    readers += reads;
+    EXPECT_EQ(SameValue(moved[s.output], values[s.output]), !reads) << s.name;
+  }
+  EXPECT_GE(readers, 1);
+
+  given = values;
+  given[changed] = torch::Tensor();
+  const auto recomputed = q->RunEachStepOn(x, given);
+  for (const auto& s : q->steps()) EXPECT_TRUE(SameValue(recomputed[s.output], values[s.output])) << s.name;
 }
 
 TEST(Convert, RefusedLayerIsNamedOrFallsBackToFp32) {

@@ -200,6 +200,25 @@ std::vector<torch::Tensor> QuantizedModel::RunKeepingValues(const torch::Tensor&
   return values;
 }
 
+std::vector<torch::Tensor> QuantizedModel::RunEachStepOn(const torch::Tensor& images,
+                                                         const std::vector<torch::Tensor>& given) {
+  torch::InferenceMode guard;
+  std::vector<torch::Tensor> inputs = given, outputs(static_cast<size_t>(num_values_));
+  inputs.resize(static_cast<size_t>(num_values_));
+  const auto given_at = [&](int slot) { return static_cast<size_t>(slot) < given.size() ? given[slot] : torch::Tensor(); };
+  for (const auto& s : steps_) {
+    // The image slot may hold the quantized image after a pass (the
+    // quantize step writes over it): the quantize step reads the images.
+    const bool reads_images = s.kind == StepKind::kQuantizeInput && (s.inputs.empty() || s.inputs[0] == 0);
+    if (reads_images) inputs[0] = images;
+    internal::RunStep(s, inputs);
+    outputs[s.output] = inputs[s.output];
+    if (reads_images && s.output != 0) inputs[0] = given_at(0);
+    if (given_at(s.output).defined()) inputs[s.output] = given_at(s.output);  // else later steps read ours
+  }
+  return outputs;
+}
+
 std::vector<std::string> QuantizedModel::Int8Layers() const {
   std::vector<std::string> names;
   for (const auto& s : steps_) {

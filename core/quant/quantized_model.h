@@ -44,6 +44,14 @@ class QuantizedModel final : public models::InferenceModel {
   // Every node's value after a forward pass (quantized where INT8 produced it),
   // for layer-wise comparisons and tests. Keeps everything alive: not for speed.
   std::vector<torch::Tensor> RunKeepingValues(const torch::Tensor& images);
+  // Every step run on the values in `given` (one per slot, as
+  // RunKeepingValues returns them; the quantize step reads `images`) instead
+  // of what earlier steps computed: each step's own output for another
+  // runtime's inputs, so that a comparison with that runtime isolates the
+  // step (core/export/export_check.h). Where a slot of `given` is undefined,
+  // later steps read what its step computed here. Returns each step's output
+  // at its slot.
+  std::vector<torch::Tensor> RunEachStepOn(const torch::Tensor& images, const std::vector<torch::Tensor>& given);
 
   const std::string& engine() const { return engine_; }
   std::vector<std::string> Int8Layers() const;  // conv/linear layers running in INT8

@@ -1,7 +1,8 @@
 // What a user does with the files a quantize job leaves: `eval` and
 // `bench-latency` take the INT8 model file as they take FP32 and ONNX ones,
 // `--layers` says where its passes spend their time, and verbs that need an
-// FP32 model say so when given the INT8 one.
+// FP32 model say so when given the INT8 one, and `check-export` compares the
+// file's QDQ export in ONNX Runtime with it step by step.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -67,6 +68,28 @@ TEST(ModelFileVerbs, EvalAndBenchLatencyTakeTheInt8FileAQuantizeJobWrote) {
                                        dir.path().string());
   EXPECT_NE(requantize.exit_code, 0);
   EXPECT_NE(requantize.err.find("is an INT8 model file"), std::string::npos) << requantize.err;
+
+  // Its QDQ export in ONNX Runtime, step by step beside LibTorch.
+  const auto checked = RunQuantgrid({"check-export", "--model-file", int8, "--dataset", "synthetic", "--images", "8",
+                                     "--threads", "1", "--json"},
+                                    dir.path().string());
+  ASSERT_EQ(checked.exit_code, 0) << checked.err;
+  const auto check = nlohmann::json::parse(checked.out);
+  EXPECT_EQ(check["images"], 8);
+  EXPECT_TRUE(check["first_divergence"].is_null()) << check.dump(2);
+  ASSERT_GE(check["values"].size(), 10u);
+  for (const auto& v : check["values"]) {
+    if (v["comparable"]) EXPECT_LE(v["own"]["max_steps"].get<int>(), 2) << v.dump();
+  }
+  const auto table = RunQuantgrid({"check-export", "--model-file", int8, "--dataset", "synthetic", "--images", "4",
+                                   "--threads", "1"},
+                                  dir.path().string());
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("every compared step by itself is within 2 steps of its scale"), std::string::npos)
+      << table.out;
+  const auto not_int8 = RunQuantgrid({"check-export", "--model-file", onnx, "--dataset", "synthetic"}, dir.path().string());
+  EXPECT_NE(not_int8.exit_code, 0);
+  EXPECT_NE(not_int8.err.find("is not an INT8 model file"), std::string::npos) << not_int8.err;
 }
 
 }  // namespace
