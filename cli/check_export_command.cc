@@ -33,7 +33,8 @@ nlohmann::json ToJson(const onnx_export::ExportCheck& check, int64_t within) {
   nlohmann::json values = nlohmann::json::array();
   for (const auto& v : check.values) {
     auto diff = [](const onnx_export::ByteDiff& d) {
-      return nlohmann::json{{"equal_percent", d.equal_percent}, {"max_steps", d.max_steps}, {"mean_steps", d.mean_steps}};
+      return nlohmann::json{
+          {"equal_percent", d.equal_percent}, {"max_steps", d.max_steps}, {"mean_steps", d.mean_steps}};
     };
     nlohmann::json j{{"step", v.step}, {"kind", v.kind}, {"elements", v.elements}, {"comparable", v.comparable}};
     if (v.comparable) {
@@ -60,9 +61,10 @@ Status RunCheckExport(const CheckExportFlags& f) {
   const int threads = pipeline::ConfigureThreads(f.runtime.threads);
   QG_ASSIGN_OR_RETURN(const bool int8, pipeline::IsInt8ModelFile(f.model_file));
   if (!int8) {
-    return Error::InvalidArgument("'{}' is not an INT8 model file: check-export compares a QDQ export with the INT8 "
-                                  "model it came from (quantgrid quantize writes model_int8.pt)",
-                                  f.model_file);
+    return Error::InvalidArgument(
+        "'{}' is not an INT8 model file: check-export compares a QDQ export with the INT8 "
+        "model it came from (quantgrid quantize writes model_int8.pt)",
+        f.model_file);
   }
   QG_ASSIGN_OR_RETURN(auto model, quant::QuantizedModel::Load(f.model_file));
   QG_ASSIGN_OR_RETURN(auto ort, onnx_export::OnnxRuntime::Find());
@@ -76,9 +78,8 @@ Status RunCheckExport(const CheckExportFlags& f) {
   QG_ASSIGN_OR_RETURN(auto batch, splits.test->Fetch(indices));
   fmt::print(stderr, "check-export: {} test images through {} and LibTorch {}\n", indices.size(), ort.Describe(),
              model->engine());
-  QG_ASSIGN_OR_RETURN(auto check,
-                      onnx_export::CheckExportAgainstInt8(*model, ort, data::Normalize(batch.images, info.mean, info.std),
-                                                          threads));
+  QG_ASSIGN_OR_RETURN(auto check, onnx_export::CheckExportAgainstInt8(
+                                      *model, ort, data::Normalize(batch.images, info.mean, info.std), threads));
   if (f.json) {
     fmt::print("{}\n", ToJson(check, f.within).dump(2));
     return OkStatus();
@@ -91,7 +92,8 @@ Status RunCheckExport(const CheckExportFlags& f) {
   int64_t folded = 0, unfolded_max = 0;
   for (const auto& v : check.values) {
     if (!v.comparable) {
-      table.AddRow({v.step, v.kind, fmt::format("{}", v.elements), "-", "-", "-", "-", "-", "(the export's own layout)"});
+      table.AddRow(
+          {v.step, v.kind, fmt::format("{}", v.elements), "-", "-", "-", "-", "-", "(the export's own layout)"});
       continue;
     }
     const bool was_folded = !v.folded_conv.empty();
@@ -111,15 +113,16 @@ Status RunCheckExport(const CheckExportFlags& f) {
   fmt::print("{}: QDQ export in ONNX Runtime vs LibTorch INT8 on {} images: top-1 agreement {:.2f} %\n", f.model_file,
              check.images, check.top1_agreement);
   if (const auto* first = onnx_export::FirstDivergence(check, f.within)) {
-    fmt::print("first step that by itself differs by more than {} steps: '{}' ({}), up to {}\n", f.within,
-               first->step, first->kind, first->own.max_steps);
+    fmt::print("first step that by itself differs by more than {} steps: '{}' ({}), up to {}\n", f.within, first->step,
+               first->kind, first->own.max_steps);
   } else {
     fmt::print("every compared step by itself is within {} steps of its scale\n", f.within);
   }
   if (folded > 0) {
-    fmt::print("{} BatchNorms run folded into their convs: up to {} steps from LibTorch's separate INT8 steps, which "
-               "round the conv's output and clamp it to its calibrated range first\n",
-               folded, unfolded_max);
+    fmt::print(
+        "{} BatchNorms run folded into their convs: up to {} steps from LibTorch's separate INT8 steps, which "
+        "round the conv's output and clamp it to its calibrated range first\n",
+        folded, unfolded_max);
   }
   return OkStatus();
 }

@@ -249,6 +249,9 @@ inline constexpr const char* kSaturatingLayers = "saturating_layers";
 // An INT8 export job's LibTorch reference engine ("onednn", or "qnnpack"
 // where the job's engine saturates the model's weights on its CPU).
 inline constexpr const char* kReferenceEngine = "reference_engine";
+// An INT8 export job's step-by-step check (pipeline::ExportStepCheck):
+// {"images", "within_steps", "max_own_steps", "first_divergence"}.
+inline constexpr const char* kExportStepCheck = "export_step_check";
 }  // namespace document
 
 namespace artifact {

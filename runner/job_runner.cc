@@ -238,6 +238,7 @@ Result<RunRecord> RunExport(const JobRequest& req, RunRecord run) {
   AddOutputDiff(r.vs_libtorch, run);
   if (!r.saturating_layers.empty()) run.documents[document::kSaturatingLayers] = r.saturating_layers;
   if (!r.reference_engine.empty()) run.documents[document::kReferenceEngine] = r.reference_engine;
+  if (r.step_check.images > 0) run.documents[document::kExportStepCheck] = r.step_check.ToJson();
   const bool int8 = r.format == "qdq_int8";
   run.documents[document::kPrecision] = int8 ? "int8" : r.format;
   run.documents[document::kRuntime] = r.runtime;

@@ -8,8 +8,8 @@
 #include "core/base/temp_dir.h"
 #include "core/export/onnx_export.h"
 #include "core/export/onnx_file.h"
-#include "core/quant/internal/qstep.h"
 #include "core/metrics/output_diff.h"
+#include "core/quant/internal/qstep.h"
 
 namespace qg::onnx_export {
 namespace {
@@ -48,17 +48,17 @@ std::vector<double> AllowedSteps(const quant::QuantizedModel& model, const QdqEx
 // conv's input: both in float, rounded once to the BN's output qparams.
 torch::Tensor FoldedReference(const quant::internal::Step& conv, const quant::internal::Step& bn,
                               const torch::Tensor& input) {
-  torch::Tensor y = torch::conv2d(input.dequantize(), conv.qweight.dequantize(), conv.bias,
-                                  {conv.stride[0], conv.stride[1]}, {conv.padding[0], conv.padding[1]},
-                                  {conv.dilation[0], conv.dilation[1]}, conv.groups);
+  torch::Tensor y =
+      torch::conv2d(input.dequantize(), conv.qweight.dequantize(), conv.bias, {conv.stride[0], conv.stride[1]},
+                    {conv.padding[0], conv.padding[1]}, {conv.dilation[0], conv.dilation[1]}, conv.groups);
   y = torch::batch_norm(y, bn.weight, bn.bias, bn.bn_mean, bn.bn_var, /*training=*/false, 0.0, bn.eps,
                         /*cudnn_enabled=*/false);
   if (bn.relu) y = torch::relu(y);
   return at::quantize_per_tensor(y.contiguous(), bn.out.scale, bn.out.zero_point, torch::kQUInt8);
 }
 
-Result<ExportCheck> Check(quant::QuantizedModel& model, const QdqExposingValues* given_export,
-                          const OnnxRuntime& ort, const torch::Tensor& images, int threads) {
+Result<ExportCheck> Check(quant::QuantizedModel& model, const QdqExposingValues* given_export, const OnnxRuntime& ort,
+                          const torch::Tensor& images, int threads) {
   const std::vector<torch::Tensor> values = model.RunKeepingValues(images);
   QdqExposingValues made;
   if (given_export == nullptr) {

@@ -49,9 +49,8 @@ TEST_P(ExportCheckOf, EveryStepMatchesLibTorchWithinOneStepOfItsScale) {
   ASSERT_TRUE(check) << check.error().ToString();
   int comparable = 0;
   for (const auto& v : check->values) comparable += v.comparable;
-  std::cout << name << ": " << comparable << " of " << check->values.size()
-            << " values compared, own max " << MaxOwn(*check) << " steps, top-1 agreement "
-            << check->top1_agreement << " %\n";
+  std::cout << name << ": " << comparable << " of " << check->values.size() << " values compared, own max "
+            << MaxOwn(*check) << " steps, top-1 agreement " << check->top1_agreement << " %\n";
   EXPECT_EQ(check->images, 16);
   // Every conv and linear, and the quantized image; compact_cnn's first conv
   // writes a layout of the export's own (pixel groups), read by its pool.
@@ -79,8 +78,8 @@ TEST(ExportCheck, NamesTheOneStepOfAFaultyExport) {
   const auto& steps = model.steps();
   int convs = 0;
   for (size_t i = 0; i + 1 < steps.size(); ++i) {
-    if (steps[i].kind == quant::internal::StepKind::kConv && steps[i + 1].kind == quant::internal::StepKind::kBatchNorm &&
-        ++convs == 6) {
+    if (steps[i].kind == quant::internal::StepKind::kConv &&
+        steps[i + 1].kind == quant::internal::StepKind::kBatchNorm && ++convs == 6) {
       conv = steps[i].name;
       faulty = steps[i + 1].name;
     }

@@ -384,7 +384,8 @@ Result<QdqExposingValues> ExportQdqExposingInt8Values(const quant::QuantizedMode
     }
     auto* shape = output.mutable_type()->mutable_tensor_type()->mutable_shape();
     shape->add_dim()->set_dim_param("batch");
-    for (int64_t d = 1; d < values[exposed->slot].dim(); ++d) shape->add_dim()->set_dim_value(values[exposed->slot].size(d));
+    const torch::Tensor& value = values[exposed->slot];
+    for (int64_t d = 1; d < value.dim(); ++d) shape->add_dim()->set_dim_value(value.size(d));
   }
   return out;
 }

@@ -30,8 +30,11 @@ inline models::GraphModule RandomModel(const std::string& name, const models::Mo
 // 128 synthetic images of its input shape; with the splits, for test images.
 inline auto NaivePtqOnSynthetic(const std::string& name, const models::ModelOptions& options, int64_t test_images,
                                 const std::string& out_dir) {
-  auto splits = *data::OpenDataset({.name = "synthetic", .synthetic_train = 128, .synthetic_test = test_images,
-                                    .synthetic_channels = options.in_channels, .synthetic_size = options.image_size});
+  auto splits = *data::OpenDataset({.name = "synthetic",
+                                    .synthetic_train = 128,
+                                    .synthetic_test = test_images,
+                                    .synthetic_channels = options.in_channels,
+                                    .synthetic_size = options.image_size});
   auto model = RandomModel(name, options);
   const quant::Strategy* ptq = *quant::FindStrategy("naive_ptq");
   auto params = *ptq->ResolveParams({{"calibration_size", 128}}, "naive_ptq");

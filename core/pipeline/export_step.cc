@@ -12,6 +12,7 @@
 #include "core/base/files.h"
 #include "core/base/logging.h"
 #include "core/data/transforms.h"
+#include "core/export/export_check.h"
 #include "core/export/onnx_export.h"
 #include "core/export/onnx_file.h"
 #include "core/export/ort_runtime.h"
@@ -31,6 +32,13 @@ nlohmann::json Fp32RuntimePair::ToJson() const {
           {"libtorch_over_ort", libtorch_over_ort}};
 }
 
+nlohmann::json ExportStepCheck::ToJson() const {
+  return {{"images", images},
+          {"within_steps", kWithinSteps},
+          {"max_own_steps", max_own_steps},
+          {"first_divergence", first_divergence.empty() ? nlohmann::json(nullptr) : nlohmann::json(first_divergence)}};
+}
+
 nlohmann::json ExportStepResult::ToJson() const {
   nlohmann::json lat = nlohmann::json::array(), pairs = nlohmann::json::array();
   for (const auto& l : latency) lat.push_back(l.ToJson());
@@ -38,7 +46,8 @@ nlohmann::json ExportStepResult::ToJson() const {
   return {{"onnx_path", onnx_path},   {"format", format},         {"runtime", runtime},
           {"onnx_bytes", onnx_bytes}, {"nodes", nodes},           {"accuracy", accuracy.ToJson()},
           {"latency", lat},           {"vs_libtorch", vs_libtorch.ToJson()}, {"fp32_runtimes", pairs},
-          {"saturating_layers", saturating_layers}, {"reference_engine", reference_engine}};
+          {"saturating_layers", saturating_layers}, {"reference_engine", reference_engine},
+          {"step_check", step_check.ToJson()}};
 }
 
 namespace {
@@ -108,6 +117,37 @@ std::string WriteReferenceGraph(const ExportStepSpec& spec) {
   return path;
 }
 
+// The export against `int8` step by step on the first test images. A check
+// that cannot run is a warning: the export's own figures stand without it.
+ExportStepCheck CheckSteps(quant::QuantizedModel& int8, const onnx_export::OnnxRuntime& ort,
+                           const data::Dataset& test, int threads) {
+  std::vector<int64_t> indices(std::min(ExportStepCheck::kImages, test.Size()));
+  std::iota(indices.begin(), indices.end(), 0);
+  auto batch = test.Fetch(indices);
+  const auto& info = test.Info();
+  auto check = batch ? onnx_export::CheckExportAgainstInt8(
+                           int8, ort, data::Normalize(batch->images, info.mean, info.std), threads)
+                     : Result<onnx_export::ExportCheck>(batch.error());
+  if (!check) {
+    Log("export")->warn("the step-by-step check of the export did not run: {}", check.error().ToString());
+    return {};
+  }
+  ExportStepCheck summary{.images = check->images};
+  for (const auto& v : check->values) {
+    if (v.comparable) summary.max_own_steps = std::max(summary.max_own_steps, v.own.max_steps);
+  }
+  if (const auto* first = onnx_export::FirstDivergence(*check, ExportStepCheck::kWithinSteps)) {
+    summary.first_divergence = first->step;
+    Log("export")->warn("ONNX Runtime: the export's step '{}' differs from LibTorch's by {} steps of its scale on the "
+                        "same inputs (quantgrid check-export shows every step)",
+                        first->step, first->own.max_steps);
+  } else {
+    Log("export")->info("ONNX Runtime: step by step on {} images, every step within {} step{} of LibTorch's",
+                        summary.images, summary.max_own_steps, summary.max_own_steps == 1 ? "" : "s");
+  }
+  return summary;
+}
+
 }  // namespace
 
 Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
@@ -118,6 +158,7 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
 
   // Export, and keep the LibTorch model to compare against.
   std::unique_ptr<models::InferenceModel> libtorch;
+  quant::QuantizedModel* int8_reference = nullptr;  // libtorch, for INT8 exports
   models::GraphModule plain_fp32{nullptr};  // an FP32 model exported as FP32: timed on both runtimes
   onnx::ModelProto proto;
   nlohmann::json model_options;
@@ -140,6 +181,7 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
       QG_ASSIGN_OR_RETURN(int8, quant::QuantizedModel::Load(spec.model_path, kUnsaturatedEngine));
       result.reference_engine = kUnsaturatedEngine;
     }
+    int8_reference = int8.get();
     libtorch = std::move(int8);
   } else {
     QG_ASSIGN_OR_RETURN(auto fp32, models::LoadModel(spec.model_path));
@@ -200,6 +242,7 @@ Result<ExportStepResult> RunExportStep(const ExportStepSpec& spec) {
   result.vs_libtorch = metrics::CompareOutputs(torch_run.logits, torch::cat(ort_logits));
   Log("export")->info("ONNX Runtime: top-1 {:.2f} %, agreement with LibTorch {:.2f} %, max abs diff {:.3g}",
                       result.accuracy.top1, result.vs_libtorch.top1_agreement, result.vs_libtorch.max_abs);
+  if (int8_reference != nullptr) result.step_check = CheckSteps(*int8_reference, ort, *splits.test, spec.threads);
 
   if (!spec.measure.latency.batch_sizes.empty()) {
     Log("export")->info("ONNX Runtime: latency at batch sizes {}", nlohmann::json(spec.measure.latency.batch_sizes).dump());

@@ -43,6 +43,19 @@ struct Fp32RuntimePair {
   nlohmann::json ToJson() const;
 };
 
+// An INT8 export checked step by step (onnx_export::CheckExportAgainstInt8)
+// on the first test images: each step on ONNX Runtime's own inputs against
+// ONNX Runtime. images == 0: not checked.
+struct ExportStepCheck {
+  static constexpr int64_t kImages = 16;
+  static constexpr int64_t kWithinSteps = 2;
+  int64_t images = 0;
+  int64_t max_own_steps = 0;     // over every compared value
+  std::string first_divergence;  // the first step beyond kWithinSteps (and its allowance), if any
+
+  nlohmann::json ToJson() const;
+};
+
 struct ExportStepResult {
   std::string onnx_path;
   std::string format;   // "fp32", "fp16" or "qdq_int8"
@@ -66,6 +79,9 @@ struct ExportStepResult {
   // ONNX Runtime, so that "which runtime is the fastest FP32" (the baseline
   // of every Speedup) is decided under the same machine conditions.
   std::vector<Fp32RuntimePair> fp32_runtimes;
+  // INT8 exports: whether a low agreement is rounding carried through the
+  // layers or a step of the export that computes something else.
+  ExportStepCheck step_check;
 
   nlohmann::json ToJson() const;
 };

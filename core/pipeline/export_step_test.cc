@@ -52,6 +52,14 @@ TEST(ExportStep, RunsItsLibTorchReferenceOnAnEngineThatDoesNotSaturateTheEightBi
     const auto stored = nlohmann::json::parse(in);
     EXPECT_EQ(stored.at("saturating_layers"), nlohmann::json(exported->saturating_layers));
     EXPECT_EQ(stored.at("reference_engine"), exported->reference_engine);
+    // Checked step by step on 16 test images; where nothing saturates, every
+    // step of the export is LibTorch's within a step or two.
+    EXPECT_EQ(exported->step_check.images, 16);
+    EXPECT_EQ(stored.at("step_check").at("images"), 16);
+    if (exported->saturating_layers.empty()) {
+      EXPECT_LE(exported->step_check.max_own_steps, 2);
+      EXPECT_TRUE(exported->step_check.first_divergence.empty()) << exported->step_check.first_divergence;
+    }
     // Symmetric 8-bit weights reach 127 in every INT8 layer: on a CPU
     // without VNNI, onednn (and ONNX Runtime) saturate them, and the
     // LibTorch reference moves to qnnpack.

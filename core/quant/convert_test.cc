@@ -187,8 +187,8 @@ TEST(Convert, EachStepRunsOnTheValuesItIsGiven) {
   const int changed = add->inputs.at(0);
   auto given = values;
   const torch::Tensor& v = values[changed];
-  given[changed] = at::_make_per_tensor_quantized_tensor((v.int_repr().to(torch::kInt) + 3).clamp(0, 255).to(torch::kByte),
-                                                         v.q_scale(), v.q_zero_point());
+  const torch::Tensor moved_up = (v.int_repr().to(torch::kInt) + 3).clamp(0, 255).to(torch::kByte);
+  given[changed] = at::_make_per_tensor_quantized_tensor(moved_up, v.q_scale(), v.q_zero_point());
   const auto moved = q->RunEachStepOn(x, given);
   int readers = 0;
   for (const auto& s : q->steps()) {

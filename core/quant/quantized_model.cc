@@ -205,7 +205,9 @@ std::vector<torch::Tensor> QuantizedModel::RunEachStepOn(const torch::Tensor& im
   torch::InferenceMode guard;
   std::vector<torch::Tensor> inputs = given, outputs(static_cast<size_t>(num_values_));
   inputs.resize(static_cast<size_t>(num_values_));
-  const auto given_at = [&](int slot) { return static_cast<size_t>(slot) < given.size() ? given[slot] : torch::Tensor(); };
+  const auto given_at = [&](int slot) {
+    return static_cast<size_t>(slot) < given.size() ? given[slot] : torch::Tensor();
+  };
   for (const auto& s : steps_) {
     // The image slot may hold the quantized image after a pass (the
     // quantize step writes over it): the quantize step reads the images.

@@ -167,6 +167,16 @@ void FillRow(ResultRow& row, const std::vector<const Cell*>& cells, const std::m
         if (layer.is_string()) AddOnce(row.saturating_layers, layer.get<std::string>());
       }
     }
+    if (const auto found = r.documents.find(document::kExportStepCheck);
+        found != r.documents.end() && found->second.is_object()) {
+      const auto& check = found->second;
+      row.export_check_images += check.value("images", int64_t{0});
+      row.export_step_max = std::max(row.export_step_max, check.value("max_own_steps", int64_t{0}));
+      row.export_check_within = check.value("within_steps", int64_t{0});
+      if (const auto f = check.find("first_divergence"); f != check.end() && f->is_string()) {
+        AddOnce(row.export_divergent_steps, f->get<std::string>());
+      }
+    }
   }
   row.seeds = static_cast<int>(row.runs.size());
   row.top1 = Stat::Of(top1);
@@ -274,6 +284,22 @@ std::vector<std::string> TableNotes(const ResultsView& view) {
         r.label, fmt::join(r.saturating_layers, ", "),
         exact_reference ? "and Agree compares it with LibTorch on qnnpack, which does not saturate"
                         : "and so is its LibTorch reference's, which Agree compares with"));
+  }
+  for (const auto& r : view.rows) {
+    // A saturating CPU's row has its note above: its reference differs there.
+    if (r.export_step_max < 0 || !r.saturating_layers.empty()) continue;
+    if (!r.export_divergent_steps.empty()) {
+      notes.push_back(fmt::format("{}: its export computes {} otherwise than LibTorch's INT8 model: more than {} steps "
+                                  "of the value's scale apart on the same inputs (quantgrid check-export on its INT8 "
+                                  "file shows every step)",
+                                  r.label, fmt::join(r.export_divergent_steps, ", "), r.export_check_within));
+    } else if (r.agreement.n > 0 && r.agreement.mean < 99.0) {
+      notes.push_back(fmt::format("{}: its Agree of {:.2f} % is rounding carried through the layers: on {} test images "
+                                  "each step of the export is within {} step{} of its scale of LibTorch's on the same "
+                                  "inputs",
+                                  r.label, r.agreement.mean, r.export_check_images, r.export_step_max,
+                                  r.export_step_max == 1 ? "" : "s"));
+    }
   }
   RowsByMachine machines;
   for (const auto& r : view.rows) {

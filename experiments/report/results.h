@@ -68,6 +68,14 @@ struct ResultRow {
   // "reference_engine", each once).
   std::vector<std::string> saturating_layers;
   std::vector<std::string> reference_engines;
+  // An INT8 ONNX Runtime row's step-by-step check (document
+  // "export_step_check", over its seeds): on how many images, the most any
+  // step of the export differed from LibTorch's by itself (-1: not checked),
+  // and the steps that differed beyond the check's bound, each once.
+  int64_t export_check_images = 0;
+  int64_t export_step_max = -1;
+  int64_t export_check_within = 0;
+  std::vector<std::string> export_divergent_steps;
   // The machines its latencies were timed on (TimedOn of each run with a
   // latency, in order, each once; runs stored without a CPU are left out).
   std::vector<std::string> timed_on;
@@ -106,6 +114,9 @@ struct ResultsView {
 // - one per row whose Agree compares with a LibTorch INT8 reference that
 //   saturated on its job's CPU (ResultRow::saturating_layers), naming the
 //   layers and the remedy;
+// - one per INT8 ONNX Runtime row whose export has a step that differs from
+//   LibTorch's by itself, naming it; or, where Agree is below 99 % and no
+//   step does, saying that the loss is rounding carried through the layers;
 // - one when the latencies were timed on more than one machine, naming each
 //   machine's rows: a Speedup between them compares machines, not models.
 std::vector<std::string> TableNotes(const ResultsView& view);
