@@ -137,7 +137,7 @@ async function predict(ort, session, input, { batch, output }) {
 }
 
 // Every graph output of one run over all the input's rows (models exported
-// with their intermediate values as extra outputs: ExposeInt8Values).
+// with their quantized values as extra outputs: ExportQdqExposingInt8Values).
 async function outputs(ort, session, input, { prefix }) {
   const feed = { [session.inputNames[0]]: new ort.Tensor('float32', input.data, [input.rows, ...input.rowDims]) };
   const result = await session.run(feed);

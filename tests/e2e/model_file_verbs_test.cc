@@ -79,7 +79,9 @@ TEST(ModelFileVerbs, EvalAndBenchLatencyTakeTheInt8FileAQuantizeJobWrote) {
   EXPECT_TRUE(check["first_divergence"].is_null()) << check.dump(2);
   ASSERT_GE(check["values"].size(), 10u);
   for (const auto& v : check["values"]) {
-    if (v["comparable"]) EXPECT_LE(v["own"]["max_steps"].get<int>(), 2) << v.dump();
+    if (v["comparable"]) {
+      EXPECT_LE(v["own"]["max_steps"].get<int>(), 2) << v.dump();
+    }
   }
   const auto table = RunQuantgrid({"check-export", "--model-file", int8, "--dataset", "synthetic", "--images", "4",
                                    "--threads", "1"},
