@@ -128,26 +128,35 @@ Result<ExportCheck> Check(quant::QuantizedModel& model, const QdqExposingValues*
   return check;
 }
 
-}  // namespace
-
-Result<ExportCheck> CheckExportAgainstInt8(quant::QuantizedModel& model, const OnnxRuntime& ort,
-                                           const torch::Tensor& images, int threads) {
+// Check, with LibTorch's exception for images the model cannot take as an Error.
+Result<ExportCheck> GuardedCheck(quant::QuantizedModel& model, const QdqExposingValues* given_export,
+                                 const OnnxRuntime& ort, const torch::Tensor& images, int threads) {
   try {
-    return Check(model, nullptr, ort, images, threads);
-  } catch (const c10::Error& e) {  // images the model cannot take
+    return Check(model, given_export, ort, images, threads);
+  } catch (const c10::Error& e) {
     return Error::InvalidArgument("export check of {}: {}", model.meta().value("model_name", "model"),
                                   e.what_without_backtrace());
   }
 }
 
+}  // namespace
+
+Result<ExportCheck> CheckExportAgainstInt8(quant::QuantizedModel& model, const OnnxRuntime& ort,
+                                           const torch::Tensor& images, int threads) {
+  return GuardedCheck(model, nullptr, ort, images, threads);
+}
+
 Result<ExportCheck> CheckExportedValues(quant::QuantizedModel& model, const QdqExposingValues& exported,
                                         const OnnxRuntime& ort, const torch::Tensor& images, int threads) {
-  try {
-    return Check(model, &exported, ort, images, threads);
-  } catch (const c10::Error& e) {  // images the model cannot take
-    return Error::InvalidArgument("export check of {}: {}", model.meta().value("model_name", "model"),
-                                  e.what_without_backtrace());
+  return GuardedCheck(model, &exported, ort, images, threads);
+}
+
+int64_t MaxOwnSteps(const ExportCheck& check) {
+  int64_t m = 0;
+  for (const auto& v : check.values) {
+    if (v.comparable) m = std::max(m, v.own.max_steps);
   }
+  return m;
 }
 
 const ValueAgreement* FirstDivergence(const ExportCheck& check, int64_t max_steps) {

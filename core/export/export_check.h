@@ -75,6 +75,9 @@ Result<ExportCheck> CheckExportAgainstInt8(quant::QuantizedModel& model, const O
 Result<ExportCheck> CheckExportedValues(quant::QuantizedModel& model, const QdqExposingValues& exported,
                                         const OnnxRuntime& ort, const torch::Tensor& images, int threads);
 
+// The largest own difference over the comparable values, in steps.
+int64_t MaxOwnSteps(const ExportCheck& check);
+
 // The first comparable value whose own difference (the step alone) is more
 // than `max_steps` plus its allowed_steps, or nullptr.
 const ValueAgreement* FirstDivergence(const ExportCheck& check, int64_t max_steps);

@@ -30,12 +30,6 @@ torch::Tensor TestImages(const data::DatasetSplits& splits) {
   return (**loader.Epoch(0)->Next()).images;
 }
 
-int64_t MaxOwn(const ExportCheck& check) {
-  int64_t m = 0;
-  for (const auto& v : check.values) m = std::max(m, v.comparable ? v.own.max_steps : 0);
-  return m;
-}
-
 class ExportCheckOf : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ExportCheckOf, EveryStepMatchesLibTorchWithinOneStepOfItsScale) {
@@ -50,7 +44,7 @@ TEST_P(ExportCheckOf, EveryStepMatchesLibTorchWithinOneStepOfItsScale) {
   int comparable = 0;
   for (const auto& v : check->values) comparable += v.comparable;
   std::cout << name << ": " << comparable << " of " << check->values.size() << " values compared, own max "
-            << MaxOwn(*check) << " steps, top-1 agreement " << check->top1_agreement << " %\n";
+            << MaxOwnSteps(*check) << " steps, top-1 agreement " << check->top1_agreement << " %\n";
   EXPECT_EQ(check->images, 16);
   // Every conv and linear, and the quantized image; compact_cnn's first conv
   // writes a layout of the export's own (pixel groups), read by its pool.

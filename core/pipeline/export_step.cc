@@ -132,10 +132,7 @@ ExportStepCheck CheckSteps(quant::QuantizedModel& int8, const onnx_export::OnnxR
     Log("export")->warn("the step-by-step check of the export did not run: {}", check.error().ToString());
     return {};
   }
-  ExportStepCheck summary{.images = check->images};
-  for (const auto& v : check->values) {
-    if (v.comparable) summary.max_own_steps = std::max(summary.max_own_steps, v.own.max_steps);
-  }
+  ExportStepCheck summary{.images = check->images, .max_own_steps = onnx_export::MaxOwnSteps(*check)};
   if (const auto* first = onnx_export::FirstDivergence(*check, ExportStepCheck::kWithinSteps)) {
     summary.first_divergence = first->step;
     Log("export")->warn("ONNX Runtime: the export's step '{}' differs from LibTorch's by {} steps of its scale on the "

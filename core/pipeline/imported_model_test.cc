@@ -100,13 +100,12 @@ TEST_P(ImportedInt8, NaivePtqAndBnFoldAgreeWithFp32OnIntKernelsAndExportToQdq) {
     auto check = onnx_export::CheckExportAgainstInt8(**int8, *onnx_export::OnnxRuntime::Find(),
                                                      data::Normalize(batch->images, info.mean, info.std), 2);
     ASSERT_TRUE(check) << check.error().ToString();
-    int64_t own_max = 0, unfolded_max = 0;
+    int64_t unfolded_max = 0;
     for (const auto& v : check->values) {
-      own_max = std::max(own_max, v.comparable ? v.own.max_steps : 0);
       if (!v.folded_conv.empty()) unfolded_max = std::max(unfolded_max, v.unfolded.max_steps);
     }
     std::cout << GetParam().name << " export check: " << check->values.size() << " values, each step on ONNX "
-              << "Runtime's inputs within " << own_max << " steps; folded BNs up to " << unfolded_max
+              << "Runtime's inputs within " << onnx_export::MaxOwnSteps(*check) << " steps; folded BNs up to " << unfolded_max
               << " steps from LibTorch's separate conv and BN\n";
     const auto* first = onnx_export::FirstDivergence(*check, 1);
     EXPECT_EQ(first, nullptr) << first->step << " differs by " << first->own.max_steps << " steps by itself";
