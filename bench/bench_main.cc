@@ -200,8 +200,10 @@ int main(int argc, char** argv) {
     qg::bench::Int8(o);
   });
   app.add_subcommand("onnx", "LibTorch vs ONNX Runtime, FP32 and INT8")->callback([&] { qg::bench::Onnx(o); });
-  app.add_subcommand("import", "imported torchvision models: import time, INT8 vs FP32 beside ONNX Runtime")
-      ->callback([&] { qg::bench::Import(o); });
+  auto* import = app.add_subcommand("import", "imported torchvision models: import time, INT8 vs FP32 beside ONNX "
+                                              "Runtime");
+  import->add_option("--models", o.models, "fixtures to time (default: all)")->delimiter(',');
+  import->callback([&] { qg::bench::Import(o); });
   app.add_subcommand("ptq-algos", "CLE, bias absorption and AdaRound times on compact_cnn")
       ->callback([&] { qg::bench::PtqAlgos(o); });
   CLI11_PARSE(app, argc, argv);

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/base/blas_threads.h"
 #include "core/models/graph_module.h"
@@ -24,6 +25,7 @@ struct Options {
   bool verbose = false;
   std::string python = "/usr/bin/python3";
   std::string reference;  // bench/reference/torch_reference.py
+  std::vector<std::string> models;  // import: the fixtures to time (empty: all)
 };
 
 // Runs the reference script with `args` ("int8 --batch 64 ..."); its JSON

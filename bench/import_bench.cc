@@ -47,15 +47,16 @@ void Import(const Options& o) {
   if (!ort) Fail(ort.error().ToString());
   at::set_num_threads(o.threads);
   const ScopedBlasThreads one_pool(1);
-  fmt::print("import benchmark: torchvision models from torch.onnx.export (opset 13, 3x96x96, random weights), "
-             "{} threads, {} rounds\n{}\n\n",
+  fmt::print("import benchmark: torchvision models from torch.onnx.export (opset 13, 3x96x96; convnext: two "
+             "small stages, 3x64x64; random weights), {} threads, {} rounds\n{}\n\n",
              o.threads, o.rounds, ort->Describe());
   TextTable table({"model", "import (ms)", "batch", "LibTorch FP32 (ms)", "LibTorch INT8 (ms)", "ORT FP32 (ms)",
                    "ORT QDQ INT8 (ms)", "INT8 vs LibTorch FP32", "INT8 vs ORT FP32"},
                   {true, true, true, true, true, true, true, true});
   const fs::path work = fs::temp_directory_path() / "qg-import-bench" / "work";
-  for (const std::string name :
-       {"resnet18", "mobilenet_v2", "squeezenet1_1", "googlenet", "shufflenet_v2_x0_5", "efficientnet_b0"}) {
+  const std::vector<std::string> all{"resnet18",           "mobilenet_v2",    "squeezenet1_1", "googlenet",
+                                     "shufflenet_v2_x0_5", "efficientnet_b0", "convnext"};
+  for (const std::string& name : o.models.empty() ? all : o.models) {
     const std::string file = Fixture(o, name);
     std::vector<double> import_ms;
     onnx_export::ImportedModel imported;

@@ -43,6 +43,11 @@ Result<onnx::ModelProto> ExportFp32(const models::GraphModule& model) {
       case Op::kReLU:
         value[i] = EmitSimple(w, "Relu", n.name, {in(0)});
         break;
+      case Op::kLayerNorm: {
+        auto ln = model->layer_norm(static_cast<int>(i));
+        QG_ASSIGN_OR_RETURN(value[i], EmitChannelLayerNorm(w, n.name, in(0), ln->weight, ln->bias, n.eps));
+        break;
+      }
       case Op::kLinear: {
         auto linear = model->linear(static_cast<int>(i));
         QG_ASSIGN_OR_RETURN(auto p, AddFloatWeights(w, n.name, linear->weight, linear->bias));

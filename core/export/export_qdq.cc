@@ -145,6 +145,10 @@ class QdqExporter {
         QG_ASSIGN_OR_RETURN(auto y, EmitBatchNorm(w_, s.name, x.name, s.weight, s.bias, s.bn_mean, s.bn_var, s.eps));
         return requantize(y, s.out);
       }
+      case StepKind::kLayerNorm: {
+        QG_ASSIGN_OR_RETURN(auto y, EmitChannelLayerNorm(w_, s.name, x.name, s.weight, s.bias, s.eps));
+        return requantize(y, s.out);
+      }
       case StepKind::kAdd:
         return requantize(EmitSimple(w_, "Add", s.name, {x.name, values_.at(s.inputs[1]).name}), s.out);
       case StepKind::kConcat: {
@@ -180,6 +184,7 @@ class QdqExporter {
       case StepKind::kFp32Conv:
       case StepKind::kFp32Linear:
       case StepKind::kFp32BatchNorm:
+      case StepKind::kFp32LayerNorm:
       case StepKind::kFp32Op:
         return EmitFp32(s, x, out);
     }
@@ -288,6 +293,8 @@ class QdqExporter {
       QG_ASSIGN_OR_RETURN(y, EmitActivation(w_, s.name, s.fn, inputs));
     } else if (s.kind == StepKind::kFp32BatchNorm) {
       QG_ASSIGN_OR_RETURN(y, EmitBatchNorm(w_, s.name, x.name, s.weight, s.bias, s.bn_mean, s.bn_var, s.eps));
+    } else if (s.kind == StepKind::kFp32LayerNorm) {
+      QG_ASSIGN_OR_RETURN(y, EmitChannelLayerNorm(w_, s.name, x.name, s.weight, s.bias, s.eps));
     } else {
       QG_ASSIGN_OR_RETURN(auto p, AddFloatWeights(w_, s.name, s.weight, s.bias));
       y = s.kind == StepKind::kFp32Conv

@@ -95,10 +95,16 @@ Result<const Value*> Importer::Input(const onnx::NodeProto& n, int i) const {
   return &it->second;
 }
 
-Result<int> Importer::GraphInput(const onnx::NodeProto& n, int i, bool padded) const {
+Result<int> Importer::GraphInput(const onnx::NodeProto& n, int i, bool padded, bool any_layout) const {
   QG_ASSIGN_OR_RETURN(const Value* v, Input(n, i));
   if (v->node < 0) return Unsupported(n, fmt::format("input '{}' must be computed from the image", n.input(i)));
   if (v->shuffle_stage > 0) return Unsupported(n, "reads a reshaped tensor that is not a flatten or channel shuffle");
+  if (v->channels_last && !any_layout) {
+    return Unsupported(n, fmt::format("reads '{}', transposed to N,H,W,C; there quantgrid imports LayerNormalization "
+                                      "over the last axis, MatMul by a constant (+ Add of its bias), elementwise "
+                                      "activations, Add, Mul by a constant, and the Transpose back",
+                                      n.input(i)));
+  }
   if (!padded && v->pending_pad != std::array<int64_t, 2>{0, 0}) {
     return Unsupported(n, fmt::format("reads the padded '{}'; only a Conv or an AveragePool that counts the padding "
                                       "can take a Pad's zeros as its own",
@@ -148,6 +154,19 @@ int Importer::Emit(const onnx::NodeProto& n, Node node, int output) {
   }
   node_shapes_[index] = v.shape;
   values_[n.output(output)] = std::move(v);
+  return index;
+}
+
+int Importer::EmitInLayout(const onnx::NodeProto& n, Node node, bool channels_last) {
+  const int index = Emit(n, std::move(node));
+  if (!channels_last) return index;
+  // The graph node computes N,C,H,W from its inputs' N,C,H,W shapes; the ONNX value is its N,H,W,C transpose.
+  Value& v = values_[n.output(0)];
+  v.channels_last = true;
+  auto nchw = OutputShape(graph_.nodes[index]);
+  if (nchw.size() != 4 && v.shape.size() == 4) nchw = {v.shape[0], v.shape[3], v.shape[1], v.shape[2]};
+  if (nchw.size() == 4) v.shape = {nchw[0], nchw[2], nchw[3], nchw[1]};
+  node_shapes_[index] = nchw;
   return index;
 }
 
@@ -251,6 +270,8 @@ const std::map<std::string, Importer::Handler>& Importer::Dispatch() {
     add({"Identity", "Dropout"}, &Importer::TranslateIdentity);
     add({"Pad"}, &Importer::TranslatePad);
     add({"Slice", "Split"}, &Importer::TranslateSlice);
+    add({"LayerNormalization"}, &Importer::TranslateLayerNorm);
+    add({"Gelu"}, &Importer::TranslateGelu);
     return t;
   }();
   return table;
@@ -345,7 +366,12 @@ Status Importer::Run(const ImportOptions& options) {
     }
     values_[t.name()] = ConstantValue(tensor);
   }
-  for (const auto& n : model_.graph().node()) {
+  const std::vector<onnx::NodeProto> nodes = FuseDecomposedOps(model_.graph());
+  for (const auto& n : nodes) {
+    for (const auto& in : n.input()) ++readers_[in];
+  }
+  for (const auto& out : model_.graph().output()) ++readers_[out.name()];
+  for (const auto& n : nodes) {
     auto done = TorchCall("LibTorch", [&] { return Translate(n); });
     if (!done) return Unsupported(n, done.error().message);
     QG_RETURN_IF_ERROR(*done);
@@ -378,6 +404,9 @@ Status LoadParameters(models::GraphModule& module, const std::map<int, Params>& 
       QG_RETURN_IF_ERROR(copy(bn->bias, p.bias, "the bias"));
       QG_RETURN_IF_ERROR(copy(bn->running_mean, p.mean, "the mean"));
       QG_RETURN_IF_ERROR(copy(bn->running_var, p.var, "the variance"));
+    } else if (auto ln = module->layer_norm(index)) {
+      QG_RETURN_IF_ERROR(copy(ln->weight, p.weight, "the scale"));
+      QG_RETURN_IF_ERROR(copy(ln->bias, p.bias, "the bias"));
     }
   }
   module->UseChannelsLast();
@@ -429,7 +458,8 @@ const std::vector<std::string>& SupportedOnnxOps() {
       "Conv", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Add",
       "Mul", "Concat", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "Flatten", "Reshape",
       "Transpose", "Gemm", "MatMul", "Dropout", "Identity", "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze",
-      "Cast", "Div", "Sub", "Pad", "Slice", "Split"};
+      "Cast", "Div", "Sub", "Pad", "Slice", "Split", "LayerNormalization",
+      "ReduceMean, Sub, Pow, Sqrt and Div as a layer norm over the last axis", "Erf as part of GELU"};
   return ops;
 }
 

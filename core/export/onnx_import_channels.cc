@@ -1,5 +1,6 @@
 // The importer's translations of ops that move channels: Reshape, Flatten and
-// Transpose (a flatten, or a channel shuffle's three steps), Concat, and
+// Transpose (a flatten, a channel shuffle's three steps, or to N,H,W,C and
+// back: onnx_import_layout.cc), Concat, and
 // Slice or Split of channels. The rest are in onnx_import_ops.cc.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -14,6 +15,15 @@ namespace qg::onnx_export::internal {
 Status Importer::TranslateReshape(const onnx::NodeProto& n) {
   QG_ASSIGN_OR_RETURN(const Value* x, Input(n, 0));
   if (x->node < 0) return Unsupported(n, "reshapes a constant");
+  if (n.op_type() == "Transpose" && x->shuffle_stage == 0) {
+    const auto perm = IntsAttr(n, "perm", {});
+    if (perm == std::vector<int64_t>{0, 2, 3, 1} || perm == std::vector<int64_t>{0, 3, 1, 2}) {
+      return TranslateLayoutTranspose(n, perm);
+    }
+  }
+  if (x->channels_last) {
+    return Unsupported(n, "reshapes an N,H,W,C tensor (transpose it back to N,C,H,W first)");
+  }
   const int source = x->node;
   const auto in = graph_.nodes[source];
   const std::vector<int64_t> shape = x->shape;
@@ -24,7 +34,8 @@ Status Importer::TranslateReshape(const onnx::NodeProto& n) {
   }
   if (n.op_type() == "Transpose") {
     if (x->shuffle_stage != 1 || IntsAttr(n, "perm", {}) != std::vector<int64_t>{0, 2, 1, 3, 4}) {
-      return Unsupported(n, "a transpose is imported only inside a channel shuffle (reshape, transpose, reshape)");
+      return Unsupported(n, "a transpose is imported only inside a channel shuffle (reshape, transpose, reshape) "
+                            "or to N,H,W,C and back");
     }
     Value v = *x;
     v.shuffle_stage = 2;

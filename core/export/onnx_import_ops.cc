@@ -111,7 +111,7 @@ Status Importer::TranslateBatchNorm(const onnx::NodeProto& n) {
 // ---- activations and elementwise ops ----
 
 Status Importer::TranslateActivation(const onnx::NodeProto& n) {
-  QG_ASSIGN_OR_RETURN(int x, GraphInput(n, 0));
+  QG_ASSIGN_OR_RETURN(int x, GraphInput(n, 0, false, /*any_layout=*/true));
   Node node{.inputs = {x}};
   const std::string& op = n.op_type();
   if (op == "Relu") {
@@ -142,7 +142,7 @@ Status Importer::TranslateActivation(const onnx::NodeProto& n) {
   } else {  // HardSwish
     node.op = Op::kHardSwish;
   }
-  Emit(n, std::move(node));
+  EmitInLayout(n, std::move(node), values_.at(n.input(0)).channels_last);
   return OkStatus();
 }
 
@@ -155,7 +155,15 @@ Status Importer::TranslateBinary(const onnx::NodeProto& n) {
     const Value& x = a->node >= 0 ? *a : *b;
     const torch::Tensor bias = a->tensor ? *a->tensor : *b->tensor;
     Node& linear = graph_.nodes[x.node];
-    if (linear.op != Op::kLinear || linear.bias || bias.numel() != linear.out_channels) {
+    if (!ReadOnlyOnward(x.node)) return Unsupported(n, "adds a constant to a value that is read elsewhere too");
+    if (linear.op == Op::kLayerNorm && bias.numel() == linear.out_channels && x.channels_last) {
+      params_[x.node].bias = params_[x.node].bias + bias.reshape({-1});  // a shift after the norm is its bias
+      Alias(n, x);
+      return OkStatus();
+    }
+    // A MatMul's output: a Linear, or over N,H,W,C a 1x1 conv.
+    const bool matmul = linear.op == Op::kLinear || (linear.op == Op::kConv2d && x.channels_last);
+    if (!matmul || linear.bias || bias.numel() != linear.out_channels) {
       return Unsupported(n, "adds a constant to something other than a MatMul's output");
     }
     linear.bias = true;
@@ -163,9 +171,13 @@ Status Importer::TranslateBinary(const onnx::NodeProto& n) {
     Alias(n, x);
     return OkStatus();
   }
-  QG_ASSIGN_OR_RETURN(int x, GraphInput(n, 0));
-  QG_ASSIGN_OR_RETURN(int y, GraphInput(n, 1));
-  Emit(n, Node{.op = n.op_type() == "Add" ? Op::kAdd : Op::kMul, .inputs = {x, y}});
+  if (n.op_type() == "Mul" && (a->tensor || b->tensor) && (a->node >= 0 || b->node >= 0)) {
+    return FoldConstantMul(n, a->node >= 0 ? *a : *b, a->tensor ? *a->tensor : *b->tensor);
+  }
+  if (a->channels_last != b->channels_last) return Unsupported(n, "combines an N,H,W,C and an N,C,H,W tensor");
+  QG_ASSIGN_OR_RETURN(int x, GraphInput(n, 0, false, /*any_layout=*/true));
+  QG_ASSIGN_OR_RETURN(int y, GraphInput(n, 1, false, /*any_layout=*/true));
+  EmitInLayout(n, Node{.op = n.op_type() == "Add" ? Op::kAdd : Op::kMul, .inputs = {x, y}}, a->channels_last);
   return OkStatus();
 }
 
@@ -226,6 +238,8 @@ Status Importer::TranslatePool(const onnx::NodeProto& n) {
 // ---- fully connected ----
 
 Status Importer::TranslateLinear(const onnx::NodeProto& n) {
+  QG_ASSIGN_OR_RETURN(const Value* in, Input(n, 0));
+  if (in->channels_last) return TranslatePositionwiseMatMul(n);
   QG_ASSIGN_OR_RETURN(int x, GraphInput(n, 0));
   QG_ASSIGN_OR_RETURN(torch::Tensor b, ConstantInput(n, 1));
   if (b.dim() != 2) return Unsupported(n, "the weight must be a 2-D initializer");
@@ -354,6 +368,7 @@ Status Importer::TranslateIdentity(const onnx::NodeProto& n) {
 Status Importer::TranslatePad(const onnx::NodeProto& n) {
   QG_ASSIGN_OR_RETURN(const Value* x, Input(n, 0));
   if (x->node < 0) return Unsupported(n, "pads a constant");
+  if (x->channels_last) return Unsupported(n, "pads an N,H,W,C tensor");
   if (StringAttr(n, "mode", "constant") != "constant") return Unsupported(n, "only constant padding is imported");
   std::vector<int64_t> pads = IntsAttr(n, "pads", {});
   if (n.input_size() > 1 && !n.input(1).empty()) {

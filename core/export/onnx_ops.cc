@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 namespace qg::onnx_export {
 
 Result<WeightNames> AddFloatWeights(OnnxGraphWriter& w, const std::string& name, const torch::Tensor& weight,
@@ -48,6 +50,25 @@ Result<std::string> EmitBatchNorm(OnnxGraphWriter& w, const std::string& name, c
   auto& node = w.AddNode("BatchNormalization", name, {x, scale_name, bias_name, mean_name, var_name}, {name});
   OnnxGraphWriter::SetFloat(node, "epsilon", static_cast<float>(eps));
   return name;
+}
+
+Result<std::string> EmitChannelLayerNorm(OnnxGraphWriter& w, const std::string& name, const std::string& x,
+                                         const torch::Tensor& weight, const torch::Tensor& bias, double eps) {
+  auto per_channel = [](const torch::Tensor& t) { return t.detach().to(torch::kFloat).reshape({1, -1, 1, 1}); };
+  QG_ASSIGN_OR_RETURN(auto scale, w.AddInitializer(name + ".weight", per_channel(weight)));
+  QG_ASSIGN_OR_RETURN(auto shift, w.AddInitializer(name + ".bias", per_channel(bias)));
+  QG_ASSIGN_OR_RETURN(auto epsilon, w.AddInitializer(name + ":eps", torch::tensor(static_cast<float>(eps))));
+  auto mean = [&](const std::string& in, const std::string& out) {
+    auto& node = w.AddNode("ReduceMean", out, {in}, {out});
+    OnnxGraphWriter::SetInts(node, "axes", {1});
+    return out;
+  };
+  const std::string centred = EmitSimple(w, "Sub", name + ":centred", {x, mean(x, name + ":mean")});
+  const std::string square = EmitSimple(w, "Mul", name + ":square", {centred, centred});
+  const std::string var = EmitSimple(w, "Add", name + ":var", {mean(square, name + ":mean_square"), epsilon});
+  const std::string normed =
+      EmitSimple(w, "Div", name + ":normed", {centred, EmitSimple(w, "Sqrt", name + ":std", {var})});
+  return EmitSimple(w, "Add", name, {EmitSimple(w, "Mul", name + ":scaled", {normed, scale}), shift});
 }
 
 std::string EmitMaxPool(OnnxGraphWriter& w, const std::string& name, const std::string& x, const Pair& kernel,
@@ -109,6 +130,15 @@ Result<std::string> EmitActivation(OnnxGraphWriter& w, const std::string& name, 
       return EmitSimple(w, "Mul", name, inputs);
     case Op::kSigmoid:
       return EmitSimple(w, "Sigmoid", name, inputs);
+    case Op::kGELU: {
+      QG_ASSIGN_OR_RETURN(auto root2, w.AddInitializer(name + ":sqrt2", torch::tensor(static_cast<float>(M_SQRT2))));
+      QG_ASSIGN_OR_RETURN(auto one, w.AddInitializer(name + ":one", torch::tensor(1.0f)));
+      QG_ASSIGN_OR_RETURN(auto half, w.AddInitializer(name + ":half", torch::tensor(0.5f)));
+      const std::string erf =
+          EmitSimple(w, "Erf", name + ":erf", {EmitSimple(w, "Div", name + ":scaled", {inputs[0], root2})});
+      const std::string gate = EmitSimple(w, "Add", name + ":gate", {erf, one});
+      return EmitSimple(w, "Mul", name, {EmitSimple(w, "Mul", name + ":gated", {inputs[0], gate}), half});
+    }
     case Op::kClamp: {
       QG_ASSIGN_OR_RETURN(auto lo, w.AddInitializer(name + ":min", torch::tensor(static_cast<float>(fn.clamp_min))));
       QG_ASSIGN_OR_RETURN(auto hi, w.AddInitializer(name + ":max", torch::tensor(static_cast<float>(fn.clamp_max))));

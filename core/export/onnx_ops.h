@@ -38,6 +38,10 @@ std::string EmitGemm(OnnxGraphWriter& w, const std::string& name, const std::str
 Result<std::string> EmitBatchNorm(OnnxGraphWriter& w, const std::string& name, const std::string& x,
                                   const torch::Tensor& weight, const torch::Tensor& bias, const torch::Tensor& mean,
                                   const torch::Tensor& var, double eps);
+// Layer norm over the channels (axis 1) at each position, decomposed at
+// opset 13 (LayerNormalization is opset 17 and normalizes trailing axes).
+Result<std::string> EmitChannelLayerNorm(OnnxGraphWriter& w, const std::string& name, const std::string& x,
+                                         const torch::Tensor& weight, const torch::Tensor& bias, double eps);
 std::string EmitMaxPool(OnnxGraphWriter& w, const std::string& name, const std::string& x, const Pair& kernel,
                         const Pair& stride, const Pair& padding, bool ceil_mode);
 std::string EmitAvgPool(OnnxGraphWriter& w, const std::string& name, const std::string& x, const Pair& kernel,
@@ -54,7 +58,8 @@ Result<std::string> EmitFlatten(OnnxGraphWriter& w, const std::string& name, con
 std::string EmitSimple(OnnxGraphWriter& w, const std::string& op, const std::string& name,
                        const std::vector<std::string>& inputs);
 // The parameter-free ops of imported models (Mul, Clamp, LeakyReLU, Sigmoid,
-// HardSigmoid, HardSwish as x * HardSigmoid(x) at opset 13, ChannelShuffle
+// HardSigmoid, HardSwish as x * HardSigmoid(x) at opset 13, GELU as
+// x * (1 + Erf(x / sqrt 2)) / 2, ChannelShuffle
 // as Reshape/Transpose/Reshape); `inputs` are the node's inputs.
 Result<std::string> EmitActivation(OnnxGraphWriter& w, const std::string& name, const models::Node& fn,
                                    const std::vector<std::string>& inputs);

@@ -113,6 +113,14 @@ std::string EmitTorchScript(const Graph& graph) {
       case Op::kSlice:
         expr = fmt::format("torch.narrow({}, 1, {}, {})", in(0), n.start, n.out_channels);
         break;
+      case Op::kLayerNorm:
+        expr = fmt::format("torch.layer_norm({}.permute([0, 2, 3, 1]), [{}], self.{}, self.{}, {})"
+                           ".permute([0, 3, 1, 2])",
+                           in(0), n.out_channels, ParamName(id, "w"), ParamName(id, "b"), FloatLiteral(n.eps));
+        break;
+      case Op::kGELU:
+        expr = fmt::format("torch.gelu({})", in(0));
+        break;
     }
     src += fmt::format("    v{} = {}\n", id, expr);
   }
@@ -138,6 +146,9 @@ Result<std::unique_ptr<CompiledFp32Model>> CompiledFp32Model::Compile(const Grap
         m.register_parameter(ParamName(id, "b"), bn->bias.detach(), false);
         m.register_buffer(ParamName(id, "rm"), bn->running_mean.detach());
         m.register_buffer(ParamName(id, "rv"), bn->running_var.detach());
+      } else if (auto ln = model->layer_norm(id)) {
+        m.register_parameter(ParamName(id, "w"), ln->weight.detach(), false);
+        m.register_parameter(ParamName(id, "b"), ln->bias.detach(), false);
       }
     }
     m.define(EmitTorchScript(graph));

@@ -6,7 +6,7 @@
 namespace qg::models {
 namespace {
 
-constexpr std::array<std::pair<Op, std::string_view>, 20> kOps = {{
+constexpr std::array<std::pair<Op, std::string_view>, 22> kOps = {{
     {Op::kInput, "input"},
     {Op::kConv2d, "conv2d"},
     {Op::kBatchNorm2d, "batch_norm2d"},
@@ -27,6 +27,8 @@ constexpr std::array<std::pair<Op, std::string_view>, 20> kOps = {{
     {Op::kHardSwish, "hard_swish"},
     {Op::kChannelShuffle, "channel_shuffle"},
     {Op::kSlice, "slice"},
+    {Op::kLayerNorm, "layer_norm"},
+    {Op::kGELU, "gelu"},
 }};
 
 // How many inputs an op takes; -1 for "two or more".
@@ -136,6 +138,9 @@ nlohmann::json Graph::ToJson() const {
         break;
       case Op::kBatchNorm2d:
         j.update({{"out", n.out_channels}, {"eps", n.eps}, {"momentum", n.momentum}});
+        break;
+      case Op::kLayerNorm:
+        j.update({{"out", n.out_channels}, {"eps", n.eps}});
         break;
       case Op::kMaxPool2d:
       case Op::kAvgPool2d:

@@ -40,6 +40,8 @@ enum class Op {
   kHardSwish,       // x * hardsigmoid(x) with alpha 1/6, beta 1/2
   kChannelShuffle,  // groups
   kSlice,           // channels [start, start + out_channels) of in_channels (ShuffleNetV2's split)
+  kLayerNorm,       // over the channels at each position (ConvNeXt's LayerNorm2d), with weight and bias; eps
+  kGELU,            // x * Phi(x), the exact (erf) form
 };
 
 std::string_view OpName(Op op);
@@ -60,7 +62,7 @@ struct Node {
   std::array<int64_t, 2> dilation{1, 1};  // Conv2d
   int64_t groups = 1;                      // Conv2d, ChannelShuffle
   bool bias = false;
-  // BatchNorm2d.
+  // BatchNorm2d, LayerNorm.
   double eps = 1e-5;
   double momentum = 0.1;
   // Pooling.
@@ -79,7 +81,9 @@ struct Node {
   double clamp_min = 0.0;
   double clamp_max = 0.0;
 
-  bool HasParameters() const { return op == Op::kConv2d || op == Op::kLinear || op == Op::kBatchNorm2d; }
+  bool HasParameters() const {
+    return op == Op::kConv2d || op == Op::kLinear || op == Op::kBatchNorm2d || op == Op::kLayerNorm;
+  }
 };
 
 struct Graph {

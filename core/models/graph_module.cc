@@ -17,6 +17,7 @@ GraphModuleImpl::GraphModuleImpl(Graph graph, ModelMeta meta) : graph_(std::move
   conv_.assign(n, nullptr);
   bn_.assign(n, nullptr);
   linear_.assign(n, nullptr);
+  layer_norm_.assign(n, nullptr);
   for (size_t i = 0; i < n; ++i) {
     const Node& node = graph_.nodes[i];
     const std::string key = ModuleKey(node.name);
@@ -38,6 +39,10 @@ GraphModuleImpl::GraphModuleImpl(Graph graph, ModelMeta meta) : graph_(std::move
       case Op::kLinear:
         linear_[i] = register_module(
             key, torch::nn::Linear(torch::nn::LinearOptions(node.in_channels, node.out_channels).bias(node.bias)));
+        break;
+      case Op::kLayerNorm:
+        layer_norm_[i] = register_module(
+            key, torch::nn::LayerNorm(torch::nn::LayerNormOptions({node.out_channels}).eps(node.eps)));
         break;
       default:
         break;
@@ -85,6 +90,11 @@ int64_t GraphModuleImpl::ParameterCount() const {
 
 torch::Tensor GraphModuleImpl::forward(const torch::Tensor& x) { return ForwardAll(x)[0]; }
 
+torch::Tensor ChannelLayerNorm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                               double eps) {
+  return at::layer_norm(x.permute({0, 2, 3, 1}), {x.size(1)}, weight, bias, eps).permute({0, 3, 1, 2});
+}
+
 torch::Tensor Activation(const Node& n, const torch::Tensor& x, const torch::Tensor& other) {
   switch (n.op) {
     case Op::kMul:
@@ -99,6 +109,8 @@ torch::Tensor Activation(const Node& n, const torch::Tensor& x, const torch::Ten
       return torch::clamp(x * n.alpha + n.beta, 0.0, 1.0);
     case Op::kHardSwish:
       return torch::hardswish(x);
+    case Op::kGELU:
+      return torch::gelu(x);
     case Op::kSlice:
       return x.narrow(1, n.start, n.out_channels).contiguous(x.suggest_memory_format());
     case Op::kChannelShuffle: {
@@ -140,6 +152,10 @@ std::vector<torch::Tensor> GraphModuleImpl::ForwardAll(const torch::Tensor& x, F
         break;
       case Op::kReLU:
         out = torch::relu(in(0));
+        break;
+      case Op::kLayerNorm:
+        out = ChannelLayerNorm(in(0).contiguous(torch::MemoryFormat::ChannelsLast), layer_norm_[i]->weight,
+                               layer_norm_[i]->bias, n.eps);
         break;
       case Op::kLinear: {
         auto w = hooks ? hooks->Weight(static_cast<int>(i), n, linear_[i]->weight) : linear_[i]->weight;

@@ -15,6 +15,7 @@
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
 #include <nlohmann/json.hpp>
@@ -66,6 +67,7 @@ class GraphModuleImpl : public torch::nn::Module {
   torch::nn::Conv2d conv(int node) const { return conv_[node]; }
   torch::nn::BatchNorm2d bn(int node) const { return bn_[node]; }
   torch::nn::Linear linear(int node) const { return linear_[node]; }
+  torch::nn::LayerNorm layer_norm(int node) const { return layer_norm_[node]; }
 
   // Re-lays conv weights out channels-last (after loading or editing them).
   void UseChannelsLast();
@@ -76,6 +78,7 @@ class GraphModuleImpl : public torch::nn::Module {
   std::vector<torch::nn::Conv2d> conv_;
   std::vector<torch::nn::BatchNorm2d> bn_;
   std::vector<torch::nn::Linear> linear_;
+  std::vector<torch::nn::LayerNorm> layer_norm_;
   std::vector<char> needed_for_prediction_;  // nodes outputs[0] depends on
   std::vector<int> last_use_;                // last node reading each value
 };
@@ -83,10 +86,15 @@ class GraphModuleImpl : public torch::nn::Module {
 TORCH_MODULE(GraphModule);
 
 // The FP32 function of a parameter-free node beyond the basic ones (Mul,
-// Clamp, LeakyReLU, Sigmoid, HardSigmoid, HardSwish, ChannelShuffle): shared
+// Clamp, LeakyReLU, Sigmoid, HardSigmoid, HardSwish, GELU, ChannelShuffle): shared
 // by the module, INT8 steps that fall back to FP32, and FP16 models.
 // `other` is the second input of binary ops.
 torch::Tensor Activation(const Node& n, const torch::Tensor& x, const torch::Tensor& other);
+// Layer norm over the channels (dim 1) of an N,C,H,W tensor at each position,
+// as at::layer_norm over the last dim of its N,H,W,C view: a channels-last
+// input makes that view contiguous, and the output is channels-last too.
+torch::Tensor ChannelLayerNorm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                               double eps);
 
 // A deep copy: same graph, meta, parameters and buffers; training mode kept.
 GraphModule CloneModel(const GraphModule& model);

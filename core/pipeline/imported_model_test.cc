@@ -118,7 +118,8 @@ TEST_P(ImportedInt8, NaivePtqAndBnFoldAgreeWithFp32OnIntKernelsAndExportToQdq) {
 // mobilenet_v3_small 81.3 / 87.5 / 85.9, shufflenet_v2_x0_5 68.8 / 57.8 /
 // 71.9, efficientnet_b0 59.4 / 48.4 / 57.8 (PyTorch's own static PTQ on the
 // same random weights: 76.6 % eager on torchvision's quantizable ShuffleNetV2,
-// 57.8 % FX on EfficientNet-B0, 2026-12-04). googlenet's QDQ figure was 90.6
+// 57.8 % FX on EfficientNet-B0, 2026-12-04), convnext 92.2 / 92.2 / 93.8
+// (2026-12-05; its 33 exported values each within 1 step). googlenet's QDQ figure was 90.6
 // before the export folded the BatchNorms naive_ptq keeps into their convs
 // (export_qdq.cc): that skips LibTorch's rounding between conv and BN, and
 // these random-weight logits nearly tie. On a CPU without VNNI the weights
@@ -132,7 +133,7 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, ImportedInt8,
 INSTANTIATE_TEST_SUITE_P(MoreOps, ImportedInt8,
                          ::testing::Values(Fixture{"op_zoo", 90, 95}, Fixture{"mobilenet_v3_small", 75, 80},
                                            Fixture{"shufflenet_v2_x0_5", 50, 55}, Fixture{"efficientnet_b0", 40, 45},
-                                           Fixture{"channel_split", 90, 95}),
+                                           Fixture{"channel_split", 90, 95}, Fixture{"convnext", 85, 85}),
                          [](const auto& p) { return std::string(p.param.name); });
 
 // A model trained elsewhere: PyTorch trains a compact CNN on Fashion-MNIST

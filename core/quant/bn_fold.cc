@@ -83,6 +83,9 @@ Result<models::GraphModule> FoldBatchNorm(const models::GraphModule& model) {
         dst->bias.copy_(bn->bias);
         dst->running_mean.copy_(bn->running_mean);
         dst->running_var.copy_(bn->running_var);
+      } else if (auto ln = model->layer_norm(static_cast<int>(i))) {
+        out->layer_norm(j)->weight.copy_(ln->weight);
+        out->layer_norm(j)->bias.copy_(ln->bias);
       }
     }
     out->UseChannelsLast();

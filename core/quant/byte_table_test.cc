@@ -41,7 +41,8 @@ torch::Tensor Input(torch::MemoryFormat format) {
 TEST(ByteTable, EveryBytewiseStepWritesLibTorchsBytes) {
   for (auto format : {torch::MemoryFormat::ChannelsLast, torch::MemoryFormat::Contiguous}) {
     const auto x = Input(format);
-    for (auto op : {models::Op::kSigmoid, models::Op::kHardSigmoid, models::Op::kHardSwish, models::Op::kLeakyReLU}) {
+    for (auto op : {models::Op::kSigmoid, models::Op::kHardSigmoid, models::Op::kHardSwish, models::Op::kLeakyReLU,
+                    models::Op::kGELU}) {
       const Step s = Activation(op, 0, 1, QParams{0.031, 7});
       ASSERT_TRUE(IsBytewiseStep(s));
       std::vector<torch::Tensor> values{x, {}};

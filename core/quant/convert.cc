@@ -66,6 +66,10 @@ void CopyFp32Params(const models::GraphModule& m, const Block& b, Step& s) {
     s.bn_mean = bn->running_mean.detach().clone();
     s.bn_var = bn->running_var.detach().clone();
     s.eps = bn->options.eps();
+  } else if (auto ln = m->layer_norm(b.main)) {
+    s.weight = ln->weight.detach().clone();
+    s.bias = ln->bias.detach().clone();
+    s.eps = ln->options.eps();
   }
 }
 
@@ -198,6 +202,9 @@ Result<Step> StepOf(const models::GraphModule& model, const Block& b, const Conv
   } else if (b.kind == BlockKind::kBatchNorm) {
     CopyFp32Params(model, b, s);
     s.kind = keep_fp32 ? StepKind::kFp32BatchNorm : StepKind::kBatchNorm;
+  } else if (b.kind == BlockKind::kLayerNorm) {
+    CopyFp32Params(model, b, s);
+    s.kind = keep_fp32 ? StepKind::kFp32LayerNorm : StepKind::kLayerNorm;
   } else if (b.kind == BlockKind::kMul) {
     s.kind = StepKind::kMul;
   } else if (b.kind == BlockKind::kActivation) {
@@ -211,7 +218,7 @@ Result<Step> StepOf(const models::GraphModule& model, const Block& b, const Conv
 
 bool IsFp32Step(const Step& s) {
   return s.kind == StepKind::kFp32Conv || s.kind == StepKind::kFp32Linear || s.kind == StepKind::kFp32BatchNorm ||
-         s.kind == StepKind::kFp32Op;
+         s.kind == StepKind::kFp32Op || s.kind == StepKind::kFp32LayerNorm;
 }
 
 // Which values must be quantized tensors: those an INT8 step reads, and,

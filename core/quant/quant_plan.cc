@@ -14,6 +14,7 @@ bool Block::Requantizes() const {
     case BlockKind::kAdd:
     case BlockKind::kMul:
     case BlockKind::kConcat:
+    case BlockKind::kLayerNorm:
       return true;
     case BlockKind::kActivation:
       // HardSwish takes its output scale; an FP32 fallback quantizes its output
@@ -44,6 +45,7 @@ std::string_view BlockKindName(BlockKind kind) {
     case BlockKind::kIdentity: return "identity";
     case BlockKind::kMul: return "mul";
     case BlockKind::kActivation: return "activation";
+    case BlockKind::kLayerNorm: return "layer_norm";
   }
   return "?";
 }
@@ -94,11 +96,13 @@ Result<QuantPlan> PlanQuantization(const models::Graph& g) {
       case Op::kReLU: b.kind = BlockKind::kReLU; break;
       case Op::kDropout: b.kind = BlockKind::kIdentity; break;
       case Op::kMul: b.kind = BlockKind::kMul; break;
+      case Op::kLayerNorm: b.kind = BlockKind::kLayerNorm; break;
       case Op::kClamp:
       case Op::kLeakyReLU:
       case Op::kSigmoid:
       case Op::kHardSigmoid:
       case Op::kHardSwish:
+      case Op::kGELU:
       case Op::kChannelShuffle:
       case Op::kSlice: b.kind = BlockKind::kActivation; break;
       case Op::kInput:

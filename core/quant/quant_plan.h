@@ -1,10 +1,10 @@
 // QuantPlan: how a Graph maps onto INT8 operators. Graph preparation finds the
 // patterns the engine runs as one kernel: Conv2d(+ReLU), Linear(+ReLU),
 // BatchNorm2d(+ReLU) (when BN was not folded), residual Add(+ReLU), Mul,
-// Concat. Pooling, Flatten, ReLU, Clamp, LeakyReLU, ChannelShuffle and Dropout
+// Concat, LayerNorm. Pooling, Flatten, ReLU, Clamp, LeakyReLU, GELU, ChannelShuffle and Dropout
 // pass quantized tensors through with their input's scale; Sigmoid and
 // LibTorch's HardSigmoid write their kernels' fixed scale (1/256). Every block
-// that writes a tensor of its own scale (conv, linear, BN, add, mul, concat,
+// that writes a tensor of its own scale (conv, linear, BN, add, mul, concat, layer norm,
 // HardSwish, and activations that fall back to FP32) has an output
 // "quantization point" that calibration observes; so does the graph input.
 #pragma once
@@ -30,7 +30,8 @@ enum class BlockKind {
   kReLU,
   kIdentity,
   kMul,         // elementwise product (broadcasting): quantized::mul
-  kActivation,  // Clamp, LeakyReLU, Sigmoid, HardSigmoid, HardSwish, ChannelShuffle, Slice (`op` says which)
+  kLayerNorm,   // over channels at each position: quantized::layer_norm
+  kActivation,  // Clamp, LeakyReLU, Sigmoid, HardSigmoid, HardSwish, GELU, ChannelShuffle, Slice (`op` says which)
 };
 
 struct Block {

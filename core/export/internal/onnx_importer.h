@@ -1,7 +1,8 @@
-// The ONNX importer's inner parts, shared by its three files: onnx_import.cc
-// (the file, the graph input and output, dispatch, parameters) and
-// onnx_import_ops.cc and onnx_import_channels.cc (one translation per ONNX
-// op). Not for other users.
+// The ONNX importer's inner parts, shared by its files: onnx_import.cc (the
+// file, the graph input and output, dispatch, parameters), onnx_import_ops.cc,
+// onnx_import_channels.cc and onnx_import_layout.cc (one translation per ONNX
+// op) and onnx_import_patterns.cc (decomposed ops put back together). Not for
+// other users.
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -42,6 +43,10 @@ struct Value {
   // A zero Pad of height and width not applied yet: the next Conv or
   // AveragePool (count_include_pad) takes it as its own padding.
   std::array<int64_t, 2> pending_pad{0, 0};
+  // The N,H,W,C transpose of its graph node's N,C,H,W value (ConvNeXt's
+  // blocks: LayerNorm over channels, MatMuls as 1x1 convs, GELU); `shape` is
+  // the ONNX (N,H,W,C) one.
+  bool channels_last = false;
 };
 
 // A node's parameters, copied into the module once it exists.
@@ -60,6 +65,12 @@ torch::Tensor TensorFromProto(const onnx::TensorProto& t);
 // A tensor as a Value: integer tensors become foldable ints.
 Value ConstantValue(const torch::Tensor& t);
 std::vector<int64_t> ShapeOf(const onnx::TypeProto& type);
+// The graph's nodes with the decomposed forms torch.onnx writes below their
+// own opset put back together: LayerNormalization over the last axis
+// (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div[, Mul][, Add]) and Gelu
+// (Div by sqrt 2, Erf, Add 1, Mul by x, Mul by 1/2). A pattern matches only
+// when its inner values are read inside it alone; the rest stays as it is.
+std::vector<onnx::NodeProto> FuseDecomposedOps(const onnx::GraphProto& graph);
 
 class Importer {
  public:
@@ -86,6 +97,19 @@ class Importer {
   Status TranslateIdentity(const onnx::NodeProto& n);
   Status TranslatePad(const onnx::NodeProto& n);
   Status TranslateSlice(const onnx::NodeProto& n);
+  Status TranslateLayerNorm(const onnx::NodeProto& n);
+  Status TranslateGelu(const onnx::NodeProto& n);
+  // Transpose to N,H,W,C and back: the value itself, in the other layout.
+  Status TranslateLayoutTranspose(const onnx::NodeProto& n, const std::vector<int64_t>& perm);
+  // MatMul by a constant over the channels of an N,H,W,C value: a 1x1 conv.
+  Status TranslatePositionwiseMatMul(const onnx::NodeProto& n);
+  // x * constant, per channel or scalar, folded into the conv, linear or
+  // layer norm that alone computes x (ConvNeXt's layer scale).
+  Status FoldConstantMul(const onnx::NodeProto& n, const Value& x, const torch::Tensor& c);
+  // Whether the graph node's value is read only along the chain of names it
+  // goes by (each read once, by the next): folding a constant into the node
+  // changes no other reader.
+  bool ReadOnlyOnward(int node) const;
   Status ReadInput(const ImportOptions& options);
   Status ReadOutput();
 
@@ -94,12 +118,15 @@ class Importer {
 
   // The node's i-th input; Unavailable-free: InvalidArgument naming the node.
   Result<const Value*> Input(const onnx::NodeProto& n, int i) const;
-  // `padded`: the reader takes a pending Pad as its own padding.
-  Result<int> GraphInput(const onnx::NodeProto& n, int i, bool padded = false) const;
+  // `padded`: the reader takes a pending Pad as its own padding;
+  // `any_layout`: it reads an N,H,W,C value too (elementwise ops).
+  Result<int> GraphInput(const onnx::NodeProto& n, int i, bool padded = false, bool any_layout = false) const;
   Result<torch::Tensor> ConstantInput(const onnx::NodeProto& n, int i) const;
   Result<std::vector<int64_t>> IntsInput(const onnx::NodeProto& n, int i) const;
   // Adds `node` producing the node's output `output`; its index.
   int Emit(const onnx::NodeProto& n, Node node, int output = 0);
+  // Emit for a node whose ONNX output is N,H,W,C when `channels_last`.
+  int EmitInLayout(const onnx::NodeProto& n, Node node, bool channels_last);
   // The shape of a graph node's output from its inputs' (kBatch for N, -1
   // unknown), for values shape inference leaves open: after a Reshape whose
   // target Shape nodes compute (ShuffleNetV2's channel shuffle) it knows none.
@@ -118,6 +145,7 @@ class Importer {
   std::map<std::string, std::vector<int64_t>> shapes_;  // every value shape inference knows
   std::map<int, std::vector<int64_t>> node_shapes_;     // each graph node's output
   std::set<std::string> names_;
+  std::map<std::string, int> readers_;  // how many node inputs and graph outputs read each value
   int64_t channels_ = 0, image_size_ = 0, num_classes_ = 0;
 };
 

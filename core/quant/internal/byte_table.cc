@@ -40,6 +40,7 @@ bool IsBytewiseStep(const Step& s) {
     case models::Op::kHardSigmoid:
     case models::Op::kHardSwish:
     case models::Op::kLeakyReLU:
+    case models::Op::kGELU:
       return true;
     default:
       return false;

@@ -7,6 +7,7 @@
 #include "core/models/graph_module.h"
 #include "core/quant/internal/channel_mul.h"
 #include "core/quant/internal/im2col.h"
+#include "core/quant/internal/nhwc_layer_norm.h"
 #include "core/quant/internal/nhwc_max_pool.h"
 #include "core/quant/internal/quantize_input.h"
 
@@ -61,6 +62,14 @@ const auto& QHardswish() {
   static const auto op = Op<at::Tensor(const at::Tensor&, double, int64_t)>("quantized::hardswish");
   return op;
 }
+// Boxed, like quantized::cat: its int[] and optional tensors.
+at::Tensor QLayerNorm(const at::Tensor& x, const Step& s) {
+  static const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("quantized::layer_norm", "");
+  torch::jit::Stack stack{x, std::vector<int64_t>{x.size(-1)}, s.weight, s.bias, s.eps, s.out.scale,
+                          s.out.zero_point};
+  op.callBoxed(&stack);
+  return stack.back().toTensor();
+}
 const auto& QBatchNorm(bool relu) {
   static const auto bn = Op<BatchNormFn>("quantized::batch_norm2d");
   static const auto bn_relu = Op<BatchNormFn>("quantized::batch_norm2d_relu");
@@ -78,12 +87,13 @@ constexpr std::pair<StepKind, const char*> kNames[] = {
     {StepKind::kFp32BatchNorm, "fp32_batch_norm"},
     {StepKind::kMul, "mul"},                      {StepKind::kActivation, "activation"},
     {StepKind::kFp32Op, "fp32_op"},
+    {StepKind::kLayerNorm, "layer_norm"},         {StepKind::kFp32LayerNorm, "fp32_layer_norm"},
 };
 
 torch::Tensor AsFloat(const torch::Tensor& t) { return t.is_quantized() ? t.dequantize() : t; }
 
 // An activation on a quantized tensor, on LibTorch's INT8 kernels: clamp,
-// leaky ReLU, channel shuffle and slice keep the input's scale, sigmoid and hard
+// leaky ReLU, GELU, channel shuffle and slice keep the input's scale, sigmoid and hard
 // sigmoid write theirs (1/256), hard swish takes the step's.
 torch::Tensor QuantizedActivation(const Step& s, const torch::Tensor& x) {
   switch (s.fn.op) {
@@ -92,6 +102,7 @@ torch::Tensor QuantizedActivation(const Step& s, const torch::Tensor& x) {
     case models::Op::kSigmoid: return at::sigmoid(x);
     case models::Op::kHardSigmoid: return at::hardsigmoid(x);
     case models::Op::kHardSwish: return QHardswish().call(x, s.out.scale, s.out.zero_point);
+    case models::Op::kGELU: return at::gelu(x);  // the input's qparams
     case models::Op::kChannelShuffle: {
       // Not at::channel_shuffle: on a quantized tensor it leaves the next
       // oneDNN op waiting milliseconds for its threads (PyTorch 1.13 alike:
@@ -128,6 +139,7 @@ bool Step::IsInt8() const {
     case StepKind::kConcat:
     case StepKind::kMul:
     case StepKind::kActivation:
+    case StepKind::kLayerNorm:
       return true;
     default:
       return false;
@@ -302,6 +314,18 @@ void RunStep(const Step& s, std::vector<torch::Tensor>& values) {
     case StepKind::kFp32BatchNorm:
       y = MaybeQuantize(s, torch::batch_norm(AsFloat(x), s.weight, s.bias, s.bn_mean, s.bn_var, false, 0.0, s.eps,
                                              false));
+      break;
+    case StepKind::kLayerNorm:
+      if (NhwcLayerNormTakes(x, s.weight, s.bias)) {
+        y = NhwcLayerNorm(x, s.weight, s.bias, s.eps, s.out);
+        break;
+      }
+      // Over the last dim of the N,H,W,C view, which channels-last makes contiguous.
+      y = QLayerNorm(x.contiguous(torch::MemoryFormat::ChannelsLast).permute({0, 2, 3, 1}), s).permute({0, 3, 1, 2});
+      break;
+    case StepKind::kFp32LayerNorm:
+      y = MaybeQuantize(s, models::ChannelLayerNorm(AsFloat(x).contiguous(torch::MemoryFormat::ChannelsLast), s.weight,
+                                                    s.bias, s.eps));
       break;
   }
   values[s.output] = std::move(y);

@@ -57,8 +57,10 @@ enum class StepKind {
   kFp32BatchNorm,
   kMul,             // quantized::mul (broadcasting)
   kActivation,      // a quantized kernel chosen by `op`: clamp, leaky_relu, sigmoid, hardsigmoid, hardswish,
-                    // channel_shuffle, slice
+                    // gelu, channel_shuffle, slice
   kFp32Op,          // an op without an INT8 kernel: dequantize, run it in FP32, quantize when read by INT8
+  kLayerNorm,       // quantized::layer_norm over the channels at each position
+  kFp32LayerNorm,
 };
 
 struct Step {
@@ -90,7 +92,7 @@ struct Step {
   std::shared_ptr<PacksByShape> packs_by_shape;  // onednn only; shared by copies of the step
   torch::Tensor qweight;  // qint8, per-channel or per-tensor
   torch::Tensor bias;     // float32; undefined when none
-  // FP32 layers and BN.
+  // FP32 layers, BN and layer norm.
   torch::Tensor weight;   // float32
   torch::Tensor bn_mean, bn_var;
   // Imported models: conv dilation, and the node an activation step runs.
