@@ -9,7 +9,9 @@
 
 #include <array>
 #include <filesystem>
+#include <functional>
 #include <set>
+#include <stdexcept>
 
 #include "core/base/files.h"
 #include "core/export/onnx_export.h"
@@ -182,6 +184,80 @@ TEST(OnnxImport, TheInputSizeComesFromTheOptionsWhenTheFileDoesNotSayIt) {
   auto clash = ImportOnnx(Fixture("resnet18"), {.image_size = 128});
   ASSERT_FALSE(clash);
   EXPECT_THAT(clash.error().message, HasSubstr("the file says image size 96, the spec 128"));
+}
+
+// Each mutation makes the first decomposed LayerNorm or GELU of the ConvNeXt
+// fixture compute something else. The importer must then refuse the file in
+// one line or import what ONNX Runtime computes on it: never fuse a pattern
+// into an op the file does not compute.
+TEST(OnnxImport, AMutatedLayerNormOrGeluIsRefusedOrImportedAsWritten) {
+  auto original = ReadOnnxFile(Fixture("convnext"));
+  ASSERT_TRUE(original) << original.error().ToString();
+  auto first = [](onnx::ModelProto& m, const std::string& op) -> onnx::NodeProto& {
+    for (auto& n : *m.mutable_graph()->mutable_node()) {
+      if (n.op_type() == op) return n;
+    }
+    throw std::runtime_error("no " + op);
+  };
+  auto producer = [](onnx::ModelProto& m, const std::string& value) -> onnx::NodeProto& {
+    for (auto& n : *m.mutable_graph()->mutable_node()) {
+      if (n.output_size() > 0 && n.output(0) == value) return n;
+    }
+    throw std::runtime_error("no producer of " + value);
+  };
+  auto set_scalar = [&](onnx::ModelProto& m, const std::string& value, float v) {
+    auto* t = producer(m, value).mutable_attribute(0)->mutable_t();  // a Constant's value
+    t->clear_raw_data();
+    t->clear_float_data();
+    t->add_float_data(v);
+  };
+  auto swap_inputs = [](onnx::NodeProto& n) {
+    std::string a = n.input(0);
+    n.set_input(0, n.input(1));
+    n.set_input(1, a);
+  };
+  struct Mutation {
+    const char* what;
+    std::function<void(onnx::ModelProto&)> apply;
+    bool imports;  // still a LayerNorm or GELU, or not fused at all
+  };
+  const std::vector<Mutation> mutations{
+      {"Sub's operands swapped", [&](auto& m) { swap_inputs(first(m, "Sub")); }, false},
+      {"Div's operands swapped", [&](auto& m) { swap_inputs(first(m, "Div")); }, false},
+      {"Pow's exponent 3", [&](auto& m) { set_scalar(m, first(m, "Pow").input(1), 3.0f); }, false},
+      {"a mean over axis -2", [&](auto& m) { first(m, "ReduceMean").mutable_attribute(0)->set_ints(0, -2); }, false},
+      {"eps 0.5", [&](auto& m) { set_scalar(m, first(m, "Add").input(1), 0.5f); }, true},
+      {"Erf of x / 2", [&](auto& m) { set_scalar(m, producer(m, first(m, "Erf").input(0)).input(1), 2.0f); }, false},
+  };
+  auto ort = OnnxRuntime::Find();
+  ASSERT_TRUE(ort) << ort.error().ToString();
+  qg::testing::TempDir dir;
+  for (const auto& mutation : mutations) {
+    SCOPED_TRACE(mutation.what);
+    onnx::ModelProto m = *original;
+    mutation.apply(m);
+    const std::string path = dir.File("mutated.onnx");
+    std::string bytes;
+    ASSERT_TRUE(m.SerializeToString(&bytes));
+    ASSERT_TRUE(WriteFileAtomic(path, bytes));
+    auto imported = ImportOnnx(path);
+    EXPECT_EQ(static_cast<bool>(imported), mutation.imports) << (imported ? "imported" : imported.error().message);
+    if (!imported) {
+      EXPECT_EQ(imported.error().message.find('\n'), std::string::npos);
+      continue;
+    }
+    torch::manual_seed(5);
+    const torch::Tensor x = torch::randn({2, 3, imported->image_size, imported->image_size});
+    torch::Tensor ours;
+    {
+      torch::NoGradGuard no_grad;
+      ours = imported->model->forward(x).contiguous();
+    }
+    auto theirs = ort->Predict(path, x, 2, 2);
+    ASSERT_TRUE(theirs) << theirs.error().ToString();
+    std::cout << "convnext with " << mutation.what << " vs ONNX Runtime: max abs " << MaxAbsDiff(ours, *theirs) << "\n";
+    EXPECT_LE(MaxAbsDiff(ours, *theirs), 1e-4);
+  }
 }
 
 TEST(OnnxImport, AnUnsupportedOpIsNamedWithItsNodeAndTheSupportedSet) {
