@@ -143,9 +143,8 @@ std::optional<Fused> MatchLayerNorm(const Matcher& m, int first) {
   const auto eps = m.Scalar(eps_name);
   if (!eps) return std::nullopt;
   const auto sqrt = m.SoleReader(m.node(*add_eps).output(0), "Sqrt");
-  if (!sqrt || m.node(div).input(0) != centred ||
-      m.node(div).input(1) != m.node(*sqrt).output(0) || m.Readers(m.node(*sqrt).output(0)).size() != 1 ||
-      m.IsOutput(m.node(*sqrt).output(0))) {
+  if (!sqrt || m.node(div).input(0) != centred || m.node(div).input(1) != m.node(*sqrt).output(0) ||
+      m.SoleReader(m.node(*sqrt).output(0), "Div") != div) {
     return std::nullopt;
   }
   Fused f{.nodes = {first, *sub, pow, *var, *add_eps, *sqrt, div}};

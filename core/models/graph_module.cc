@@ -92,7 +92,9 @@ torch::Tensor GraphModuleImpl::forward(const torch::Tensor& x) { return ForwardA
 
 torch::Tensor ChannelLayerNorm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                double eps) {
-  return at::layer_norm(x.permute({0, 2, 3, 1}), {x.size(1)}, weight, bias, eps).permute({0, 3, 1, 2});
+  return at::layer_norm(x.contiguous(torch::MemoryFormat::ChannelsLast).permute({0, 2, 3, 1}), {x.size(1)}, weight,
+                        bias, eps)
+      .permute({0, 3, 1, 2});
 }
 
 torch::Tensor Activation(const Node& n, const torch::Tensor& x, const torch::Tensor& other) {
@@ -154,8 +156,7 @@ std::vector<torch::Tensor> GraphModuleImpl::ForwardAll(const torch::Tensor& x, F
         out = torch::relu(in(0));
         break;
       case Op::kLayerNorm:
-        out = ChannelLayerNorm(in(0).contiguous(torch::MemoryFormat::ChannelsLast), layer_norm_[i]->weight,
-                               layer_norm_[i]->bias, n.eps);
+        out = ChannelLayerNorm(in(0), layer_norm_[i]->weight, layer_norm_[i]->bias, n.eps);
         break;
       case Op::kLinear: {
         auto w = hooks ? hooks->Weight(static_cast<int>(i), n, linear_[i]->weight) : linear_[i]->weight;

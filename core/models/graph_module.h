@@ -91,8 +91,8 @@ TORCH_MODULE(GraphModule);
 // `other` is the second input of binary ops.
 torch::Tensor Activation(const Node& n, const torch::Tensor& x, const torch::Tensor& other);
 // Layer norm over the channels (dim 1) of an N,C,H,W tensor at each position,
-// as at::layer_norm over the last dim of its N,H,W,C view: a channels-last
-// input makes that view contiguous, and the output is channels-last too.
+// as at::layer_norm over the last dim of its N,H,W,C view, which laying the
+// input out channels-last makes contiguous; the output is channels-last too.
 torch::Tensor ChannelLayerNorm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                double eps);
 

@@ -26,6 +26,11 @@ __attribute__((target("avx512f,avx512bw"))) inline __m512i Bytes(__mmask16 m, co
   return _mm512_cvtepu8_epi32(_mm512_castsi512_si128(_mm512_maskz_loadu_epi8(static_cast<__mmask64>(m), p)));
 }
 
+// The lanes of the 16 channels from `remaining` on that exist.
+inline __mmask16 ChannelMask(int64_t remaining) {
+  return remaining >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << remaining) - 1);
+}
+
 // The sum of 16 int32 lanes (not _mm512_reduce_add_epi32, whose inlined
 // header code GCC 12 warns about with -Wuninitialized).
 __attribute__((target("avx512f"))) inline int64_t LaneSum(__m512i v) {
@@ -41,7 +46,7 @@ __attribute__((target("avx512f,avx512bw,fma"))) void Pixel(const uint8_t* in, ui
   const int64_t n = k.channels;
   __m512i sum = _mm512_setzero_si512(), sum_sq = _mm512_setzero_si512();
   for (int64_t c = 0; c < n; c += 16) {
-    const __mmask16 m = n - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - c)) - 1);
+    const __mmask16 m = ChannelMask(n - c);
     const __m512i v = Bytes(m, in + c);
     sum = _mm512_add_epi32(sum, v);
     sum_sq = _mm512_add_epi32(sum_sq, _mm512_mullo_epi32(v, v));  // 16 lanes: exact below 2^31 / 255^2 * 16 channels
@@ -56,7 +61,7 @@ __attribute__((target("avx512f,avx512bw,fma"))) void Pixel(const uint8_t* in, ui
   const __m512 inverse = _mm512_set1_ps(k.out_inverse_scale), out_zp = _mm512_set1_ps(k.out_zero_point);
   const __m512 low = _mm512_set1_ps(0.0f), high = _mm512_set1_ps(255.0f);
   for (int64_t c = 0; c < n; c += 16) {
-    const __mmask16 m = n - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - c)) - 1);
+    const __mmask16 m = ChannelMask(n - c);
     const __m512 q = _mm512_cvtepi32_ps(Bytes(m, in + c));
     const __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(q, zp), mean_v), factor_v);
     const __m512 y = _mm512_fmadd_ps(t, _mm512_maskz_loadu_ps(m, k.weight + c), _mm512_maskz_loadu_ps(m, k.bias + c));

@@ -324,8 +324,7 @@ void RunStep(const Step& s, std::vector<torch::Tensor>& values) {
       y = QLayerNorm(x.contiguous(torch::MemoryFormat::ChannelsLast).permute({0, 2, 3, 1}), s).permute({0, 3, 1, 2});
       break;
     case StepKind::kFp32LayerNorm:
-      y = MaybeQuantize(s, models::ChannelLayerNorm(AsFloat(x).contiguous(torch::MemoryFormat::ChannelsLast), s.weight,
-                                                    s.bias, s.eps));
+      y = MaybeQuantize(s, models::ChannelLayerNorm(AsFloat(x), s.weight, s.bias, s.eps));
       break;
   }
   values[s.output] = std::move(y);
