@@ -88,6 +88,14 @@ bool Importer::ReadOnlyOnward(int node) const {
   return true;
 }
 
+bool Importer::OnChannelAxis(const Value& x, const Node& layer, const torch::Tensor& c) {
+  if (c.numel() != layer.out_channels) return false;
+  if (c.numel() == 1) return true;  // broadcasts along any axis
+  const size_t from_right = x.channels_last || layer.op == Op::kLinear ? 1 : 3;
+  const auto dims = c.sizes();
+  return dims.size() >= from_right && dims[dims.size() - from_right] == layer.out_channels;
+}
+
 Status Importer::FoldConstantMul(const onnx::NodeProto& n, const Value& x, const torch::Tensor& c) {
   Node& layer = graph_.nodes[x.node];
   const bool layer_norm = layer.op == Op::kLayerNorm && x.channels_last;
@@ -96,15 +104,10 @@ Status Importer::FoldConstantMul(const onnx::NodeProto& n, const Value& x, const
                        "multiplies by a constant something other than a Conv's, MatMul's, Gemm's or "
                        "LayerNormalization's output");
   }
-  // The constant must scale whole channels: its channel axis is the value's
-  // axis 1 (N,C,H,W) or its last (N,H,W,C, and a Linear's [N, features]).
-  const int64_t rank = x.channels_last || layer.op == Op::kLinear ? 1 : 3;  // channel axis, counted from the right
-  const auto dims = c.sizes().vec();
-  bool per_channel = c.numel() == 1;
-  if (!per_channel && c.numel() == layer.out_channels && static_cast<int64_t>(dims.size()) >= rank) {
-    per_channel = dims[dims.size() - rank] == layer.out_channels;
+  // The constant must scale whole channels.
+  if (c.numel() != 1 && !OnChannelAxis(x, layer, c)) {
+    return Unsupported(n, "multiplies by a constant that is neither a scalar nor one per channel");
   }
-  if (!per_channel) return Unsupported(n, "multiplies by a constant that is neither a scalar nor one per channel");
   if (!ReadOnlyOnward(x.node)) {
     return Unsupported(n, "multiplies by a constant a layer's output that is read elsewhere too");
   }

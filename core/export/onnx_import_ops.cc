@@ -156,14 +156,14 @@ Status Importer::TranslateBinary(const onnx::NodeProto& n) {
     const torch::Tensor bias = a->tensor ? *a->tensor : *b->tensor;
     Node& linear = graph_.nodes[x.node];
     if (!ReadOnlyOnward(x.node)) return Unsupported(n, "adds a constant to a value that is read elsewhere too");
-    if (linear.op == Op::kLayerNorm && bias.numel() == linear.out_channels && x.channels_last) {
+    if (linear.op == Op::kLayerNorm && x.channels_last && OnChannelAxis(x, linear, bias)) {
       params_[x.node].bias = params_[x.node].bias + bias.reshape({-1});  // a shift after the norm is its bias
       Alias(n, x);
       return OkStatus();
     }
     // A MatMul's output: a Linear, or over N,H,W,C a 1x1 conv.
     const bool matmul = linear.op == Op::kLinear || (linear.op == Op::kConv2d && x.channels_last);
-    if (!matmul || linear.bias || bias.numel() != linear.out_channels) {
+    if (!matmul || linear.bias || !OnChannelAxis(x, linear, bias)) {
       return Unsupported(n, "adds a constant to something other than a MatMul's output");
     }
     linear.bias = true;

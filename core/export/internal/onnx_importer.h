@@ -110,6 +110,10 @@ class Importer {
   // goes by (each read once, by the next): folding a constant into the node
   // changes no other reader.
   bool ReadOnlyOnward(int node) const;
+  // Whether constant `c` holds one value per channel of `x`, the output of
+  // `layer`, along x's channel axis: axis 1 of an N,C,H,W value, the last of
+  // an N,H,W,C one or of a Linear's [N, features].
+  static bool OnChannelAxis(const Value& x, const Node& layer, const torch::Tensor& c);
   Status ReadInput(const ImportOptions& options);
   Status ReadOutput();
 
