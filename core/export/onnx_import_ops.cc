@@ -163,8 +163,10 @@ Status Importer::TranslateBinary(const onnx::NodeProto& n) {
     }
     // A MatMul's output: a Linear, or over N,H,W,C a 1x1 conv.
     const bool matmul = linear.op == Op::kLinear || (linear.op == Op::kConv2d && x.channels_last);
-    if (!matmul || linear.bias || !OnChannelAxis(x, linear, bias)) {
-      return Unsupported(n, "adds a constant to something other than a MatMul's output");
+    if (!matmul) return Unsupported(n, "adds a constant to something other than a MatMul's output");
+    if (linear.bias) return Unsupported(n, "adds a second constant to a MatMul's output");
+    if (!OnChannelAxis(x, linear, bias)) {
+      return Unsupported(n, "adds to a MatMul's output a constant that is not one value per channel along its channels");
     }
     linear.bias = true;
     params_[x.node].bias = bias.reshape({-1});
