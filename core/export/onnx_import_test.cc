@@ -36,6 +36,22 @@ std::string Fixture(const std::string& name) {
 
 double MaxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
+// `m` written as is to `name` in `dir` (past WriteOnnxFile's checker: a file
+// anything could have written); empty where it could not be.
+std::string WriteAsIs(const qg::testing::TempDir& dir, const std::string& name, const onnx::ModelProto& m) {
+  const std::string path = dir.File(name);
+  std::string bytes;
+  const bool written = m.SerializeToString(&bytes) && WriteFileAtomic(path, bytes).has_value();
+  EXPECT_TRUE(written) << path;
+  return written ? path : std::string();
+}
+
+// "imported", or the one-line message the file is refused with.
+std::string ImportOrRefusal(const std::string& path) {
+  auto r = ImportOnnx(path);
+  return r ? std::string("imported") : r.error().message;
+}
+
 class ImportMatchesOnnxRuntime : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ImportMatchesOnnxRuntime, AtBatch1And4) {
@@ -113,12 +129,7 @@ TEST(OnnxImport, ALayerNormOrGeluIsFusedOnlyWhenItsInnerValuesStayInside) {
       for (int d = 0; d < 4; ++d) shape->add_dim();  // N,H,W,C, sizes left open
       break;
     }
-    const std::string path = dir.File(op + ".onnx");
-    std::string bytes;
-    EXPECT_TRUE(m.SerializeToString(&bytes));
-    EXPECT_TRUE(WriteFileAtomic(path, bytes));
-    auto r = ImportOnnx(path);
-    return r ? std::string("imported") : r.error().message;
+    return ImportOrRefusal(WriteAsIs(dir, op + ".onnx", m));
   };
   const std::string sqrt = import_with_output_of("Sqrt");
   EXPECT_THAT(sqrt, HasSubstr("features.0.1/ReduceMean' (ReduceMean): reads"));
@@ -232,10 +243,8 @@ void ExpectRefusedOrImportedAsWritten(const std::string& fixture, const std::vec
     SCOPED_TRACE(mutation.what);
     onnx::ModelProto m = *original;
     mutation.apply(m);
-    const std::string path = dir.File("mutated.onnx");
-    std::string bytes;
-    ASSERT_TRUE(m.SerializeToString(&bytes));
-    ASSERT_TRUE(WriteFileAtomic(path, bytes));
+    const std::string path = WriteAsIs(dir, "mutated.onnx", m);
+    ASSERT_FALSE(path.empty());
     auto imported = ImportOnnx(path);
     EXPECT_EQ(static_cast<bool>(imported), mutation.imports) << (imported ? "imported" : imported.error().message);
     if (!imported) {
@@ -385,34 +394,16 @@ TEST(OnnxImport, ASplitOrSliceOfAnotherShapeIsRefusedNamingTheNode) {
   ASSERT_TRUE(original) << original.error().ToString();
   // The Constant `input` of the first node of type `op` reads, set to `values`.
   auto set_input = [](onnx::ModelProto& m, const std::string& op, int input, std::vector<int64_t> values) {
-    auto* graph = m.mutable_graph();
-    std::string name;
-    for (const auto& n : graph->node()) {
-      if (n.op_type() == op) {
-        name = n.input(input);
-        break;
-      }
-    }
-    for (auto& n : *graph->mutable_node()) {
-      if (n.op_type() == "Constant" && n.output(0) == name) {
-        auto* t = n.mutable_attribute(0)->mutable_t();
-        t->clear_dims();
-        t->add_dims(static_cast<int64_t>(values.size()));
-        t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(int64_t)));
-        return true;
-      }
-    }
-    return false;
+    onnx::NodeProto& constant = Producer(m, FirstNode(m, op).input(input));
+    if (constant.op_type() != "Constant") return false;
+    auto* t = constant.mutable_attribute(0)->mutable_t();
+    t->clear_dims();
+    t->add_dims(static_cast<int64_t>(values.size()));
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(int64_t)));
+    return true;
   };
   qg::testing::TempDir dir;
-  auto refused = [&](const onnx::ModelProto& m) {
-    const std::string path = dir.File("mutated.onnx");
-    std::string bytes;  // past WriteOnnxFile's checker: a file written by anything
-    EXPECT_TRUE(m.SerializeToString(&bytes));
-    EXPECT_TRUE(WriteFileAtomic(path, bytes));
-    auto r = ImportOnnx(path);
-    return r ? std::string("imported") : r.error().message;
-  };
+  auto refused = [&](const onnx::ModelProto& m) { return ImportOrRefusal(WriteAsIs(dir, "mutated.onnx", m)); };
   // Sizes that do not add up: ONNX's checker already names the node (the
   // importer's own check is for channels shape inference does not know).
   auto split = *original;
