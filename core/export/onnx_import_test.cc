@@ -261,8 +261,8 @@ void ExpectRefusedOrImportedAsWritten(const std::string& fixture, const std::vec
     }
     auto theirs = ort->Predict(path, x, 2, 2);
     ASSERT_TRUE(theirs) << theirs.error().ToString();
-    std::cout << fixture << " with " << mutation.what << " vs ONNX Runtime: max abs " << MaxAbsDiff(ours, *theirs)
-              << "\n";
+    std::cout << fixture << " with " << mutation.what << " vs ONNX Runtime on " << imported->image_size << "x"
+              << imported->image_size << " images: max abs " << MaxAbsDiff(ours, *theirs) << "\n";
     EXPECT_LE(MaxAbsDiff(ours, *theirs), 1e-4);
   }
 }
@@ -317,10 +317,28 @@ TEST(OnnxImport, AConstantAddedAfterAMatMulIsItsBiasOnlyAlongTheChannels) {
     FAIL() << "the Add after the first MatMul reads no initializer";
   };
   auto bias_of_shape = [&](std::vector<int64_t> dims) { return [=](onnx::ModelProto& m) { reshape_bias(m, dims); }; };
+  // 384x384 images make the first block 96 wide and high, its expanded
+  // channel count, so [C, 1] and [C, 1, 1] pass shape inference.
+  auto at_384_with_bias = [&](std::vector<int64_t> dims) {
+    return [=](onnx::ModelProto& m) {
+      m.mutable_graph()->clear_value_info();
+      auto* shape = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+      shape->mutable_dim(2)->set_dim_value(384);
+      shape->mutable_dim(3)->set_dim_value(384);
+      reshape_bias(m, dims);
+    };
+  };
   const std::string kTheAdd = "/features/features.1/features.1.0/block/block.3/Add";
-  ExpectRefusedOrImportedAsWritten("convnext", {{"a [1, 1, 1, C] bias", bias_of_shape({1, 1, 1, -1}), true},
-                                                {"a [C, 1] bias", bias_of_shape({-1, 1}), false, kTheAdd},
-                                                {"a [C, 1, 1] bias", bias_of_shape({-1, 1, 1}), false, kTheAdd}});
+  const std::string kAlongTheWidthOrHeight = kTheAdd +
+                                             "' (Add): adds to a MatMul's output a constant that is not one "
+                                             "value per channel along its channels";
+  ExpectRefusedOrImportedAsWritten(
+      "convnext", {{"a [1, 1, 1, C] bias", bias_of_shape({1, 1, 1, -1}), true},
+                   {"a [C, 1] bias", bias_of_shape({-1, 1}), false, kTheAdd},
+                   {"a [C, 1, 1] bias", bias_of_shape({-1, 1, 1}), false, kTheAdd},
+                   {"384x384, a [1, 1, 1, C] bias", at_384_with_bias({1, 1, 1, -1}), true},
+                   {"384x384, a [C, 1] bias", at_384_with_bias({-1, 1}), false, kAlongTheWidthOrHeight},
+                   {"384x384, a [C, 1, 1] bias", at_384_with_bias({-1, 1, 1}), false, kAlongTheWidthOrHeight}});
 }
 
 TEST(OnnxImport, AnUnsupportedOpIsNamedWithItsNodeAndTheSupportedSet) {
