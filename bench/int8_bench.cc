@@ -89,7 +89,7 @@ std::vector<std::pair<std::string, Timing>> SmallLinearTimesUs(quant::QuantizedM
   for (const auto& name : int8.SmallBatchLinears()) {
     const Step& linear = StepNamed(int8, name);
     const auto& x = values[linear.inputs[0]];
-    if (!quant::internal::SmallLinearTakes(x, linear.qweight.size(1))) continue;
+    if (!quant::internal::SmallLinearTakes(x, linear.qweight.size(1), linear.qweight.size(0))) continue;
     const auto weights = quant::internal::PrepareSmallLinear(linear.qweight, linear.bias);
     const Timing t = TimeMs([&] {
       quant::internal::SmallLinear(x, weights, linear.relu, linear.out.scale, linear.out.zero_point);

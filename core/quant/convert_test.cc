@@ -79,8 +79,9 @@ TEST(Convert, IntermediateActivationsAreQuantizedTensors) {
 }
 
 // On onednn with AVX-512 VNNI, Predict runs compact_cnn's first conv and its
-// pool as one pass (internal/conv_pool.h), and its linears at batches of 1
-// and 2 on a pass of its own (internal/small_linear.h); on AVX2 without VNNI
+// pool as one pass (internal/conv_pool.h), and its linears at batches small
+// enough on a pass of its own (internal/small_linear.h: fc1 up to 3 rows, fc2
+// at all of these); on AVX2 without VNNI
 // it runs both passes only with weights within +-64 (the engine's fitted 7
 // bits), where vpmaddubsw cannot saturate. Running every
 // step on LibTorch's kernels gives the same logits, bit for bit, at every

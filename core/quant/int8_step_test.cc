@@ -221,6 +221,7 @@ TEST(SmallLinear, EqualsOnednnLinearBitForBit) {
       {1, 30, 17, 77, true, false, true},    {2, 7, 200, 3, false, true, true},      // inputs not whole groups of 4
       {1, 1, 1, 250, false, true, false},    {2, 520, 144, 64, true, false, false},  // 9 blocks: 8, then 1
       {1, 64, 112, 19, false, true, true},                                           // 7 blocks: 4, 2, 1
+      {64, 256, 10, 140, false, true, true}, {3, 1152, 256, 0, true, true, true},    // fc2 at 64 rows, fc1 at 3
   };
   for (const Case& c : cases) {
     const std::string where = fmt::format("case rows {} in {} out {} zp {} relu {} bias {} per_channel {}", c.rows,
@@ -244,7 +245,7 @@ TEST(SmallLinear, EqualsOnednnLinearBitForBit) {
     std::vector<torch::Tensor> values{x, torch::Tensor()};
     RunStep(linear, values);
     const auto weights = PrepareSmallLinear(qw, bias);
-    ASSERT_TRUE(SmallLinearTakes(x, weights.in_features)) << where;
+    ASSERT_TRUE(SmallLinearTakes(x, weights.in_features, c.out)) << where;
     const auto got = SmallLinear(x, weights, c.relu, q.scale, q.zero_point);
     ASSERT_EQ(got.sizes(), values[1].sizes()) << where;
     EXPECT_DOUBLE_EQ(got.q_scale(), q.scale);
@@ -282,15 +283,19 @@ TEST(SmallLinear, TakesOnlySmallContiguousQuint8MatricesOfSymmetricWeights) {
   EXPECT_EQ(SmallLinearRunsOnThisCpu(heavy), HasAvx512Vnni());
   EXPECT_EQ(SmallLinearRunsOnThisCpu(light), HasAvx512Vnni() || HasAvx2());
 
-  const int64_t w = qw.size(1);
+  const int64_t in = qw.size(1), out = qw.size(0);
+  const int64_t most_rows = kSmallLinearMultiplyAdds / (in * out);
   const auto rows = [](int64_t n, int64_t k) { return RandomQuint8({n, k}, 0.1, 128); };
-  EXPECT_TRUE(SmallLinearTakes(rows(1, 12), w));
-  EXPECT_TRUE(SmallLinearTakes(rows(kSmallLinearRows, 12), w));
-  EXPECT_FALSE(SmallLinearTakes(rows(kSmallLinearRows + 1, 12), w));  // oneDNN's batch
-  EXPECT_FALSE(SmallLinearTakes(rows(1, 11), w));                      // wrong width
-  EXPECT_FALSE(SmallLinearTakes(rows(4, 12).t().contiguous().t(), w)); // not contiguous
-  EXPECT_FALSE(SmallLinearTakes(RandomQuint8({1, 3, 4}, 0.1, 128), w));
-  EXPECT_FALSE(SmallLinearTakes(torch::randn({1, 12}), w));
+  EXPECT_TRUE(SmallLinearTakes(rows(1, 12), in, out));
+  EXPECT_TRUE(SmallLinearTakes(rows(most_rows, 12), in, out));
+  EXPECT_FALSE(SmallLinearTakes(rows(most_rows + 1, 12), in, out));           // oneDNN's batch
+  EXPECT_TRUE(SmallLinearTakes(rows(3, 1152), 1152, 256));                    // compact_cnn's fc1: 3 rows,
+  EXPECT_FALSE(SmallLinearTakes(rows(4, 1152), 1152, 256));                   // not 4;
+  EXPECT_TRUE(SmallLinearTakes(rows(64, 256), 256, 10));                      // its fc2: a batch of 64
+  EXPECT_FALSE(SmallLinearTakes(rows(1, 11), in, out));                       // wrong width
+  EXPECT_FALSE(SmallLinearTakes(rows(4, 12).t().contiguous().t(), in, out));  // not contiguous
+  EXPECT_FALSE(SmallLinearTakes(RandomQuint8({1, 3, 4}, 0.1, 128), in, out));
+  EXPECT_FALSE(SmallLinearTakes(torch::randn({1, 12}), in, out));
 }
 
 TEST(Im2col3x3, TapsEqualTheReferenceLoops) {

@@ -150,7 +150,7 @@ const char* QuantizedModel::RunStepAt(size_t i) {
     values_[steps_[own.pool].output] =
         internal::ConvPool(x, *own.conv_pool, s.padding[0], s.relu, s.out.scale, s.out.zero_point);
     kind = "conv+max_pool";
-  } else if (own.small_linear && internal::SmallLinearTakes(x, s.qweight.size(1))) {
+  } else if (own.small_linear && internal::SmallLinearTakes(x, s.qweight.size(1), s.qweight.size(0))) {
     if (!own.small_linear_weights) {
       own.small_linear_weights =
           std::make_shared<const internal::SmallLinearWeights>(internal::PrepareSmallLinear(s.qweight, s.bias));

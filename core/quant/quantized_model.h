@@ -87,10 +87,10 @@ class QuantizedModel final : public models::InferenceModel {
   // input: SiLU, hard swish as x * hard sigmoid). RunKeepingValues runs them
   // as LibTorch's kernels.
   std::vector<std::string> ByteTableSteps() const;
-  // The linear steps Predict runs on its own pass at batches of one or two
-  // rows (internal/small_linear.h: onednn, AVX-512 VNNI or AVX2 with weights
-  // within +-64, symmetric int8 weights); larger batches, and
-  // RunKeepingValues, run oneDNN's.
+  // The linear steps Predict runs on its own pass at batches small enough for
+  // it (internal/small_linear.h: onednn, AVX-512 VNNI or AVX2 with weights
+  // within +-64, symmetric int8 weights, at most kSmallLinearMultiplyAdds);
+  // larger batches, and RunKeepingValues, run oneDNN's.
   std::vector<std::string> SmallBatchLinears() const;
   const nlohmann::json& meta() const { return meta_; }
   // The step list, for exporters (core/export) that translate it.

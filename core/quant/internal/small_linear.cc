@@ -133,9 +133,10 @@ bool SmallLinearRunsOnThisCpu(const Step& linear) {
   return HasAvx512Vnni() || (HasAvx2() && FitsU8S8Pairs(linear.qweight));
 }
 
-bool SmallLinearTakes(const torch::Tensor& x, int64_t in_features) {
+bool SmallLinearTakes(const torch::Tensor& x, int64_t in_features, int64_t out_features) {
   return x.is_quantized() && x.scalar_type() == torch::kQUInt8 && x.qscheme() == torch::kPerTensorAffine &&
-         x.dim() == 2 && x.size(0) <= kSmallLinearRows && x.size(1) == in_features && x.is_contiguous();
+         x.dim() == 2 && x.size(1) == in_features && x.is_contiguous() &&
+         x.size(0) * in_features * out_features <= kSmallLinearMultiplyAdds;
 }
 
 torch::Tensor SmallLinear(const torch::Tensor& x, const SmallLinearWeights& w, bool relu, double scale,
@@ -143,9 +144,10 @@ torch::Tensor SmallLinear(const torch::Tensor& x, const SmallLinearWeights& w, b
   const bool vnni = HasAvx512Vnni();
   TORCH_CHECK(vnni || (HasAvx2() && w.fits_u8s8_pairs),
               "the small-batch linear needs AVX-512 VNNI, or AVX2 and weights within +-64");
-  TORCH_CHECK(SmallLinearTakes(x, w.in_features), "the small-batch linear needs a contiguous quint8 matrix of at most ",
-              kSmallLinearRows, " rows of ", w.in_features, ", got ", x.sizes());
   const int64_t rows = x.size(0), out_features = w.requantizer.channels();
+  TORCH_CHECK(SmallLinearTakes(x, w.in_features, out_features),
+              "the small-batch linear needs a contiguous quint8 matrix of rows of ", w.in_features, " and at most ",
+              kSmallLinearMultiplyAdds, " multiply-adds, got ", x.sizes(), " for ", out_features, " outputs");
   torch::Tensor out = at::_empty_affine_quantized({rows, out_features}, x.options(), scale, zero_point);
   const auto r = w.requantizer.For(x.q_scale(), x.q_zero_point(), scale);
   const auto* in = reinterpret_cast<const uint8_t*>(x.data_ptr<c10::quint8>());

@@ -1,10 +1,12 @@
-// A quantized linear layer over a batch of a row or two, as AVX-512 VNNI dot
-// products on this thread (AVX2 ones on CPUs without VNNI, requantization.h). oneDNN's inner product costs microseconds per
-// call whatever its size: at batch 1, compact_cnn's fc1 (1152 -> 256, 0.3 M
-// multiply-adds) took 16 us and fc2 (256 -> 10) 7 us, for sums that take
-// about 1 us. Larger batches go to oneDNN, which amortizes that cost over
-// their rows. The bytes are oneDNN's (requantization.h; int8_step_test.cc
-// checks them bit for bit). Internal to core/quant.
+// A quantized linear layer small enough to finish before oneDNN's call
+// would, as AVX-512 VNNI dot products on this thread (AVX2 ones on CPUs
+// without VNNI, requantization.h). oneDNN's inner product costs microseconds
+// per call whatever its size: at batch 1, compact_cnn's fc1 (1152 -> 256, 0.3
+// M multiply-adds) took 16 us and fc2 (256 -> 10) 7 us, for sums that take
+// about 1 us; at batch 64 fc2 (0.16 M) still took 16-26 us. Larger layers go
+// to oneDNN, which amortizes that cost over their rows and both threads. The
+// bytes are oneDNN's (requantization.h; int8_step_test.cc checks them bit
+// for bit). Internal to core/quant.
 #pragma once
 
 #include <torch/types.h>
@@ -17,9 +19,10 @@
 
 namespace qg::quant::internal {
 
-// Batches of up to this many rows take the pass (qg_bench int8-steps times
-// both forms of compact_cnn's linears per batch size).
-constexpr int64_t kSmallLinearRows = 2;
+// Layers of up to this many multiply-adds over the batch take the pass (a
+// few microseconds on one thread): compact_cnn's fc1 up to 3 rows, its fc2
+// up to 409 (qg_bench int8-steps times both forms per batch size).
+constexpr int64_t kSmallLinearMultiplyAdds = 1'048'576;
 
 // Whether this linear step can take the pass: symmetric qint8 weights.
 bool SmallLinearFits(const Step& linear);
@@ -37,12 +40,13 @@ struct SmallLinearWeights {
 };
 SmallLinearWeights PrepareSmallLinear(const torch::Tensor& qweight, const torch::Tensor& bias);
 
-// Whether `x` is what the pass reads: a contiguous quint8 N x in_features
-// matrix with N <= kSmallLinearRows.
-bool SmallLinearTakes(const torch::Tensor& x, int64_t in_features);
+// Whether `x` is what the pass reads for a layer of this size: a contiguous
+// quint8 N x in_features matrix with N * in_features * out_features <=
+// kSmallLinearMultiplyAdds.
+bool SmallLinearTakes(const torch::Tensor& x, int64_t in_features, int64_t out_features);
 
 // linear(x) [ReLU] as a quint8 N x out_features tensor with the given scale
-// and zero point. Needs SmallLinearTakes(x, w.in_features), and
+// and zero point. Needs SmallLinearTakes(x, w.in_features, out_features), and
 // HasAvx512Vnni(), or HasAvx2() and w.fits_u8s8_pairs.
 torch::Tensor SmallLinear(const torch::Tensor& x, const SmallLinearWeights& w, bool relu, double scale,
                           int64_t zero_point);
