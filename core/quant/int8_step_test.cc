@@ -6,6 +6,8 @@
 #include <omp.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "core/base/intra_op_threads.h"
 #include "core/quant/engine.h"
 #include "core/quant/internal/conv_pool.h"
@@ -284,14 +286,15 @@ TEST(SmallLinear, TakesOnlySmallContiguousQuint8MatricesOfSymmetricWeights) {
   EXPECT_EQ(SmallLinearRunsOnThisCpu(light), HasAvx512Vnni() || HasAvx2());
 
   const int64_t in = qw.size(1), out = qw.size(0);
-  const int64_t most_rows = kSmallLinearMultiplyAdds / (in * out);
+  const int64_t most_rows = std::min(kSmallLinearMaxRows, kSmallLinearMultiplyAdds / (in * out));
   const auto rows = [](int64_t n, int64_t k) { return RandomQuint8({n, k}, 0.1, 128); };
   EXPECT_TRUE(SmallLinearTakes(rows(1, 12), in, out));
   EXPECT_TRUE(SmallLinearTakes(rows(most_rows, 12), in, out));
   EXPECT_FALSE(SmallLinearTakes(rows(most_rows + 1, 12), in, out));           // oneDNN's batch
   EXPECT_TRUE(SmallLinearTakes(rows(3, 1152), 1152, 256));                    // compact_cnn's fc1: 3 rows,
   EXPECT_FALSE(SmallLinearTakes(rows(4, 1152), 1152, 256));                   // not 4;
-  EXPECT_TRUE(SmallLinearTakes(rows(64, 256), 256, 10));                      // its fc2: a batch of 64
+  EXPECT_TRUE(SmallLinearTakes(rows(64, 256), 256, 10));                      // its fc2: a batch of 64,
+  EXPECT_FALSE(SmallLinearTakes(rows(65, 256), 256, 10));                     // not 65
   EXPECT_FALSE(SmallLinearTakes(rows(1, 11), in, out));                       // wrong width
   EXPECT_FALSE(SmallLinearTakes(rows(4, 12).t().contiguous().t(), in, out));  // not contiguous
   EXPECT_FALSE(SmallLinearTakes(RandomQuint8({1, 3, 4}, 0.1, 128), in, out));

@@ -89,8 +89,9 @@ class QuantizedModel final : public models::InferenceModel {
   std::vector<std::string> ByteTableSteps() const;
   // The linear steps Predict runs on its own pass at batches small enough for
   // it (internal/small_linear.h: onednn, AVX-512 VNNI or AVX2 with weights
-  // within +-64, symmetric int8 weights, at most kSmallLinearMultiplyAdds);
-  // larger batches, and RunKeepingValues, run oneDNN's.
+  // within +-64, symmetric int8 weights, kSmallLinearMaxRows rows and
+  // kSmallLinearMultiplyAdds at most); larger batches, and RunKeepingValues,
+  // run oneDNN's.
   std::vector<std::string> SmallBatchLinears() const;
   const nlohmann::json& meta() const { return meta_; }
   // The step list, for exporters (core/export) that translate it.

@@ -135,7 +135,7 @@ bool SmallLinearRunsOnThisCpu(const Step& linear) {
 
 bool SmallLinearTakes(const torch::Tensor& x, int64_t in_features, int64_t out_features) {
   return x.is_quantized() && x.scalar_type() == torch::kQUInt8 && x.qscheme() == torch::kPerTensorAffine &&
-         x.dim() == 2 && x.size(1) == in_features && x.is_contiguous() &&
+         x.dim() == 2 && x.size(1) == in_features && x.is_contiguous() && x.size(0) <= kSmallLinearMaxRows &&
          x.size(0) * in_features * out_features <= kSmallLinearMultiplyAdds;
 }
 
@@ -146,8 +146,9 @@ torch::Tensor SmallLinear(const torch::Tensor& x, const SmallLinearWeights& w, b
               "the small-batch linear needs AVX-512 VNNI, or AVX2 and weights within +-64");
   const int64_t rows = x.size(0), out_features = w.requantizer.channels();
   TORCH_CHECK(SmallLinearTakes(x, w.in_features, out_features),
-              "the small-batch linear needs a contiguous quint8 matrix of rows of ", w.in_features, " and at most ",
-              kSmallLinearMultiplyAdds, " multiply-adds, got ", x.sizes(), " for ", out_features, " outputs");
+              "the small-batch linear needs a contiguous quint8 matrix of at most ", kSmallLinearMaxRows, " rows of ",
+              w.in_features, " and at most ", kSmallLinearMultiplyAdds, " multiply-adds, got ", x.sizes(), " for ",
+              out_features, " outputs");
   torch::Tensor out = at::_empty_affine_quantized({rows, out_features}, x.options(), scale, zero_point);
   const auto r = w.requantizer.For(x.q_scale(), x.q_zero_point(), scale);
   const auto* in = reinterpret_cast<const uint8_t*>(x.data_ptr<c10::quint8>());

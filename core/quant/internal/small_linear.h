@@ -19,10 +19,14 @@
 
 namespace qg::quant::internal {
 
-// Layers of up to this many multiply-adds over the batch take the pass (a
-// few microseconds on one thread): compact_cnn's fc1 up to 3 rows, its fc2
-// up to 409 (qg_bench int8-steps times both forms per batch size).
+// Layers of up to this many multiply-adds over a batch of up to this many
+// rows take the pass: compact_cnn's fc1 up to 3 rows, its fc2 up to 64
+// (qg_bench int8-steps times both forms at batches 1, 2 and 64). A narrow
+// layer's rows run one after another on one dependent chain of dot products
+// (about 0.1 us a row for fc2), so the rows are capped at the largest batch
+// measured faster than oneDNN.
 constexpr int64_t kSmallLinearMultiplyAdds = 1'048'576;
+constexpr int64_t kSmallLinearMaxRows = 64;
 
 // Whether this linear step can take the pass: symmetric qint8 weights.
 bool SmallLinearFits(const Step& linear);
@@ -41,8 +45,8 @@ struct SmallLinearWeights {
 SmallLinearWeights PrepareSmallLinear(const torch::Tensor& qweight, const torch::Tensor& bias);
 
 // Whether `x` is what the pass reads for a layer of this size: a contiguous
-// quint8 N x in_features matrix with N * in_features * out_features <=
-// kSmallLinearMultiplyAdds.
+// quint8 N x in_features matrix with N <= kSmallLinearMaxRows and
+// N * in_features * out_features <= kSmallLinearMultiplyAdds.
 bool SmallLinearTakes(const torch::Tensor& x, int64_t in_features, int64_t out_features);
 
 // linear(x) [ReLU] as a quint8 N x out_features tensor with the given scale
