@@ -3,7 +3,7 @@
 // without VNNI, requantization.h). oneDNN's inner product costs microseconds
 // per call whatever its size: at batch 1, compact_cnn's fc1 (1152 -> 256, 0.3
 // M multiply-adds) took 16 us and fc2 (256 -> 10) 7 us, for sums that take
-// about 1 us; at batch 64 fc2 (0.16 M) still took 16-26 us. Larger layers go
+// about 1 us; at batch 64 fc2 (0.16 M) still took 16-36 us. Larger layers go
 // to oneDNN, which amortizes that cost over their rows and both threads. The
 // bytes are oneDNN's (requantization.h; int8_step_test.cc checks them bit
 // for bit). Internal to core/quant.
