@@ -1,5 +1,6 @@
 #include "core/export/onnx_graph_writer.h"
 
+#include <onnx/shape_inference/implementation.h>
 #include <torch/torch.h>
 
 #include "core/base/build_info.h"
@@ -121,6 +122,28 @@ void OnnxGraphWriter::SetMetadata(const std::string& key, const std::string& val
 
 std::vector<int64_t> OnnxPads(const std::array<int64_t, 2>& padding) {
   return {padding[0], padding[1], padding[0], padding[1]};
+}
+
+std::optional<std::vector<int64_t>> OnnxGraphWriter::InferredDims(const std::string& value) const {
+  onnx::ModelProto inferred = model_;
+  try {
+    onnx::shape_inference::InferShapes(inferred);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  auto dims_of = [](const onnx::ValueInfoProto& v) -> std::optional<std::vector<int64_t>> {
+    if (!v.type().tensor_type().has_shape()) return std::nullopt;
+    std::vector<int64_t> dims;
+    for (const auto& d : v.type().tensor_type().shape().dim()) dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    return dims;
+  };
+  for (const auto& v : inferred.graph().value_info()) {
+    if (v.name() == value) return dims_of(v);
+  }
+  for (const auto& v : inferred.graph().input()) {
+    if (v.name() == value) return dims_of(v);
+  }
+  return std::nullopt;
 }
 
 }  // namespace qg::onnx_export

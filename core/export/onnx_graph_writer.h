@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,12 @@ class OnnxGraphWriter {
 
   // Model metadata (strategy, engine, source model), shown by Netron and ORT.
   void SetMetadata(const std::string& key, const std::string& value);
+
+  // The dims ONNX shape inference gives `value` in the graph written so far
+  // (-1 for a symbolic one, such as the batch), or nullopt where it gives
+  // none. It infers over a copy of the whole model: for the few nodes that
+  // need a shape written out as constants.
+  std::optional<std::vector<int64_t>> InferredDims(const std::string& value) const;
 
   onnx::ModelProto Release() { return std::move(model_); }
 

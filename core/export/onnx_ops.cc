@@ -163,11 +163,23 @@ Result<std::string> EmitActivation(OnnxGraphWriter& w, const std::string& name, 
       if (fn.out_channels <= 0) return Error::InvalidArgument("ONNX export: '{}' does not know its channels", name);
       QG_ASSIGN_OR_RETURN(auto split, w.AddInitializer(name + ":split", torch::tensor(std::vector<int64_t>{
                                                                            0, fn.groups, fn.out_channels / fn.groups, -1})));
-      w.AddNode("Shape", name + ":shape", {inputs[0]}, {name + ":shape"});
+      // Back to the input's shape, written as constants where shape inference
+      // knows its height and width: from a Shape node, the symbolic batch
+      // leaves the output's shape open, and ONNX Runtime then runs every conv
+      // after it in NCHW (it puts a conv channels-last only when it knows the
+      // input's rank): on ShuffleNet 10-40 times slower.
+      std::string shape = name + ":shape";
+      if (const auto dims = w.InferredDims(inputs[0]); dims && dims->size() == 4 && (*dims)[2] > 0 && (*dims)[3] > 0) {
+        QG_ASSIGN_OR_RETURN(
+            shape,
+            w.AddInitializer(shape, torch::tensor(std::vector<int64_t>{0, fn.out_channels, (*dims)[2], (*dims)[3]})));
+      } else {
+        w.AddNode("Shape", shape, {inputs[0]}, {shape});
+      }
       w.AddNode("Reshape", name + ":groups", {inputs[0], split}, {name + ":groups"});
       auto& t = w.AddNode("Transpose", name + ":swap", {name + ":groups"}, {name + ":swap"});
       OnnxGraphWriter::SetInts(t, "perm", {0, 2, 1, 3});
-      return EmitSimple(w, "Reshape", name, {name + ":swap", name + ":shape"});
+      return EmitSimple(w, "Reshape", name, {name + ":swap", shape});
     }
     case Op::kSlice: {
       auto ints = [&](const char* what, int64_t v) {
