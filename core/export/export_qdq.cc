@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 #include <set>
@@ -283,6 +284,15 @@ class QdqExporter {
     return OkStatus();
   }
 
+  // The ReLU fused into an FP32 step, or its ReLU6 as a Clip. INT8 steps
+  // write a Relu alone: their output's range ends at the clamp's bound
+  // (convert.cc), so ONNX Runtime's Relu and QuantizeLinear make the clamp.
+  Result<std::string> EmitFp32Relu(const Step& s, const std::string& y) {
+    if (!std::isfinite(s.relu_max)) return EmitSimple(w_, "Relu", s.name + ":relu", {y});
+    models::Node clamp{.op = models::Op::kClamp, .clamp_min = 0.0, .clamp_max = s.relu_max};
+    return EmitActivation(w_, s.name + ":relu", clamp, {y});
+  }
+
   // A layer the model keeps in FP32: float in, float out, quantized only
   // when an INT8 step reads it.
   Status EmitFp32(const Step& s, const Value& x, Value& out) {
@@ -301,7 +311,9 @@ class QdqExporter {
               ? EmitConv(w_, s.name, x.name, p.weight, p.bias, s.kernel, s.stride, s.padding, s.groups, s.dilation)
               : EmitGemm(w_, s.name, x.name, p.weight, p.bias);
     }
-    if (s.relu) y = EmitSimple(w_, "Relu", s.name + ":relu", {y});
+    if (s.relu) {
+      QG_ASSIGN_OR_RETURN(y, EmitFp32Relu(s, y));
+    }
     if (!s.quantize_output) {
       out = Value{y, std::nullopt};
       return OkStatus();

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "core/base/progress.h"
 #include "core/base/torch_call.h"
 #include "core/quant/internal/layer_math.h"
@@ -24,11 +26,13 @@ class KeepValues final : public models::ForwardHooks {
   std::map<int, std::vector<torch::Tensor>>* kept_;
 };
 
-// The layer's output, through the ReLU fused into its block when there is one.
-torch::Tensor LayerOutput(const models::Node& n, const torch::Tensor& x, const torch::Tensor& w,
-                          const torch::Tensor& b, bool relu) {
+// The layer's output, through the ReLU (or ReLU6) fused into its block when
+// there is one.
+torch::Tensor LayerOutput(const models::Node& n, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                          const Block& block) {
   auto y = internal::LayerOutput(n, x, w, b);
-  return relu ? torch::relu(y) : y;
+  if (!block.relu) return y;
+  return std::isfinite(block.relu_max) ? torch::clamp(y, 0.0, block.relu_max) : torch::relu(y);
 }
 
 torch::Tensor RectifiedSigmoid(const torch::Tensor& v) {
@@ -117,10 +121,10 @@ Result<AdaRoundResult> AdaRound(const PreparedModel& prepared, const ConvertOpti
         torch::Tensor target;
         {
           torch::NoGradGuard no_grad;
-          target = LayerOutput(node, xb, w, bias, block->relu);
+          target = LayerOutput(node, xb, w, bias, *block);
         }
         const auto h = RectifiedSigmoid(v);
-        const auto out = LayerOutput(node, xb, soft_weight(h), bias, block->relu);
+        const auto out = LayerOutput(node, xb, soft_weight(h), bias, *block);
         auto loss = (out - target).pow(2).sum(1).mean();
         if (it >= warmup) {
           const double progress = static_cast<double>(it - warmup) / static_cast<double>(std::max<int64_t>(1, o.iterations - warmup));
@@ -141,15 +145,16 @@ Result<AdaRoundResult> AdaRound(const PreparedModel& prepared, const ConvertOpti
         double sum = 0;
         for (int64_t i = 0; i < x.size(0); i += 64) {
           const auto xs = x.slice(0, i, std::min(i + 64, x.size(0)));
-          const auto target = LayerOutput(node, xs, w, bias, block->relu);
-          sum += (LayerOutput(node, xs, q.dequantize(), bias, block->relu) - target).pow(2).sum().item<double>();
+          const auto target = LayerOutput(node, xs, w, bias, *block);
+          sum += (LayerOutput(node, xs, q.dequantize(), bias, *block) - target).pow(2).sum().item<double>();
         }
         return sum;
       };
       const double mse_nearest = mse(nearest), mse_learned = mse(learned);
       const bool kept_nearest = mse_learned >= mse_nearest;
       const auto q = kept_nearest ? nearest : learned;
-      const double elements = static_cast<double>(LayerOutput(node, x.slice(0, 0, 1), w, bias, false).numel() * x.size(0));
+      const double elements =
+          static_cast<double>(internal::LayerOutput(node, x.slice(0, 0, 1), w, bias).numel() * x.size(0));
       const double flipped = kept_nearest ? 0.0
                                           : (values != nearest.int_repr().to(torch::kFloat32)).to(torch::kFloat32)
                                                 .mean().item<double>();

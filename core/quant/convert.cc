@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <functional>
+#include <limits>
 
 #include "core/base/logging.h"
 #include "core/base/torch_call.h"
@@ -180,6 +182,13 @@ StepKind PlainStepKind(BlockKind kind) {
   }
 }
 
+// A fused clamp at 0 and `bound` that qparams `q` already apply: the bound
+// quantizes to 255 or above, so the kernel's ReLU and its saturation at 255
+// give the clamp's values. True for a plain ReLU (an infinite bound).
+bool ClampImpliedByRange(const QParams& q, double bound) {
+  return !std::isfinite(bound) || std::nearbyint(bound / q.scale) + static_cast<double>(q.zero_point) >= 255.0;
+}
+
 // One block of the plan as a step of the INT8 model.
 Result<Step> StepOf(const models::GraphModule& model, const Block& b, const ConvertOptions& o, const QParamsOf& qp) {
   const models::Node& n = model->graph().nodes[b.main];
@@ -263,6 +272,23 @@ Result<std::unique_ptr<QuantizedModel>> Convert(const models::GraphModule& model
   std::vector<Step> steps;
   for (const Block& b : plan.blocks) {
     QG_ASSIGN_OR_RETURN(Step s, StepOf(model, b, o, qp));
+    s.relu_max = b.relu_max;
+    if (s.IsInt8() && s.relu && !ClampImpliedByRange(s.out, s.relu_max)) {
+      // The output's range reaches above the clamp's bound (a 7-bit range
+      // chosen for the engine leaves room there): the clamp runs as its own
+      // step after the kernel's ReLU, on the conv's value.
+      Step clamp{.kind = StepKind::kActivation,
+                 .name = graph.nodes[b.output].name,
+                 .inputs = {b.main},
+                 .output = b.output,
+                 .out = s.out};
+      clamp.fn = graph.nodes[b.output];
+      s.output = b.main;
+      s.relu_max = std::numeric_limits<double>::infinity();
+      steps.push_back(std::move(s));
+      steps.push_back(std::move(clamp));
+      continue;
+    }
     steps.push_back(std::move(s));
   }
   UseNhwcFlatten(graph, steps);

@@ -7,6 +7,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <algorithm>
+#include <limits>
 #include <sstream>
 
 #include "core/base/files.h"
@@ -203,6 +204,81 @@ TEST(Convert, EachStepRunsOnTheValuesItIsGiven) {
   given[changed] = torch::Tensor();
   const auto recomputed = q->RunEachStepOn(x, given);
   for (const auto& s : q->steps()) EXPECT_TRUE(SameValue(recomputed[s.output], values[s.output])) << s.name;
+}
+
+// ReLU6 after a conv runs inside the conv's kernel: the clamp's output is
+// the quantization point, so its range ends at 6 and the kernel's ReLU and
+// saturation at 255 are the clamp. Byte for byte what the conv and a clamp of
+// its own give with the same qparams; where the range reaches above 6 (the
+// 7-bit range some engines take), the clamp stays a step of its own.
+TEST(Convert, ReluSixRunsInsideTheConvAndEqualsTheConvThenTheClamp) {
+  ASSERT_TRUE(UseEngine(DefaultEngine()));
+  models::Graph g;
+  g.Add({.name = "input", .op = models::Op::kInput});
+  g.Add({.name = "c1",
+         .op = models::Op::kConv2d,
+         .inputs = {0},
+         .in_channels = 3,
+         .out_channels = 8,
+         .kernel = {3, 3},
+         .padding = {1, 1},
+         .bias = true});
+  g.Add({.name = "relu6", .op = models::Op::kClamp, .inputs = {1}, .clamp_min = 0, .clamp_max = 6});
+  g.Add({.name = "c2", .op = models::Op::kConv2d, .inputs = {2}, .in_channels = 8, .out_channels = 4, .bias = true});
+  g.outputs = {3};
+  models::GraphModule model(g, models::ModelMeta{});
+  model->eval();
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->named_parameters()) {
+      if (p.key().starts_with("c1")) p.value().mul_(8);  // most outputs above 6
+    }
+  }
+  const auto plan = *PlanQuantization(model->graph());
+  ASSERT_EQ(plan.blocks.size(), 2u);
+  EXPECT_TRUE(plan.blocks[0].relu);
+  EXPECT_EQ(plan.blocks[0].relu_max, 6.0);
+  EXPECT_EQ(plan.blocks[0].output, 2);
+  const auto data = *data::OpenDataset(
+      {.name = "synthetic", .synthetic_train = 32, .synthetic_test = 8, .synthetic_channels = 3, .synthetic_size = 8});
+  data::DataLoader loader(data.train, {.batch_size = 16});
+  const auto qparams = *Calibrate(model, plan, loader, {.kind = "minmax"}, QuantSpec{});
+  auto fused = *Convert(model, plan, qparams, {});
+  ASSERT_EQ(fused->steps().size(), 3u);  // quantize, c1 + ReLU6, c2
+  EXPECT_LE(qparams.at(2).scale * 255.0, 6.0 + 1e-6);
+
+  // The same qparams with the clamp as its own step after a plain conv.
+  QuantPlan apart = plan;
+  apart.blocks[0].relu = false;
+  apart.blocks[0].relu_max = std::numeric_limits<double>::infinity();
+  apart.blocks[0].output = 1;
+  apart.blocks.insert(apart.blocks.begin() + 1, Block{.kind = BlockKind::kActivation,
+                                                      .op = models::Op::kClamp,
+                                                      .name = "relu6",
+                                                      .main = 2,
+                                                      .output = 2,
+                                                      .inputs = {1}});
+  auto apart_qparams = qparams;
+  apart_qparams[1] = qparams.at(2);
+  auto separate = *Convert(model, apart, apart_qparams, {});
+  ASSERT_EQ(separate->steps().size(), 4u);
+
+  const auto x = torch::randn({4, 3, 8, 8});
+  const auto a = fused->RunKeepingValues(x), b = separate->RunKeepingValues(x);
+  const auto clamped = a[2].int_repr();
+  EXPECT_TRUE(torch::equal(clamped.contiguous(), b[2].int_repr().contiguous()));
+  EXPECT_GT((clamped == 255).sum().item<int64_t>(), 0) << "no output reached the clamp";
+  EXPECT_TRUE(torch::equal(fused->Predict(x), separate->Predict(x)));
+
+  // A range above 6: the conv's ReLU alone would let values up to 12 through.
+  auto wide = qparams;
+  wide[2] = QParams{12.0 / 255.0, 0};
+  auto split = *Convert(model, plan, wide, {});
+  ASSERT_EQ(split->steps().size(), 4u);
+  EXPECT_EQ(split->steps()[1].output, 1);
+  EXPECT_EQ(split->steps()[2].kind, internal::StepKind::kActivation);
+  // 6 on the grid of 12/255 steps: 128 of them, 6.02 (a ReLU alone: up to 12).
+  EXPECT_LT(split->RunKeepingValues(x)[2].dequantize().max().item<double>(), 6.0 + 12.0 / 255.0);
 }
 
 TEST(Convert, RefusedLayerIsNamedOrFallsBackToFp32) {

@@ -108,14 +108,23 @@ Result<QuantPlan> PlanQuantization(const models::Graph& g) {
       case Op::kInput:
         return Error::InvalidArgument("graph node '{}': a second input cannot be quantized", n.name);
     }
-    // Fuse a following ReLU that is the only reader (not a graph output itself).
+    // Fuse a following ReLU, or a clamp at 0 and above (ReLU6), that is the
+    // only reader (not a graph output itself). The clamp's output is then the
+    // quantization point: its observed range ends at the clamp's bound, so
+    // the kernel's ReLU and saturation together are the clamp, and ONNX
+    // Runtime fuses it into the conv instead of running it in float.
     const bool fusable = b.kind == BlockKind::kConv || b.kind == BlockKind::kLinear ||
                          b.kind == BlockKind::kBatchNorm || b.kind == BlockKind::kAdd;
     const bool is_prediction = static_cast<int>(i) == plan.prediction;
-    if (fusable && !is_prediction && consumers[i].size() == 1 && g.nodes[consumers[i][0]].op == Op::kReLU) {
-      b.relu = true;
-      b.output = consumers[i][0];
-      fused[b.output] = 1;
+    if (fusable && !is_prediction && consumers[i].size() == 1) {
+      const models::Node& next = g.nodes[consumers[i][0]];
+      const bool relu6 = next.op == Op::kClamp && next.clamp_min == 0.0 && next.clamp_max > 0.0;
+      if (next.op == Op::kReLU || relu6) {
+        b.relu = true;
+        if (relu6) b.relu_max = next.clamp_max;
+        b.output = consumers[i][0];
+        fused[b.output] = 1;
+      }
     }
     if (b.Requantizes()) plan.quant_points.push_back(b.output);
     plan.blocks.push_back(std::move(b));

@@ -9,6 +9,7 @@
 // "quantization point" that calibration observes; so does the graph input.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ struct Block {
   int main = -1;            // the conv / linear / add ... node
   int output = -1;          // the node whose value the block produces (main, or its fused ReLU)
   bool relu = false;        // a ReLU fused into the kernel
+  // A clamp at 0 and this bound (ReLU6) fused as a ReLU: the output's
+  // qparams, observed after the clamp, end at or below it, so the kernel's
+  // saturation clamps there. Infinity for a plain ReLU.
+  double relu_max = std::numeric_limits<double>::infinity();
   std::vector<int> inputs;  // nodes whose values the block reads
 
   // Writes a tensor with its own scale (a quantization point).

@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/base/files.h"
@@ -30,6 +31,7 @@ nlohmann::json StepToJson(const Step& s) {
                    {"output_size", s.output_size},          {"ceil_mode", s.ceil_mode},
                    {"count_include_pad", s.count_include_pad}, {"dim", s.dim}, {"groups", s.groups}, {"eps", s.eps}, {"nhwc", s.nhwc}};
   if (s.dilation != std::array<int64_t, 2>{1, 1}) j["dilation"] = s.dilation;
+  if (std::isfinite(s.relu_max)) j["relu_max"] = s.relu_max;  // a fused ReLU6; absent for a ReLU
   if (s.kind == StepKind::kActivation || s.kind == StepKind::kFp32Op) {
     j["fn"] = {{"op", models::OpName(s.fn.op)}, {"alpha", s.fn.alpha}, {"beta", s.fn.beta},
                {"min", s.fn.clamp_min}, {"max", s.fn.clamp_max}, {"groups", s.fn.groups}, {"out", s.fn.out_channels}};
@@ -50,6 +52,10 @@ Result<Step> StepFromJson(const nlohmann::json& j) {
   s.inputs = j.at("inputs").get<std::vector<int>>();
   s.output = j.at("output");
   s.relu = j.at("relu");
+  if (j.contains("relu_max")) {
+    s.relu_max = j.at("relu_max").get<double>();
+    if (!(s.relu_max > 0.0)) return Error::Corruption("INT8 step '{}': relu_max {} is not above 0", s.name, s.relu_max);
+  }
   s.quantize_output = j.at("quantize_output");
   s.out = QParams{j.at("scale").get<double>(), j.at("zero_point").get<int64_t>()};
   s.kernel = j.at("kernel");

@@ -4,6 +4,8 @@
 #include <omp.h>
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "core/models/graph_module.h"
 #include "core/quant/internal/channel_mul.h"
 #include "core/quant/internal/im2col.h"
@@ -123,7 +125,7 @@ torch::Tensor QuantizedActivation(const Step& s, const torch::Tensor& x) {
 }
 
 torch::Tensor MaybeQuantize(const Step& s, torch::Tensor y) {
-  if (s.relu) y = torch::relu(y);
+  if (s.relu) y = std::isfinite(s.relu_max) ? torch::clamp(y, 0.0, s.relu_max) : torch::relu(y);
   if (!s.quantize_output) return y;
   return at::quantize_per_tensor(y, s.out.scale, s.out.zero_point, torch::kQUInt8);
 }

@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include <array>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -71,6 +72,8 @@ struct Step {
   QParams out;                   // requantizing steps, and FP32 steps with quantize_output
   bool quantize_output = false;  // FP32 steps whose readers need INT8
   bool relu = false;
+  // A fused clamp's bound (quant_plan.h's Block::relu_max); infinity for a ReLU.
+  double relu_max = std::numeric_limits<double>::infinity();
   std::array<int64_t, 2> kernel{1, 1}, stride{1, 1}, padding{0, 0}, output_size{1, 1};
   bool ceil_mode = false;
   bool count_include_pad = true;
