@@ -2,8 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
-
 #include "core/base/progress.h"
 #include "core/base/torch_call.h"
 #include "core/quant/internal/layer_math.h"
@@ -31,8 +29,7 @@ class KeepValues final : public models::ForwardHooks {
 torch::Tensor LayerOutput(const models::Node& n, const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                           const Block& block) {
   auto y = internal::LayerOutput(n, x, w, b);
-  if (!block.relu) return y;
-  return std::isfinite(block.relu_max) ? torch::clamp(y, 0.0, block.relu_max) : torch::relu(y);
+  return block.relu ? internal::FusedRelu(y, block.relu_max) : y;
 }
 
 torch::Tensor RectifiedSigmoid(const torch::Tensor& v) {

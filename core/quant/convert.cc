@@ -192,7 +192,7 @@ bool ClampImpliedByRange(const QParams& q, double bound) {
 // One block of the plan as a step of the INT8 model.
 Result<Step> StepOf(const models::GraphModule& model, const Block& b, const ConvertOptions& o, const QParamsOf& qp) {
   const models::Node& n = model->graph().nodes[b.main];
-  Step s{.name = b.name, .inputs = b.inputs, .output = b.output, .relu = b.relu};
+  Step s{.name = b.name, .inputs = b.inputs, .output = b.output, .relu = b.relu, .relu_max = b.relu_max};
   s.kernel = n.kernel;
   s.stride = n.stride;
   s.padding = n.padding;
@@ -272,7 +272,6 @@ Result<std::unique_ptr<QuantizedModel>> Convert(const models::GraphModule& model
   std::vector<Step> steps;
   for (const Block& b : plan.blocks) {
     QG_ASSIGN_OR_RETURN(Step s, StepOf(model, b, o, qp));
-    s.relu_max = b.relu_max;
     if (s.IsInt8() && s.relu && !ClampImpliedByRange(s.out, s.relu_max)) {
       // The output's range reaches above the clamp's bound (a 7-bit range
       // chosen for the engine leaves room there): the clamp runs as its own

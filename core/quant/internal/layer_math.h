@@ -1,8 +1,11 @@
 // The weight, bias and FP32 output of one conv or linear node, for the
-// algorithms that work layer by layer (bias correction, CLE, AdaRound).
+// algorithms that work layer by layer (bias correction, CLE, AdaRound), and
+// the FP32 form of the ReLU fused into a block or step.
 #pragma once
 
 #include <torch/torch.h>
+
+#include <cmath>
 
 #include "core/models/graph_module.h"
 
@@ -27,6 +30,12 @@ inline torch::Tensor LayerOutput(const models::Node& n, const torch::Tensor& x, 
                          {n.dilation[0], n.dilation[1]}, n.groups);
   }
   return torch::linear(x, w, b);
+}
+
+// A fused ReLU on FP32 values: a clamp at `relu_max` where that is finite (a
+// fused ReLU6, quant_plan.h's Block::relu_max).
+inline torch::Tensor FusedRelu(const torch::Tensor& y, double relu_max) {
+  return std::isfinite(relu_max) ? torch::clamp(y, 0.0, relu_max) : torch::relu(y);
 }
 
 }  // namespace qg::quant::internal

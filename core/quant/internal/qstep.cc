@@ -4,11 +4,10 @@
 #include <omp.h>
 #include <torch/torch.h>
 
-#include <cmath>
-
 #include "core/models/graph_module.h"
 #include "core/quant/internal/channel_mul.h"
 #include "core/quant/internal/im2col.h"
+#include "core/quant/internal/layer_math.h"
 #include "core/quant/internal/nhwc_layer_norm.h"
 #include "core/quant/internal/nhwc_max_pool.h"
 #include "core/quant/internal/quantize_input.h"
@@ -125,7 +124,7 @@ torch::Tensor QuantizedActivation(const Step& s, const torch::Tensor& x) {
 }
 
 torch::Tensor MaybeQuantize(const Step& s, torch::Tensor y) {
-  if (s.relu) y = std::isfinite(s.relu_max) ? torch::clamp(y, 0.0, s.relu_max) : torch::relu(y);
+  if (s.relu) y = FusedRelu(y, s.relu_max);
   if (!s.quantize_output) return y;
   return at::quantize_per_tensor(y, s.out.scale, s.out.zero_point, torch::kQUInt8);
 }
