@@ -29,6 +29,13 @@ inline std::string FirstLine(std::string_view what) {
     what.remove_prefix(end + 1);
   }
 }
+
+// An empty context leaves the message alone: callers that wrap it in their
+// own sentence pass none ("... is not a readable archive (<message>)").
+inline Error TorchError(std::string_view context, std::string_view what) {
+  if (context.empty()) return Error::Internal("{}", FirstLine(what));
+  return Error::Internal("{}: {}", context, FirstLine(what));
+}
 }  // namespace internal
 
 template <typename F>
@@ -42,9 +49,9 @@ auto TorchCall(std::string_view context, F&& f) -> Result<std::invoke_result_t<F
       return Result<T>(f());
     }
   } catch (const c10::Error& e) {
-    return Error::Internal("{}: {}", context, internal::FirstLine(e.what_without_backtrace()));
+    return internal::TorchError(context, e.what_without_backtrace());
   } catch (const std::exception& e) {
-    return Error::Internal("{}: {}", context, internal::FirstLine(e.what()));
+    return internal::TorchError(context, e.what());
   }
 }
 

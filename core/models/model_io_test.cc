@@ -94,6 +94,9 @@ TEST(ModelIo, MissingTruncatedAndForeignFilesAreRejected) {
   const auto junk = LoadModel(dir.File("junk.pt"));
   ASSERT_FALSE(junk);
   EXPECT_EQ(junk.error().code, ErrorCode::kCorruption);
+  // LibTorch's reason follows the sentence naming the file, with no empty context before it.
+  EXPECT_NE(junk.error().message.find("is not a readable LibTorch archive (PytorchStreamReader"), std::string::npos)
+      << junk.error().message;
 
   torch::serialize::OutputArchive foreign;
   foreign.write("weight", torch::ones({2}));
