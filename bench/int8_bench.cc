@@ -20,6 +20,7 @@
 #include "core/quant/engine.h"
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/qstep.h"
+#include "core/quant/internal/quantize_input.h"
 #include "core/quant/internal/small_linear.h"
 
 namespace qg::bench {
@@ -294,6 +295,55 @@ void Int8Im2col(const Options& o) {
     for (int r = 0; r < o.rounds; ++r) {
       p.Add(TimeMs([&] { Forward(direct, n, in); }, 20, o.runs), TimeMs([&] { Forward(taps, n, in); }, 20, o.runs));
     }
+    t.AddRow(RatioRow("median of rounds", batch, p, /*a_over_b=*/true, 4));
+  }
+  fmt::print("{}\n", t.Render(TableFormat::kMarkdown));
+}
+
+// A colour image quantized channels-last (internal/quantize_input.h) against
+// the same bytes quantized plane by plane (NCHW, as before), each followed by
+// a first conv like MobileNetV2's (3 -> 32 channels, 3x3, stride 2, 3x96x96),
+// rounds alternating; onednn.
+void Int8RgbInput(const Options& o) {
+  (void)quant::UseEngine("onednn");
+  torch::manual_seed(0);
+  const double scale = 2.0 / 255, conv_scale = 0.05;
+  const int64_t zp = 128;
+  Step conv{
+      .kind = quant::internal::StepKind::kConv, .name = "conv1", .inputs = {1}, .output = 2, .out = {conv_scale, 0}};
+  const auto w = torch::randn({32, 3, 3, 3});
+  conv.qweight = at::quantize_per_channel(w, (w.abs().flatten(1).amax(1) / 63).to(torch::kDouble),
+                                          torch::zeros({32}, torch::kLong), 0, torch::kQInt8);
+  conv.bias = torch::randn({32});
+  conv.kernel = {3, 3};
+  conv.stride = {2, 2};
+  conv.padding = {1, 1};
+  conv.relu = true;
+  quant::internal::PackWeights(conv);
+  TextTable t({"onednn, 3x96x96, quantize + first conv", "batch", "NCHW (ms)", "channels-last (ms)", "speedup",
+               "NCHW best call (ms)", "channels-last best call (ms)", "best-call speedup"},
+              {true, true});
+  torch::InferenceMode guard;
+  for (int64_t batch : {1, 32}) {
+    const auto x = torch::rand({batch, 3, 96, 96}) * 2 - 1;
+    std::vector<torch::Tensor> planar(3), interleaved(3);
+    auto run_planar = [&] {
+      // One plane per row: the plane-by-plane quantize, read back as NCHW.
+      planar[1] = quant::internal::QuantizeInput(x.view({batch * 3, 1, 96, 96}), scale, zp).view({batch, 3, 96, 96});
+      quant::internal::RunStep(conv, planar);
+    };
+    auto run_interleaved = [&] {
+      interleaved[1] = quant::internal::QuantizeInput(x, scale, zp);
+      quant::internal::RunStep(conv, interleaved);
+    };
+    run_planar();
+    run_interleaved();
+    if (!torch::equal(planar[2].int_repr(), interleaved[2].int_repr())) {
+      fmt::print("batch {}: the two layouts' conv outputs differ\n", batch);
+      return;
+    }
+    AlternatingRounds p;
+    for (int r = 0; r < o.rounds; ++r) p.Add(TimeMs(run_planar, 20, o.runs), TimeMs(run_interleaved, 20, o.runs));
     t.AddRow(RatioRow("median of rounds", batch, p, /*a_over_b=*/true, 4));
   }
   fmt::print("{}\n", t.Render(TableFormat::kMarkdown));

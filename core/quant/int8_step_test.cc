@@ -13,6 +13,7 @@
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/im2col.h"
 #include "core/quant/internal/qstep.h"
+#include "core/quant/internal/quantize_input.h"
 #include "core/quant/internal/small_linear.h"
 
 namespace qg::quant::internal {
@@ -482,6 +483,24 @@ TEST(QuantizeInputStep, IsBitIdenticalToQuantizePerTensor) {
       EXPECT_EQ(values[1].q_zero_point(), zp);
       EXPECT_TRUE(torch::equal(values[1].int_repr(), expected.int_repr())) << "scale " << scale << " zp " << zp << " n " << n;
     }
+  }
+}
+
+// Colour images come out channels-last with the same bytes at every index,
+// in whole blocks and a last one of fewer pixels, not a multiple of 16 (31 x
+// 29 = 899 = 512 + 387); other channel counts stay NCHW.
+TEST(QuantizeInputStep, ColourImagesComeOutChannelsLastWithTheSameValues) {
+  torch::manual_seed(4);
+  for (int64_t channels : {1, 2, 3, 4}) {
+    const auto x = torch::randn({5, channels, 31, 29}) * 2;
+    Step s{.kind = StepKind::kQuantizeInput, .inputs = {}, .output = 1, .out = {0.0123, 114}};
+    std::vector<torch::Tensor> values{x, torch::Tensor()};
+    RunStep(s, values);
+    const auto expected = at::quantize_per_tensor(x, 0.0123, 114, torch::kQUInt8);
+    EXPECT_EQ(values[1].is_contiguous(torch::MemoryFormat::ChannelsLast) && !values[1].is_contiguous(), channels == 3)
+        << channels;
+    EXPECT_TRUE(torch::equal(values[1].int_repr(), expected.int_repr())) << channels << " channels";
+    EXPECT_EQ(values[1].q_zero_point(), 114);
   }
 }
 
