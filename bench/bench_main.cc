@@ -6,6 +6,7 @@
 //   qg_bench int8         INT8 vs FP32 per engine, quantgrid INT8 vs PyTorch FX INT8
 //   qg_bench int8-steps   time of each INT8 step; int8-shapes: why onednn packs per shape
 //   qg_bench int8-rgb-input  a colour image quantized channels-last vs NCHW, first conv after it
+//   qg_bench int8-concat-shuffle  ShuffleNet's concat + channel shuffle: two kernels vs one pass
 //   qg_bench threads      LibTorch FP32 and INT8 on one intra-op thread vs all, batch by batch
 //   qg_bench int8-im2col  the first conv as im2col + 1x1 conv vs the 3x3 conv
 //   qg_bench roofline     this CPU's INT8/FP32 multiply-add peaks, the model against them
@@ -197,6 +198,9 @@ int main(int argc, char** argv) {
       ->callback([&] { qg::bench::Int8Im2col(o); });
   app.add_subcommand("int8-rgb-input", "a colour image quantized channels-last vs NCHW, with the first conv after it")
       ->callback([&] { qg::bench::Int8RgbInput(o); });
+  app.add_subcommand("int8-concat-shuffle",
+                     "ShuffleNet's concat and channel shuffle: LibTorch's two kernels vs one pass")
+      ->callback([&] { qg::bench::Int8ConcatShuffle(o); });
   app.add_subcommand("roofline", "this CPU's INT8 and FP32 multiply-add peaks, and compact_cnn's time against them")
       ->callback([&] { qg::bench::Roofline(o); });
   app.add_subcommand("int8", "INT8 vs FP32 per engine; quantgrid INT8 vs PyTorch FX INT8")->callback([&] {

@@ -18,6 +18,7 @@
 #include "core/pipeline/torch_runtime.h"
 #include "core/quant/convert.h"
 #include "core/quant/engine.h"
+#include "core/quant/internal/concat_shuffle.h"
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/qstep.h"
 #include "core/quant/internal/quantize_input.h"
@@ -345,6 +346,48 @@ void Int8RgbInput(const Options& o) {
     AlternatingRounds p;
     for (int r = 0; r < o.rounds; ++r) p.Add(TimeMs(run_planar, 20, o.runs), TimeMs(run_interleaved, 20, o.runs));
     t.AddRow(RatioRow("median of rounds", batch, p, /*a_over_b=*/true, 4));
+  }
+  fmt::print("{}\n", t.Render(TableFormat::kMarkdown));
+}
+
+// ShuffleNet's concat and channel shuffle as LibTorch's two kernels and as
+// one pass (internal/concat_shuffle.h), on shufflenet_v2_x0_5's stage shapes
+// at 3x96x96 (two halves requantized to the concat's scale, 2 groups), rounds
+// alternating; onednn.
+void Int8ConcatShuffle(const Options& o) {
+  (void)quant::UseEngine("onednn");
+  torch::manual_seed(0);
+  TextTable t({"onednn, batch 32, concat + shuffle", "channels", "two kernels (ms)", "one pass (ms)", "speedup",
+               "two kernels best call (ms)", "one pass best call (ms)", "best-call speedup"},
+              {true, true});
+  for (const auto& [channels, size] : {std::pair<int64_t, int64_t>{48, 12}, {96, 6}, {192, 3}}) {
+    auto half = [&](double scale, int64_t zp) {
+      return at::quantize_per_tensor(torch::rand({32, channels / 2, size, size}) * 4, scale, zp, torch::kQUInt8)
+          .contiguous(torch::MemoryFormat::ChannelsLast);
+    };
+    const std::vector<torch::Tensor> inputs{half(0.05, 0), half(0.031, 3)};
+    Step concat{
+        .kind = quant::internal::StepKind::kConcat, .name = "cat", .inputs = {0, 1}, .output = 2, .out = {0.06, 1}};
+    Step shuffle{.kind = quant::internal::StepKind::kActivation, .name = "shuffle", .inputs = {2}, .output = 3};
+    shuffle.fn.op = models::Op::kChannelShuffle;
+    shuffle.fn.groups = 2;
+    std::vector<torch::Tensor> values{inputs[0], inputs[1], {}, {}};
+    const auto tables = quant::internal::MakeConcatShuffleTables(concat, inputs);
+    torch::Tensor fused;
+    auto two_kernels = [&] {
+      quant::internal::RunStep(concat, values);
+      quant::internal::RunStep(shuffle, values);
+    };
+    auto one_pass = [&] { fused = quant::internal::ConcatShuffle(inputs, tables, concat, 2); };
+    two_kernels();
+    one_pass();
+    if (!torch::equal(values[3].int_repr(), fused.int_repr())) {
+      fmt::print("{} channels: the two forms' bytes differ\n", channels);
+      return;
+    }
+    AlternatingRounds p;
+    for (int r = 0; r < o.rounds; ++r) p.Add(TimeMs(two_kernels, 20, o.runs), TimeMs(one_pass, 20, o.runs));
+    t.AddRow(RatioRow("median of rounds", channels, p, /*a_over_b=*/true, 4));
   }
   fmt::print("{}\n", t.Render(TableFormat::kMarkdown));
 }

@@ -14,6 +14,7 @@ void Int8Shapes(const Options& o);  // why onednn packs per input shape
 void Threads(const Options& o);     // LibTorch FP32 and INT8: one intra-op thread vs all, batch by batch
 void Int8Im2col(const Options& o);  // the first conv as im2col + 1x1 conv vs the 3x3 conv
 void Int8RgbInput(const Options& o);  // a colour image quantized channels-last vs NCHW, first conv after it
+void Int8ConcatShuffle(const Options& o);  // ShuffleNet's concat + channel shuffle: two kernels vs one pass
 void Roofline(const Options& o);    // this CPU's INT8/FP32 peaks, the model against them
 // import_bench.cc
 void Import(const Options& o);  // ONNX import time; imported models' INT8 vs FP32 beside ONNX Runtime

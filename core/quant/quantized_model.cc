@@ -7,6 +7,7 @@
 
 #include "core/quant/engine.h"
 #include "core/quant/internal/byte_table.h"
+#include "core/quant/internal/concat_shuffle.h"
 #include "core/quant/internal/conv_pool.h"
 #include "core/quant/internal/qstep.h"
 #include "core/quant/internal/small_linear.h"
@@ -32,6 +33,14 @@ QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int pred
   last_use_[prediction_] = static_cast<int>(steps_.size());
   values_.resize(static_cast<size_t>(num_values_));
   PlanOwnPasses();
+}
+
+std::vector<std::string> QuantizedModel::StepNamesWhere(const std::function<bool(const OwnPass&)>& pick) const {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (pick(own_passes_[i])) names.push_back(steps_[i].name);
+  }
+  return names;
 }
 
 void QuantizedModel::PlanByteTables() {
@@ -61,17 +70,33 @@ void QuantizedModel::PlanByteTables() {
 }
 
 std::vector<std::string> QuantizedModel::ByteTableSteps() const {
-  std::vector<std::string> names;
+  return StepNamesWhere([](const OwnPass& own) { return !own.lookup_chain.empty(); });
+}
+
+void QuantizedModel::PlanConcatShuffles() {
+  std::vector<int> reader(static_cast<size_t>(num_values_), -1), readers(static_cast<size_t>(num_values_), 0);
   for (size_t i = 0; i < steps_.size(); ++i) {
-    if (!own_passes_[i].lookup_chain.empty()) names.push_back(steps_[i].name);
+    for (int in : steps_[i].inputs) ++readers[in], reader[in] = static_cast<int>(i);
   }
-  return names;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const Step& concat = steps_[i];
+    if (concat.kind != StepKind::kConcat || concat.output == prediction_ || readers[concat.output] != 1) continue;
+    const int j = reader[concat.output];
+    if (!internal::ConcatShuffleFits(concat, steps_[j])) continue;
+    own_passes_[i].shuffle = j;
+    own_passes_[j].skipped = true;
+  }
+}
+
+std::vector<std::string> QuantizedModel::ConcatShuffles() const {
+  return StepNamesWhere([](const OwnPass& own) { return own.shuffle >= 0; });
 }
 
 void QuantizedModel::PlanOwnPasses() {
   own_passes_.assign(steps_.size(), OwnPass{});
   // Tables are written by the engine's own kernels: bit for bit on any engine.
   PlanByteTables();
+  PlanConcatShuffles();
   // Bit for bit oneDNN's requantization: other engines round their own way.
   if (engine_ != "onednn") return;
   for (size_t i = 0; i < steps_.size(); ++i) {
@@ -103,19 +128,11 @@ void QuantizedModel::PlanOwnPasses() {
 }
 
 std::vector<std::string> QuantizedModel::FusedConvPools() const {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    if (own_passes_[i].pool >= 0) names.push_back(steps_[i].name);
-  }
-  return names;
+  return StepNamesWhere([](const OwnPass& own) { return own.pool >= 0; });
 }
 
 std::vector<std::string> QuantizedModel::SmallBatchLinears() const {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    if (own_passes_[i].small_linear) names.push_back(steps_[i].name);
-  }
-  return names;
+  return StepNamesWhere([](const OwnPass& own) { return own.small_linear; });
 }
 
 QuantizedModel::~QuantizedModel() = default;
@@ -145,6 +162,21 @@ const char* QuantizedModel::RunStepAt(size_t i) {
       kind = own.lookup_chain.size() > 1 ? "activation+mul (table)" : "activation (table)";
     } else {
       for (int j : own.lookup_chain) internal::RunStep(steps_[j], values_);
+    }
+  } else if (own.shuffle >= 0) {
+    const Step& shuffle = steps_[own.shuffle];
+    std::vector<torch::Tensor> inputs;
+    for (int in : s.inputs) inputs.push_back(values_[in]);
+    if (internal::ConcatShuffleTakes(inputs, shuffle.fn.groups)) {
+      if (!own.concat_tables || !internal::ConcatShuffleTablesFit(*own.concat_tables, inputs)) {
+        own.concat_tables =
+            std::make_shared<const internal::ConcatShuffleTables>(internal::MakeConcatShuffleTables(s, inputs));
+      }
+      values_[shuffle.output] = internal::ConcatShuffle(inputs, *own.concat_tables, s, shuffle.fn.groups);
+      kind = "concat+channel_shuffle";
+    } else {
+      internal::RunStep(s, values_);
+      internal::RunStep(shuffle, values_);
     }
   } else if (own.pool >= 0) {
     values_[steps_[own.pool].output] =

@@ -10,9 +10,9 @@
 // it reuses one value buffer across calls.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +27,7 @@ struct Step;
 struct ConvPoolWeights;
 struct SmallLinearWeights;
 struct ByteTable;
+struct ConcatShuffleTables;
 }
 
 class QuantizedModel final : public models::InferenceModel {
@@ -87,6 +88,10 @@ class QuantizedModel final : public models::InferenceModel {
   // input: SiLU, hard swish as x * hard sigmoid). RunKeepingValues runs them
   // as LibTorch's kernels.
   std::vector<std::string> ByteTableSteps() const;
+  // The concats Predict runs with the channel shuffle that alone reads them,
+  // in one pass (internal/concat_shuffle.h: ShuffleNet's units), by the
+  // concat's name. RunKeepingValues runs both as LibTorch's kernels.
+  std::vector<std::string> ConcatShuffles() const;
   // The linear steps Predict runs on its own pass at batches small enough for
   // it (internal/small_linear.h: onednn, AVX-512 VNNI or AVX2 with weights
   // within +-64, symmetric int8 weights, kSmallLinearMaxRows rows and
@@ -131,11 +136,19 @@ class QuantizedModel final : public models::InferenceModel {
     // first call for its input's quantization.
     std::vector<int> lookup_chain;
     std::shared_ptr<const internal::ByteTable> table;
+    // A concat run with the channel shuffle that alone reads it
+    // (internal/concat_shuffle.h): the shuffle's step (skipped), and the
+    // tables, written on the first call for the inputs' quantization.
+    int shuffle = -1;
+    std::shared_ptr<const internal::ConcatShuffleTables> concat_tables;
   };
   std::vector<OwnPass> own_passes_;
 
   void PlanOwnPasses();
   void PlanByteTables();
+  void PlanConcatShuffles();
+  // The names of the steps whose own pass `pick` takes.
+  std::vector<std::string> StepNamesWhere(const std::function<bool(const OwnPass&)>& pick) const;
   // Runs step i of a Predict, on its own pass or LibTorch's, and frees the
   // values no later step reads. The kind of what ran, or nullptr when nothing
   // did (a pool run with its conv).

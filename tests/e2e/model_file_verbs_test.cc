@@ -45,8 +45,10 @@ TEST(ModelFileVerbs, EvalAndBenchLatencyTakeTheInt8FileAQuantizeJobWrote) {
                                   dir.path().string());
   ASSERT_EQ(bench.exit_code, 0) << bench.err;
   EXPECT_NE(bench.out.find("| int8 (onednn) |     2 |"), std::string::npos) << bench.out;
-  // 15: the ReLU6 after a conv runs inside it (quant_plan.cc).
-  EXPECT_NE(bench.out.find("batch 2: the 15 slowest of 15 layers"), std::string::npos) << bench.out;
+  // 14: the ReLU6 after a conv runs inside it (quant_plan.cc), and the
+  // channel shuffle with the concat it reads (internal/concat_shuffle.h).
+  EXPECT_NE(bench.out.find("batch 2: the 14 slowest of 14 layers"), std::string::npos) << bench.out;
+  EXPECT_NE(bench.out.find("| concat+channel_shuffle "), std::string::npos) << bench.out;
   EXPECT_NE(bench.out.find("| activation (table) "), std::string::npos) << bench.out;  // leaky ReLU, sigmoids
   EXPECT_EQ(bench.out.find(" more)"), std::string::npos) << bench.out;
 
