@@ -62,4 +62,12 @@ struct AlternatingRounds {
   }
 };
 
+// `rounds` rounds of `a`, then `b`, each `runs` calls after 20 warm-up calls.
+template <typename A, typename B>
+AlternatingRounds TimeAlternately(int rounds, int runs, A&& a, B&& b) {
+  AlternatingRounds t;
+  for (int r = 0; r < rounds; ++r) t.Add(TimeMs(a, 20, runs), TimeMs(b, 20, runs));
+  return t;
+}
+
 }  // namespace qg::bench

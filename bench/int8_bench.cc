@@ -292,10 +292,8 @@ void Int8Im2col(const Options& o) {
               {true, true});
   for (int64_t batch : {1, 64}) {
     const auto in = torch::randn({batch, 1, 28, 28});
-    AlternatingRounds p;
-    for (int r = 0; r < o.rounds; ++r) {
-      p.Add(TimeMs([&] { Forward(direct, n, in); }, 20, o.runs), TimeMs([&] { Forward(taps, n, in); }, 20, o.runs));
-    }
+    const auto p = TimeAlternately(
+        o.rounds, o.runs, [&] { Forward(direct, n, in); }, [&] { Forward(taps, n, in); });
     t.AddRow(RatioRow("median of rounds", batch, p, /*a_over_b=*/true, 4));
   }
   fmt::print("{}\n", t.Render(TableFormat::kMarkdown));
@@ -343,8 +341,7 @@ void Int8RgbInput(const Options& o) {
       fmt::print("batch {}: the two layouts' conv outputs differ\n", batch);
       return;
     }
-    AlternatingRounds p;
-    for (int r = 0; r < o.rounds; ++r) p.Add(TimeMs(run_planar, 20, o.runs), TimeMs(run_interleaved, 20, o.runs));
+    const auto p = TimeAlternately(o.rounds, o.runs, run_planar, run_interleaved);
     t.AddRow(RatioRow("median of rounds", batch, p, /*a_over_b=*/true, 4));
   }
   fmt::print("{}\n", t.Render(TableFormat::kMarkdown));
@@ -385,8 +382,7 @@ void Int8ConcatShuffle(const Options& o) {
       fmt::print("{} channels: the two forms' bytes differ\n", channels);
       return;
     }
-    AlternatingRounds p;
-    for (int r = 0; r < o.rounds; ++r) p.Add(TimeMs(two_kernels, 20, o.runs), TimeMs(one_pass, 20, o.runs));
+    const auto p = TimeAlternately(o.rounds, o.runs, two_kernels, one_pass);
     t.AddRow(RatioRow("median of rounds", channels, p, /*a_over_b=*/true, 4));
   }
   fmt::print("{}\n", t.Render(TableFormat::kMarkdown));
