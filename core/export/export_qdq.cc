@@ -5,8 +5,11 @@
 // lets ONNX Runtime stay in INT8 across them. A BatchNorm the model kept
 // after a conv is folded into that conv (FoldBatchNormIntoConv), so that
 // ONNX Runtime runs one QLinearConv and no float BatchNormalization between
-// two Q/DQ pairs. A conv over a grayscale image runs over groups of pixels
-// (internal/pixel_groups.h), on ONNX Runtime's fast kernels.
+// two Q/DQ pairs. So that ONNX Runtime runs them on its fast channels-last
+// kernels, a conv over a grayscale image runs over groups of pixels
+// (internal/pixel_groups.h), one over a colour image reads it padded to 4
+// channels (internal/padded_channels.h), and channel shuffles and their
+// slices are convs that pick channels (internal/channel_picks.h).
 #include <fmt/format.h>
 #include <onnx/shape_inference/implementation.h>
 #include <torch/torch.h>
@@ -17,6 +20,8 @@
 #include <optional>
 #include <set>
 
+#include "core/export/internal/channel_picks.h"
+#include "core/export/internal/padded_channels.h"
 #include "core/export/internal/pixel_groups.h"
 #include "core/export/onnx_export.h"
 #include "core/export/onnx_ops.h"
@@ -89,6 +94,22 @@ class QdqExporter {
       skip[i] = true;
       folded_conv_of_[i] = p;
     }
+    // A slice of a channel shuffle picks its channels from the shuffle's
+    // input, and a shuffle that only slices read is not written.
+    std::map<size_t, int> shuffle_of_slice;
+    std::vector<int> slices_reading(num_values, 0);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (!internal::IsChannelSlice(steps[i])) continue;
+      const int p = producer.at(steps[i].inputs[0]);
+      if (p < 0 || !internal::IsChannelShuffle(steps[p])) continue;
+      shuffle_of_slice[i] = p;
+      ++slices_reading.at(steps[i].inputs[0]);
+    }
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (internal::IsChannelShuffle(steps[i]) && slices_reading.at(steps[i].output) == readers.at(steps[i].output)) {
+        skip[i] = true;
+      }
+    }
     // The step that alone reads each value, if one does.
     std::vector<int> sole_reader(num_values, -1);
     for (size_t i = 0; i < steps.size(); ++i) {
@@ -99,6 +120,12 @@ class QdqExporter {
     for (size_t i = 0; i < steps.size(); ++i) {
       // Skipped: a folded BN, or a pool a pixel-group conv emitted with it.
       if (skip[i] || emitted_early_.contains(&steps[i])) continue;
+      if (const auto shuffle = shuffle_of_slice.find(i); shuffle != shuffle_of_slice.end()) {
+        const Step& from = steps[shuffle->second];
+        QG_RETURN_IF_ERROR(EmitChannelPicks(steps[i], internal::PickedChannels(steps[i], from), from.fn.out_channels,
+                                            values_.at(from.inputs[0])));
+        continue;
+      }
       const Step s = folded_into[i] >= 0 ? FoldBatchNormIntoConv(steps[i], steps[folded_into[i]]) : steps[i];
       const int reader = sole_reader.at(s.output);
       QG_RETURN_IF_ERROR(Emit(s, reader >= 0 ? &steps[reader] : nullptr));
@@ -130,12 +157,20 @@ class QdqExporter {
     };
     switch (s.kind) {
       case StepKind::kQuantizeInput:
-        if (s.inputs.empty() || s.inputs[0] == 0) quantized_image_ = s.output;
+        if (s.inputs.empty() || s.inputs[0] == 0) {
+          quantized_image_ = s.output;
+          quantized_image_qdq_ = s.name;
+        }
         return requantize(x.name, s.out);
       case StepKind::kConv:
         if (s.inputs[0] == quantized_image_ && internal::CanGroupPixels(s, image_size_)) {
           const bool pairs = sole_reader != nullptr && internal::PoolsPixelPairs(*sole_reader);
           return EmitPixelGroupConv(s, x, pairs ? sole_reader : nullptr, out);
+        }
+        if (s.inputs[0] == quantized_image_ && internal::PadsInputChannels(s)) {
+          QG_ASSIGN_OR_RETURN(const Value padded, PaddedImage(x, s.qweight.size(1)));
+          QG_ASSIGN_OR_RETURN(out, EmitWeighted(internal::WithPaddedInputChannels(s), padded));
+          return OkStatus();
         }
         [[fallthrough]];
       case StepKind::kLinear: {
@@ -223,6 +258,32 @@ class QdqExporter {
     return EmitQuantDequant(w_, name, name, q);
   }
 
+  // A channel shuffle, or a slice of one, as a 1x1 conv that picks `picks`
+  // of x's `channels` (internal/channel_picks.h).
+  Status EmitChannelPicks(const Step& s, const std::vector<int64_t>& picks, int64_t channels, const Value& x) {
+    if (!x.qparams) return Error::Internal("ONNX export: INT8 step '{}' reads a float value", s.name);
+    QG_ASSIGN_OR_RETURN(values_.at(s.output),
+                        EmitWeighted(internal::ChannelPickConv(s.name, picks, channels, *x.qparams), x));
+    return OkStatus();
+  }
+
+  // The quantized image with channels of its zero point up to
+  // kConvChannelMultiple: a uint8 Pad between the image's QuantizeLinear and
+  // a DequantizeLinear of its own (internal/padded_channels.h), written once.
+  Result<Value> PaddedImage(const Value& image, int64_t channels) {
+    if (padded_image_) return *padded_image_;
+    const std::string& qdq = quantized_image_qdq_;  // EmitQuantDequant's names
+    const std::string name = qdq + ":padded";
+    QG_ASSIGN_OR_RETURN(
+        auto pads,
+        w_.AddInitializer(name + ":pads", torch::tensor(std::vector<int64_t>{
+                                              0, 0, 0, 0, 0, internal::kConvChannelMultiple - channels, 0, 0})));
+    w_.AddNode("Pad", name, {qdq + ":q", pads, qdq + ":zero_point"}, {name});
+    w_.AddNode("DequantizeLinear", name + ":dq", {name, qdq + ":scale", qdq + ":zero_point"}, {name + ":dq"});
+    padded_image_ = Value{name + ":dq", image.qparams};
+    return *padded_image_;
+  }
+
   // The conv over the grayscale image as a conv over groups of pixels: the
   // image [N, 1, H, W] read as NHWC [N, H, W/g, g], and the output, NHWC
   // [N, H', W/g, g * C], read back as [N, H', W, C] and turned to NCHW. ONNX
@@ -275,6 +336,7 @@ class QdqExporter {
   // hard swish), as a Q/DQ pair.
   Status EmitInt8Activation(const Step& s, const Value& x, Value& out) {
     if (!x.qparams) return Error::Internal("ONNX export: INT8 step '{}' reads a float value", s.name);
+    if (internal::IsChannelShuffle(s)) return EmitChannelPicks(s, internal::PickedChannels(s), s.fn.out_channels, x);
     QG_ASSIGN_OR_RETURN(auto y, EmitActivation(w_, s.name, s.fn, {x.name}));
     QParams q = *x.qparams;
     if (s.fn.op == models::Op::kSigmoid || s.fn.op == models::Op::kHardSigmoid) q = QParams{1.0 / 256.0, 0};
@@ -327,6 +389,8 @@ class QdqExporter {
   const int64_t image_size_;
   std::vector<Value> values_;
   int quantized_image_ = -1;  // the value slot of the graph input quantized
+  std::string quantized_image_qdq_;      // the name of its Q/DQ pair
+  std::optional<Value> padded_image_;    // it padded to kConvChannelMultiple channels
   std::set<const Step*> emitted_early_;  // pools emitted with their pixel-group conv
   std::map<size_t, int> folded_conv_of_;
 };

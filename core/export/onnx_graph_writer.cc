@@ -3,6 +3,9 @@
 #include <onnx/shape_inference/implementation.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <set>
+
 #include "core/base/build_info.h"
 
 namespace qg::onnx_export {
@@ -144,6 +147,30 @@ std::optional<std::vector<int64_t>> OnnxGraphWriter::InferredDims(const std::str
     if (v.name() == value) return dims_of(v);
   }
   return std::nullopt;
+}
+
+onnx::ModelProto OnnxGraphWriter::Release() {
+  // Backwards, nodes being in execution order: a node is kept when something
+  // kept reads one of its outputs.
+  std::set<std::string> read;
+  for (const auto& output : graph_->output()) read.insert(output.name());
+  std::vector<bool> keep(graph_->node_size(), false);
+  for (int i = graph_->node_size() - 1; i >= 0; --i) {
+    const auto& node = graph_->node(i);
+    keep[i] = std::any_of(node.output().begin(), node.output().end(), [&](const auto& o) { return read.contains(o); });
+    if (keep[i]) read.insert(node.input().begin(), node.input().end());
+  }
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  for (int i = 0; i < graph_->node_size(); ++i) {
+    if (keep[i]) *nodes.Add() = std::move(*graph_->mutable_node(i));
+  }
+  graph_->mutable_node()->Swap(&nodes);
+  google::protobuf::RepeatedPtrField<onnx::TensorProto> initializers;
+  for (auto& t : *graph_->mutable_initializer()) {
+    if (read.contains(t.name())) *initializers.Add() = std::move(t);
+  }
+  graph_->mutable_initializer()->Swap(&initializers);
+  return std::move(model_);
 }
 
 }  // namespace qg::onnx_export

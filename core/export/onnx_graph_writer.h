@@ -55,7 +55,10 @@ class OnnxGraphWriter {
   // need a shape written out as constants.
   std::optional<std::vector<int64_t>> InferredDims(const std::string& value) const;
 
-  onnx::ModelProto Release() { return std::move(model_); }
+  // The model, without the nodes and initializers that neither a node nor an
+  // output reads (an exporter may write a value that a later form of its
+  // reader no longer takes, such as the image before its padding).
+  onnx::ModelProto Release();
 
  private:
   onnx::ModelProto model_;

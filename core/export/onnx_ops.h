@@ -67,7 +67,9 @@ std::string EmitConcat(OnnxGraphWriter& w, const std::string& name, const std::v
                        int64_t axis);
 
 // QDQ: x -> QuantizeLinear(scale, uint8 zero point) -> DequantizeLinear, what a
-// quint8 activation is in ONNX Runtime's QDQ format. Returns the float output.
+// quint8 activation is in ONNX Runtime's QDQ format. Returns the float output,
+// "<name>:dq"; the uint8 tensor is "<name>:q", its initializers
+// "<name>:scale" and "<name>:zero_point".
 Result<std::string> EmitQuantDequant(OnnxGraphWriter& w, const std::string& name, const std::string& x,
                                      const quant::QParams& q);
 // An INT8 weight (qint8, per-tensor or per-channel along axis 0) as int8
