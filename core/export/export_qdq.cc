@@ -118,7 +118,8 @@ class QdqExporter {
       }
     }
     for (size_t i = 0; i < steps.size(); ++i) {
-      // Skipped: a folded BN, or a pool a pixel-group conv emitted with it.
+      // Skipped: a folded BN, a shuffle only slices read, or a pool a
+      // pixel-group conv emitted with it.
       if (skip[i] || emitted_early_.contains(&steps[i])) continue;
       if (const auto shuffle = shuffle_of_slice.find(i); shuffle != shuffle_of_slice.end()) {
         const Step& from = steps[shuffle->second];
