@@ -12,9 +12,10 @@ namespace qg::testing {
 namespace {
 
 std::unique_ptr<storage::ResultStore> OnFile() {
-  static TempDir* dir = new TempDir();  // lives for the test binary
+  // One folder for the test binary, removed when it exits (the stores are closed by then).
+  static const TempDir dir;
   static int n = 0;
-  return std::move(*storage::SqliteResultStore::Open(dir->File("store" + std::to_string(n++) + ".db")));
+  return std::move(*storage::SqliteResultStore::Open(dir.File("store" + std::to_string(n++) + ".db")));
 }
 std::unique_ptr<storage::ResultStore> InMemory() { return std::move(*storage::SqliteResultStore::Open(":memory:")); }
 
