@@ -2,19 +2,12 @@
 
 #include <torch/torch.h>
 
+#include "core/models/channel_shuffle.h"
+
 namespace qg::onnx_export::internal {
 
 using quant::internal::Step;
 using quant::internal::StepKind;
-
-std::vector<int64_t> ShuffledChannels(int64_t channels, int64_t groups) {
-  // The shuffle reads [groups, channels / groups] and writes it transposed:
-  // output channel k = i * groups + j holds input channel j * per_group + i.
-  const int64_t per_group = channels / groups;
-  std::vector<int64_t> from(static_cast<size_t>(channels));
-  for (int64_t k = 0; k < channels; ++k) from[k] = (k % groups) * per_group + k / groups;
-  return from;
-}
 
 bool IsChannelShuffle(const Step& step) {
   return step.kind == StepKind::kActivation && step.fn.op == models::Op::kChannelShuffle && step.fn.groups >= 1 &&
@@ -27,12 +20,18 @@ bool IsChannelSlice(const Step& step) {
          step.fn.out_channels > 0 && step.inputs.size() == 1;
 }
 
-std::vector<int64_t> PickedChannels(const Step& step) { return ShuffledChannels(step.fn.out_channels, step.fn.groups); }
+std::vector<int64_t> PickedChannels(const Step& step) {
+  return models::ChannelShuffleSources(step.fn.out_channels, step.fn.groups);
+}
 
-std::vector<int64_t> PickedChannels(const Step& slice, const Step& shuffle) {
+Result<std::vector<int64_t>> PickedChannels(const Step& slice, const Step& shuffle) {
   const std::vector<int64_t> from = PickedChannels(shuffle);
-  const int64_t end = std::min<int64_t>(slice.fn.start + slice.fn.out_channels, static_cast<int64_t>(from.size()));
-  return {from.begin() + std::min<int64_t>(slice.fn.start, end), from.begin() + end};
+  const int64_t end = slice.fn.start + slice.fn.out_channels;
+  if (end > static_cast<int64_t>(from.size())) {
+    return Error::InvalidArgument("slice '{}' takes channels {} to {} of channel shuffle '{}', which has {}",
+                                  slice.name, slice.fn.start, end, shuffle.name, from.size());
+  }
+  return std::vector<int64_t>(from.begin() + slice.fn.start, from.begin() + end);
 }
 
 Step ChannelPickConv(const std::string& name, const std::vector<int64_t>& picks, int64_t in_channels,

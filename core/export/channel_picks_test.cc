@@ -21,20 +21,26 @@ Step Shuffle(int64_t channels, int64_t groups) {
   return s;
 }
 
-TEST(ChannelPicks, ShuffledChannelsAreTheOnesLibTorchsChannelShuffleMoves) {
-  EXPECT_EQ(ShuffledChannels(6, 2), (std::vector<int64_t>{0, 3, 1, 4, 2, 5}));
-  for (auto [channels, groups] : {std::pair<int64_t, int64_t>{48, 2}, {24, 3}, {12, 4}, {5, 1}, {7, 7}}) {
+TEST(ChannelPicks, AShuffleAndItsSlicesPickTheChannelsLibTorchsChannelShuffleMoves) {
+  for (auto [channels, groups] : {std::pair<int64_t, int64_t>{48, 2}, {24, 3}, {5, 1}}) {
     const auto index = torch::arange(channels, torch::kFloat).view({1, channels, 1, 1});
     const auto moved = at::channel_shuffle(index, groups).flatten().to(torch::kLong);
     const std::vector<int64_t> expected(moved.data_ptr<int64_t>(), moved.data_ptr<int64_t>() + channels);
-    EXPECT_EQ(ShuffledChannels(channels, groups), expected) << channels << " channels, " << groups << " groups";
-    EXPECT_EQ(PickedChannels(Shuffle(channels, groups)), expected);
+    EXPECT_EQ(PickedChannels(Shuffle(channels, groups)), expected) << channels << " channels, " << groups << " groups";
   }
   // ShuffleNetV2's split: each half of the shuffled channels.
   Step half{.kind = StepKind::kActivation, .name = "half", .inputs = {1}, .output = 2};
   half.fn = models::Node{.op = models::Op::kSlice, .in_channels = 6, .out_channels = 3, .start = 3};
   ASSERT_TRUE(IsChannelSlice(half));
-  EXPECT_EQ(PickedChannels(half, Shuffle(6, 2)), (std::vector<int64_t>{4, 2, 5}));
+  EXPECT_EQ(*PickedChannels(half, Shuffle(6, 2)), (std::vector<int64_t>{4, 2, 5}));
+  // A slice past the shuffle's channels is refused, not cut short.
+  half.fn.start = 4;
+  const auto past = PickedChannels(half, Shuffle(6, 2));
+  ASSERT_FALSE(past.has_value());
+  EXPECT_NE(
+      past.error().ToString().find("slice 'half' takes channels 4 to 7 of channel shuffle 'shuffle', which has 6"),
+      std::string::npos)
+      << past.error().ToString();
 }
 
 TEST(ChannelPicks, OnlyShufflesThatKnowTheirChannelsAreTaken) {
@@ -58,7 +64,7 @@ TEST(ChannelPicks, APickConvCopiesTheBytesItPicksOnLibTorchsKernels) {
     torch::manual_seed(4);
     const auto x = at::quantize_per_tensor(
         (torch::randn({2, 12, 5, 6}) * 3).contiguous(torch::MemoryFormat::ChannelsLast), 0.05, 131, torch::kQUInt8);
-    const std::vector<int64_t> picks = ShuffledChannels(12, 3);
+    const std::vector<int64_t> picks = PickedChannels(Shuffle(12, 3));
     for (const auto& wanted : {picks, std::vector<int64_t>(picks.begin() + 6, picks.end())}) {
       Step conv = ChannelPickConv("pick", wanted, 12, {0.05, 131});
       conv.inputs = {0};

@@ -123,8 +123,8 @@ class QdqExporter {
       if (skip[i] || emitted_early_.contains(&steps[i])) continue;
       if (const auto shuffle = shuffle_of_slice.find(i); shuffle != shuffle_of_slice.end()) {
         const Step& from = steps[shuffle->second];
-        QG_RETURN_IF_ERROR(EmitChannelPicks(steps[i], internal::PickedChannels(steps[i], from), from.fn.out_channels,
-                                            values_.at(from.inputs[0])));
+        QG_ASSIGN_OR_RETURN(const std::vector<int64_t> picks, internal::PickedChannels(steps[i], from));
+        QG_RETURN_IF_ERROR(EmitChannelPicks(steps[i], picks, from.fn.out_channels, values_.at(from.inputs[0])));
         continue;
       }
       const Step s = folded_into[i] >= 0 ? FoldBatchNormIntoConv(steps[i], steps[folded_into[i]]) : steps[i];

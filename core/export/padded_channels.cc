@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/export/internal/rewritten_conv.h"
 #include "core/export/onnx_ops.h"
 
 namespace qg::onnx_export::internal {
@@ -26,14 +27,10 @@ Step WithPaddedInputChannels(const Step& conv) {
           .view({-1, 1, 1, 1})
           .expand({taps.size(0), kConvChannelMultiple - taps.size(1), taps.size(2), taps.size(3)});
   const torch::Tensor padded = torch::cat({taps, zero_points}, 1).contiguous();
-  Step out = conv;
-  out.qweight = conv.qweight.qscheme() == torch::kPerTensorAffine
-                    ? at::_make_per_tensor_quantized_tensor(padded, conv.qweight.q_scale(), conv.qweight.q_zero_point())
-                    : at::_make_per_channel_quantized_tensor(padded, q.scales, q.zero_points, 0);
-  out.packed_conv.reset();
-  out.packs_by_shape.reset();
-  out.im2col = false;
-  return out;
+  return WithRewrittenWeights(
+      conv, conv.qweight.qscheme() == torch::kPerTensorAffine
+                ? at::_make_per_tensor_quantized_tensor(padded, conv.qweight.q_scale(), conv.qweight.q_zero_point())
+                : at::_make_per_channel_quantized_tensor(padded, q.scales, q.zero_points, 0));
 }
 
 }  // namespace qg::onnx_export::internal

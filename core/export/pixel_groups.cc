@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/export/internal/rewritten_conv.h"
 #include "core/export/onnx_ops.h"
 
 namespace qg::onnx_export::internal {
@@ -44,14 +45,11 @@ Step GroupPixels(const Step& conv, PixelOrder order) {
     }
   }
   const ChannelQParams q = PerOutputChannel(conv.qweight);
-  Step grouped = conv;
-  grouped.qweight = at::_make_per_channel_quantized_tensor(weights, q.scales.repeat({g}), q.zero_points.repeat({g}), 0);
+  Step grouped = WithRewrittenWeights(
+      conv, at::_make_per_channel_quantized_tensor(weights, q.scales.repeat({g}), q.zero_points.repeat({g}), 0));
   if (conv.bias.defined()) grouped.bias = conv.bias.repeat({g});
   grouped.kernel = {kernel_height, group_kernel};
   grouped.padding = {conv.padding[0], reach};
-  grouped.packed_conv.reset();
-  grouped.packs_by_shape.reset();
-  grouped.im2col = false;
   return grouped;
 }
 

@@ -17,6 +17,27 @@ namespace qg::quant {
 using internal::Step;
 using internal::StepKind;
 
+namespace {
+
+// Who writes and who reads each value of a step list.
+struct ValueUses {
+  std::vector<int> producer;     // the step that writes it; -1: the image
+  std::vector<int> readers;      // how many step inputs read it
+  std::vector<int> last_reader;  // the last step that reads it (the only one when readers is 1); -1: none
+};
+
+ValueUses UsesOf(const std::vector<Step>& steps, int num_values) {
+  const auto n = static_cast<size_t>(num_values);
+  ValueUses uses{std::vector<int>(n, -1), std::vector<int>(n, 0), std::vector<int>(n, -1)};
+  for (size_t i = 0; i < steps.size(); ++i) {
+    uses.producer[steps[i].output] = static_cast<int>(i);
+    for (int in : steps[i].inputs) ++uses.readers[in], uses.last_reader[in] = static_cast<int>(i);
+  }
+  return uses;
+}
+
+}  // namespace
+
 QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int prediction, std::string engine,
                                nlohmann::json meta)
     : steps_(std::move(steps)),
@@ -26,10 +47,7 @@ QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int pred
       meta_(std::move(meta)) {
   // Free each value after the last step that reads it: inference keeps only
   // what is still needed.
-  last_use_.assign(static_cast<size_t>(num_values_), -1);
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    for (int in : steps_[i].inputs) last_use_[in] = static_cast<int>(i);
-  }
+  last_use_ = UsesOf(steps_, num_values_).last_reader;
   last_use_[prediction_] = static_cast<int>(steps_.size());
   values_.resize(static_cast<size_t>(num_values_));
   PlanOwnPasses();
@@ -44,11 +62,7 @@ std::vector<std::string> QuantizedModel::StepNamesWhere(const std::function<bool
 }
 
 void QuantizedModel::PlanByteTables() {
-  std::vector<int> producer(static_cast<size_t>(num_values_), -1), readers(static_cast<size_t>(num_values_), 0);
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    producer[steps_[i].output] = static_cast<int>(i);
-    for (int in : steps_[i].inputs) ++readers[in];
-  }
+  const ValueUses uses = UsesOf(steps_, num_values_);
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& s = steps_[i];
     if (internal::IsBytewiseStep(s)) own_passes_[i].lookup_chain = {static_cast<int>(i)};
@@ -56,9 +70,9 @@ void QuantizedModel::PlanByteTables() {
     // x * f(x), where only this multiply reads f(x): SiLU (sigmoid), and hard
     // swish as opset 13 exports it (hard sigmoid).
     for (int k = 0; k < 2; ++k) {
-      const int x = s.inputs[k], gate = s.inputs[1 - k], j = producer[gate];
+      const int x = s.inputs[k], gate = s.inputs[1 - k], j = uses.producer[gate];
       if (j < 0 || !internal::IsBytewiseStep(steps_[j]) || steps_[j].inputs.size() != 1 || steps_[j].inputs[0] != x ||
-          readers[gate] != 1 || gate == prediction_) {
+          uses.readers[gate] != 1 || gate == prediction_) {
         continue;
       }
       own_passes_[i].lookup_chain = {j, static_cast<int>(i)};
@@ -74,14 +88,11 @@ std::vector<std::string> QuantizedModel::ByteTableSteps() const {
 }
 
 void QuantizedModel::PlanConcatShuffles() {
-  std::vector<int> reader(static_cast<size_t>(num_values_), -1), readers(static_cast<size_t>(num_values_), 0);
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    for (int in : steps_[i].inputs) ++readers[in], reader[in] = static_cast<int>(i);
-  }
+  const ValueUses uses = UsesOf(steps_, num_values_);
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& concat = steps_[i];
-    if (concat.kind != StepKind::kConcat || concat.output == prediction_ || readers[concat.output] != 1) continue;
-    const int j = reader[concat.output];
+    if (concat.kind != StepKind::kConcat || concat.output == prediction_ || uses.readers[concat.output] != 1) continue;
+    const int j = uses.last_reader[concat.output];
     if (!internal::ConcatShuffleFits(concat, steps_[j])) continue;
     own_passes_[i].shuffle = j;
     own_passes_[j].skipped = true;
@@ -99,6 +110,7 @@ void QuantizedModel::PlanOwnPasses() {
   PlanConcatShuffles();
   // Bit for bit oneDNN's requantization: other engines round their own way.
   if (engine_ != "onednn") return;
+  const ValueUses uses = UsesOf(steps_, num_values_);
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& step = steps_[i];
     if (internal::SmallLinearFits(step)) {
@@ -107,13 +119,8 @@ void QuantizedModel::PlanOwnPasses() {
     }
     if (step.output == prediction_ || !internal::ConvPoolFits(step)) continue;
     if (!internal::ConvPoolRunsOnThisCpu(step)) continue;
-    int reader = -1, readers = 0;
-    for (size_t j = i + 1; j < steps_.size(); ++j) {
-      for (int in : steps_[j].inputs) {
-        if (in == step.output) ++readers, reader = static_cast<int>(j);
-      }
-    }
-    if (readers != 1) continue;
+    if (uses.readers[step.output] != 1) continue;
+    const int reader = uses.last_reader[step.output];
     const Step& pool = steps_[reader];
     const std::array<int64_t, 2> two{2, 2}, zero{0, 0};
     if (pool.kind != StepKind::kMaxPool || pool.kernel != two || pool.stride != two || pool.padding != zero ||

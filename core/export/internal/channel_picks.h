@@ -31,25 +31,24 @@
 #include <string>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/quant/internal/qstep.h"
 
 namespace qg::onnx_export::internal {
 
 inline constexpr int64_t kMaxPickedChannels = 768;
 
-// A channel shuffle of `channels` in `groups` groups: the input channel that
-// each output channel holds (channels divisible by groups).
-std::vector<int64_t> ShuffledChannels(int64_t channels, int64_t groups);
-
 // Whether `step` is an INT8 channel shuffle of a known channel count, at most
 // kMaxPickedChannels; or an INT8 slice of channels.
 bool IsChannelShuffle(const quant::internal::Step& step);
 bool IsChannelSlice(const quant::internal::Step& step);
 
-// The channels `step` (IsChannelShuffle, or IsChannelSlice of a shuffle's
-// output `shuffled`) takes from the shuffle's input, in its output's order.
+// The channels `step` (IsChannelShuffle, or IsChannelSlice of the shuffle's
+// output) takes from the shuffle's input, in its output's order. A slice past
+// the shuffle's channels is InvalidArgument naming both (LibTorch's narrow
+// refuses it too).
 std::vector<int64_t> PickedChannels(const quant::internal::Step& step);
-std::vector<int64_t> PickedChannels(const quant::internal::Step& slice, const quant::internal::Step& shuffle);
+Result<std::vector<int64_t>> PickedChannels(const quant::internal::Step& slice, const quant::internal::Step& shuffle);
 
 // A 1x1 INT8 conv named `name` over `in_channels` whose output channel k is
 // input channel picks[k], unchanged: weight 1 at (k, picks[k]), 0 elsewhere,

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/models/channel_shuffle.h"
 #include "core/quant/internal/requantization.h"
 
 namespace qg::quant::internal {
@@ -82,11 +83,10 @@ torch::Tensor ConcatShuffle(const std::vector<torch::Tensor>& inputs, const Conc
                             int64_t groups) {
   int64_t channels = 0;
   for (const auto& x : inputs) channels += x.size(1);
-  // The shuffle reads the concat's channels as [groups, channels / groups]
-  // and writes them transposed: concat channel k goes to channel `to[k]`.
-  const int64_t per_group = channels / groups;
+  // Concat channel k goes to the shuffle's channel to[k].
+  const std::vector<int64_t> from = models::ChannelShuffleSources(channels, groups);
   std::vector<int32_t> to(static_cast<size_t>(channels));
-  for (int64_t k = 0; k < channels; ++k) to[k] = static_cast<int32_t>((k % per_group) * groups + k / per_group);
+  for (int64_t k = 0; k < channels; ++k) to[from[k]] = static_cast<int32_t>(k);
   const auto& first = inputs[0];
   auto out = at::_empty_affine_quantized({first.size(0), channels, first.size(2), first.size(3)}, first.options(),
                                          concat.out.scale, concat.out.zero_point, torch::MemoryFormat::ChannelsLast);
