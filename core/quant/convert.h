@@ -2,7 +2,9 @@
 // are quantized (qint8, per channel or per tensor) and packed once for the
 // current engine; every block of the plan becomes one INT8 step, or an FP32
 // step when asked (MPQ) or when the engine refuses the layer and fallback is
-// allowed.
+// allowed. A concat's own inputs (a requantizing block's output that only the
+// concat reads) are written on the concat's qparams, so the concat copies
+// bytes (convert.cc says when not).
 #pragma once
 
 #include <map>
