@@ -17,16 +17,7 @@ namespace qg::quant {
 using internal::Step;
 using internal::StepKind;
 
-namespace {
-
-// Who writes and who reads each value of a step list.
-struct ValueUses {
-  std::vector<int> producer;     // the step that writes it; -1: the image
-  std::vector<int> readers;      // how many step inputs read it
-  std::vector<int> last_reader;  // the last step that reads it (the only one when readers is 1); -1: none
-};
-
-ValueUses UsesOf(const std::vector<Step>& steps, int num_values) {
+QuantizedModel::ValueUses QuantizedModel::UsesOf(const std::vector<Step>& steps, int num_values) {
   const auto n = static_cast<size_t>(num_values);
   ValueUses uses{std::vector<int>(n, -1), std::vector<int>(n, 0), std::vector<int>(n, -1)};
   for (size_t i = 0; i < steps.size(); ++i) {
@@ -35,8 +26,6 @@ ValueUses UsesOf(const std::vector<Step>& steps, int num_values) {
   }
   return uses;
 }
-
-}  // namespace
 
 QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int prediction, std::string engine,
                                nlohmann::json meta)
@@ -47,10 +36,11 @@ QuantizedModel::QuantizedModel(std::vector<Step> steps, int num_values, int pred
       meta_(std::move(meta)) {
   // Free each value after the last step that reads it: inference keeps only
   // what is still needed.
-  last_use_ = UsesOf(steps_, num_values_).last_reader;
+  const ValueUses uses = UsesOf(steps_, num_values_);
+  last_use_ = uses.last_reader;
   last_use_[prediction_] = static_cast<int>(steps_.size());
   values_.resize(static_cast<size_t>(num_values_));
-  PlanOwnPasses();
+  PlanOwnPasses(uses);
 }
 
 std::vector<std::string> QuantizedModel::StepNamesWhere(const std::function<bool(const OwnPass&)>& pick) const {
@@ -61,8 +51,7 @@ std::vector<std::string> QuantizedModel::StepNamesWhere(const std::function<bool
   return names;
 }
 
-void QuantizedModel::PlanByteTables() {
-  const ValueUses uses = UsesOf(steps_, num_values_);
+void QuantizedModel::PlanByteTables(const ValueUses& uses) {
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& s = steps_[i];
     if (internal::IsBytewiseStep(s)) own_passes_[i].lookup_chain = {static_cast<int>(i)};
@@ -87,8 +76,7 @@ std::vector<std::string> QuantizedModel::ByteTableSteps() const {
   return StepNamesWhere([](const OwnPass& own) { return !own.lookup_chain.empty(); });
 }
 
-void QuantizedModel::PlanConcatShuffles() {
-  const ValueUses uses = UsesOf(steps_, num_values_);
+void QuantizedModel::PlanConcatShuffles(const ValueUses& uses) {
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& concat = steps_[i];
     if (concat.kind != StepKind::kConcat || concat.output == prediction_ || uses.readers[concat.output] != 1) continue;
@@ -103,14 +91,13 @@ std::vector<std::string> QuantizedModel::ConcatShuffles() const {
   return StepNamesWhere([](const OwnPass& own) { return own.shuffle >= 0; });
 }
 
-void QuantizedModel::PlanOwnPasses() {
+void QuantizedModel::PlanOwnPasses(const ValueUses& uses) {
   own_passes_.assign(steps_.size(), OwnPass{});
   // Tables are written by the engine's own kernels: bit for bit on any engine.
-  PlanByteTables();
-  PlanConcatShuffles();
+  PlanByteTables(uses);
+  PlanConcatShuffles(uses);
   // Bit for bit oneDNN's requantization: other engines round their own way.
   if (engine_ != "onednn") return;
-  const ValueUses uses = UsesOf(steps_, num_values_);
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& step = steps_[i];
     if (internal::SmallLinearFits(step)) {

@@ -145,9 +145,16 @@ class QuantizedModel final : public models::InferenceModel {
   };
   std::vector<OwnPass> own_passes_;
 
-  void PlanOwnPasses();
-  void PlanByteTables();
-  void PlanConcatShuffles();
+  // Who writes and who reads each value of a step list.
+  struct ValueUses {
+    std::vector<int> producer;     // the step that writes it; -1: the image
+    std::vector<int> readers;      // how many step inputs read it
+    std::vector<int> last_reader;  // the last step that reads it (the only one when readers is 1); -1: none
+  };
+  static ValueUses UsesOf(const std::vector<internal::Step>& steps, int num_values);
+  void PlanOwnPasses(const ValueUses& uses);
+  void PlanByteTables(const ValueUses& uses);
+  void PlanConcatShuffles(const ValueUses& uses);
   // The names of the steps whose own pass `pick` takes.
   std::vector<std::string> StepNamesWhere(const std::function<bool(const OwnPass&)>& pick) const;
   // Runs step i of a Predict, on its own pass or LibTorch's, and frees the
