@@ -160,12 +160,19 @@ void Onnx(const Options& o) {
   }
   fmt::print("{}\n", ratios.Render(TableFormat::kMarkdown));
   // The goals assume a CPU whose INT8 peak is several times its FP32 peak
-  // (VNNI): say where this one's ceiling is, beside them.
+  // (VNNI): say where this one's ceiling is, beside them, per thread and on
+  // the threads measured together (a VM's second core may give the VNNI
+  // units less than the FMA units).
   if (const CpuPeaks peaks = MeasureCpuPeaks(1); peaks.int8_gmacs > 0 && peaks.fp32_gmacs > 0) {
     fmt::print("This CPU's INT8 / FP32 multiply-add peak, per thread: {:.2f}x ({} {:.0f} G/s vs FMA-{} {:.0f} G/s; "
                "qg_bench roofline). No compute-bound INT8 speedup exceeds it: a goal above it cannot hold here.\n",
                peaks.int8_gmacs / peaks.fp32_gmacs, peaks.int8_kind, peaks.int8_gmacs,
                peaks.fp32_512_gmacs >= peaks.fp32_256_gmacs ? 512 : 256, peaks.fp32_gmacs);
+    if (const CpuPeaks all = MeasureCpuPeaks(o.threads); o.threads > 1 && all.fp32_gmacs > 0) {
+      fmt::print("On {} threads at once: {:.2f}x (INT8 {:.0f} G/s, {:.2f}x one thread's; FP32 {:.0f} G/s, {:.2f}x).\n",
+                 o.threads, all.int8_gmacs / all.fp32_gmacs, all.int8_gmacs, all.int8_gmacs / peaks.int8_gmacs,
+                 all.fp32_gmacs, all.fp32_gmacs / peaks.fp32_gmacs);
+    }
   }
   OnnxRuntimeInt8OnResnet18(o);
 }
