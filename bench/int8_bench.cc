@@ -369,13 +369,13 @@ void Int8ConcatShuffle(const Options& o) {
     shuffle.fn.op = models::Op::kChannelShuffle;
     shuffle.fn.groups = 2;
     std::vector<torch::Tensor> values{inputs[0], inputs[1], {}, {}};
-    const auto tables = quant::internal::MakeConcatShuffleTables(concat, inputs);
+    const auto tables = quant::internal::MakeConcatShuffleTables(concat, inputs, shuffle.fn.groups);
     torch::Tensor fused;
     auto two_kernels = [&] {
       quant::internal::RunStep(concat, values);
       quant::internal::RunStep(shuffle, values);
     };
-    auto one_pass = [&] { fused = quant::internal::ConcatShuffle(inputs, tables, concat, 2); };
+    auto one_pass = [&] { fused = quant::internal::ConcatShuffle(inputs, tables, concat); };
     two_kernels();
     one_pass();
     if (!torch::equal(values[3].int_repr(), fused.int_repr())) {

@@ -45,9 +45,9 @@ void ExpectThePassWritesTheStepsBytes(const std::vector<torch::Tensor>& inputs, 
   const torch::Tensor& expected = values[cat_slot + 1];
 
   ASSERT_TRUE(ConcatShuffleTakes(inputs, groups));
-  const auto tables = MakeConcatShuffleTables(concat, inputs);
+  const auto tables = MakeConcatShuffleTables(concat, inputs, groups);
   ASSERT_TRUE(ConcatShuffleTablesFit(tables, inputs));
-  const auto got = ConcatShuffle(inputs, tables, concat, groups);
+  const auto got = ConcatShuffle(inputs, tables, concat);
   EXPECT_TRUE(got.is_contiguous(torch::MemoryFormat::ChannelsLast));
   EXPECT_EQ(got.q_scale(), expected.q_scale());
   EXPECT_EQ(got.q_zero_point(), expected.q_zero_point());
@@ -78,7 +78,7 @@ TEST(ConcatShuffle, TakesOnlyChannelsLastQuint8ImagesOfOneShape) {
   EXPECT_FALSE(ConcatShuffleTakes({a, b.dequantize()}, 2));     // float
   EXPECT_FALSE(ConcatShuffleTakes({a, at::quantize_per_tensor(b.dequantize(), 0.05, 0, torch::kQInt8)}, 2));
   const Step concat = Concat({0, 1}, 2, {0.05, 0});
-  const auto tables = MakeConcatShuffleTables(concat, {a, b});
+  const auto tables = MakeConcatShuffleTables(concat, {a, b}, 2);
   EXPECT_TRUE(ConcatShuffleTablesFit(tables, {a, b}));
   EXPECT_FALSE(ConcatShuffleTablesFit(tables, {a, at::quantize_per_tensor(b.dequantize(), 0.04, 0, torch::kQUInt8)}));
   EXPECT_FALSE(ConcatShuffleTablesFit(tables, {a, Image(16, 0.05, 0, 3)}));

@@ -163,10 +163,10 @@ const char* QuantizedModel::RunStepAt(size_t i) {
     for (int in : s.inputs) inputs.push_back(values_[in]);
     if (internal::ConcatShuffleTakes(inputs, shuffle.fn.groups)) {
       if (!own.concat_tables || !internal::ConcatShuffleTablesFit(*own.concat_tables, inputs)) {
-        own.concat_tables =
-            std::make_shared<const internal::ConcatShuffleTables>(internal::MakeConcatShuffleTables(s, inputs));
+        own.concat_tables = std::make_shared<const internal::ConcatShuffleTables>(
+            internal::MakeConcatShuffleTables(s, inputs, shuffle.fn.groups));
       }
-      values_[shuffle.output] = internal::ConcatShuffle(inputs, *own.concat_tables, s, shuffle.fn.groups);
+      values_[shuffle.output] = internal::ConcatShuffle(inputs, *own.concat_tables, s);
       kind = "concat+channel_shuffle";
     } else {
       internal::RunStep(s, values_);

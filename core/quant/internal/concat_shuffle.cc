@@ -16,7 +16,8 @@ bool ConcatShuffleFits(const Step& concat, const Step& shuffle) {
          shuffle.fn.groups >= 1 && shuffle.inputs.size() == 1 && shuffle.inputs[0] == concat.output;
 }
 
-ConcatShuffleTables MakeConcatShuffleTables(const Step& concat, const std::vector<torch::Tensor>& inputs) {
+ConcatShuffleTables MakeConcatShuffleTables(const Step& concat, const std::vector<torch::Tensor>& inputs,
+                                            int64_t groups) {
   const size_t n = concat.inputs.size();
   TORCH_CHECK(inputs.size() == n, "concat '", concat.name, "' reads ", n, " inputs, given ", inputs.size());
   ConcatShuffleTables t;
@@ -52,6 +53,9 @@ ConcatShuffleTables MakeConcatShuffleTables(const Step& concat, const std::vecto
     t.bytes.push_back(std::move(bytes));
     offset += t.in_channels[k];
   }
+  const std::vector<int64_t> from = models::ChannelShuffleSources(channels, groups);
+  t.to.resize(static_cast<size_t>(channels));
+  for (int64_t k = 0; k < channels; ++k) t.to[from[k]] = static_cast<int32_t>(k);
   return t;
 }
 
@@ -79,14 +83,9 @@ bool ConcatShuffleTablesFit(const ConcatShuffleTables& t, const std::vector<torc
   return true;
 }
 
-torch::Tensor ConcatShuffle(const std::vector<torch::Tensor>& inputs, const ConcatShuffleTables& t, const Step& concat,
-                            int64_t groups) {
-  int64_t channels = 0;
-  for (const auto& x : inputs) channels += x.size(1);
-  // Concat channel k goes to the shuffle's channel to[k].
-  const std::vector<int64_t> from = models::ChannelShuffleSources(channels, groups);
-  std::vector<int32_t> to(static_cast<size_t>(channels));
-  for (int64_t k = 0; k < channels; ++k) to[from[k]] = static_cast<int32_t>(k);
+torch::Tensor ConcatShuffle(const std::vector<torch::Tensor>& inputs, const ConcatShuffleTables& t,
+                            const Step& concat) {
+  const auto channels = static_cast<int64_t>(t.to.size());
   const auto& first = inputs[0];
   auto out = at::_empty_affine_quantized({first.size(0), channels, first.size(2), first.size(3)}, first.options(),
                                          concat.out.scale, concat.out.zero_point, torch::MemoryFormat::ChannelsLast);
@@ -100,7 +99,7 @@ torch::Tensor ConcatShuffle(const std::vector<torch::Tensor>& inputs, const Conc
   int64_t offset = 0;
   for (size_t k = 0; k < inputs.size(); ++k) {
     parts.push_back({reinterpret_cast<const uint8_t*>(inputs[k].data_ptr<c10::quint8>()), inputs[k].size(1),
-                     to.data() + offset, t.bytes[k].data()});
+                     t.to.data() + offset, t.bytes[k].data()});
     offset += inputs[k].size(1);
   }
   auto* dst = reinterpret_cast<uint8_t*>(out.data_ptr<c10::quint8>());

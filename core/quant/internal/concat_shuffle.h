@@ -31,11 +31,15 @@ struct ConcatShuffleTables {
   std::vector<int64_t> in_channels;
   // Input k's byte b in channel c -> the concat's: bytes[k][256 c + b].
   std::vector<std::vector<uint8_t>> bytes;
+  // Concat channel k -> the shuffle's channel to[k].
+  std::vector<int32_t> to;
 };
 
 // The tables of `concat` for inputs quantized as `inputs` are and as wide,
-// written by quantized::cat on every byte in every channel.
-ConcatShuffleTables MakeConcatShuffleTables(const Step& concat, const std::vector<torch::Tensor>& inputs);
+// written by quantized::cat on every byte in every channel, and the channel
+// order of a shuffle in `groups` groups after it.
+ConcatShuffleTables MakeConcatShuffleTables(const Step& concat, const std::vector<torch::Tensor>& inputs,
+                                            int64_t groups);
 
 // Whether `inputs` can take the pass: channels-last per-tensor quint8 images
 // of one batch, height and width, as many as the concat reads, their channels
@@ -47,6 +51,6 @@ bool ConcatShuffleTablesFit(const ConcatShuffleTables& tables, const std::vector
 // The shuffle's output: a channels-last quint8 image with the concat's
 // quantization. Needs ConcatShuffleTakes and ConcatShuffleTablesFit.
 torch::Tensor ConcatShuffle(const std::vector<torch::Tensor>& inputs, const ConcatShuffleTables& tables,
-                            const Step& concat, int64_t groups);
+                            const Step& concat);
 
 }  // namespace qg::quant::internal
