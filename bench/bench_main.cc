@@ -168,7 +168,8 @@ void Onnx(const Options& o) {
                "qg_bench roofline). No compute-bound INT8 speedup exceeds it: a goal above it cannot hold here.\n",
                peaks.int8_gmacs / peaks.fp32_gmacs, peaks.int8_kind, peaks.int8_gmacs,
                peaks.fp32_512_gmacs >= peaks.fp32_256_gmacs ? 512 : 256, peaks.fp32_gmacs);
-    if (const CpuPeaks all = MeasureCpuPeaks(o.threads); o.threads > 1 && all.fp32_gmacs > 0) {
+    const CpuPeaks all = o.threads > 1 ? MeasureCpuPeaks(o.threads) : CpuPeaks{};
+    if (all.fp32_gmacs > 0) {
       fmt::print("On {} threads at once: {:.2f}x (INT8 {:.0f} G/s, {:.2f}x one thread's; FP32 {:.0f} G/s, {:.2f}x).\n",
                  o.threads, all.int8_gmacs / all.fp32_gmacs, all.int8_gmacs, all.int8_gmacs / peaks.int8_gmacs,
                  all.fp32_gmacs, all.fp32_gmacs / peaks.fp32_gmacs);
